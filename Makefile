@@ -1,0 +1,44 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both run `make setup`
+# first, which is a no-op when the virtualenv and the Delta jars are already in place.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SETUP_STAMP := $(VENV)/.setup-stamp
+JARS_STAMP := .cache/jars/.fetched
+DATA_ROOT ?= ./data
+DEMO_EVENTS ?= 200000
+PORT ?= 8001
+
+.PHONY: setup demo test lint format serve notebook bench clean
+
+setup: $(SETUP_STAMP) $(JARS_STAMP)
+
+$(SETUP_STAMP): setup.py pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	@command -v java >/dev/null || { echo "error: Java 17 (a JDK or JRE on PATH) is required by Spark"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	touch $@
+
+$(JARS_STAMP): $(SETUP_STAMP) jobs/delta_jars.py
+	$(BIN)/python -m jobs.delta_jars fetch
+	touch $@
+
+demo: setup
+	DATA_ROOT=$(DATA_ROOT) $(BIN)/python -m jobs.demo --events $(DEMO_EVENTS)
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy jobs privacy_udfs serving conf
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .cache build *.egg-info .pytest_cache .mypy_cache .ruff_cache

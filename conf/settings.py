@@ -1,0 +1,91 @@
+"""Settings read from the environment (the S2-15 variable names) with validation.
+
+Every value has a documented default suitable for ``make demo``; an invalid
+value fails at start-up with a message naming the variable. Secrets (the
+pseudonym key) are held as :class:`pydantic.SecretStr` so they never appear
+in ``repr``, logs or error messages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PrivacyLevelName = Literal["anonymized", "dp_low", "dp_medium", "dp_high"]
+
+
+_SECRET_FIELDS = frozenset({"pseudonym_key"})
+
+
+class ConfigurationError(ValueError):
+    """A setting is missing or invalid; the message names the environment variable."""
+
+
+class AnalyticsSettings(BaseSettings):
+    """All runtime settings of the jobs and the API, one environment variable each."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, frozen=True)
+
+    data_root: str = Field(
+        default="./data",
+        validation_alias="DATA_ROOT",
+        description="Root of raw/, curated/, quarantine/ and ops/ (any URI Spark and delta-rs accept).",
+    )
+    default_privacy_level: PrivacyLevelName = Field(
+        default="anonymized", validation_alias="DEFAULT_PRIVACY_LEVEL"
+    )
+    dp_epsilon_budget: float = Field(
+        default=6.0,
+        gt=0,
+        validation_alias="DP_EPSILON_BUDGET",
+        description="Total epsilon a tenant may be charged per reporting period.",
+    )
+    min_cohort_size: int = Field(default=5, ge=2, le=1000, validation_alias="MIN_COHORT_SIZE")
+    etl_batch_size: int = Field(
+        default=1000,
+        ge=1,
+        le=1_000_000,
+        validation_alias="ETL_BATCH_SIZE",
+        description="Rows per Arrow batch handed to the vectorized noise UDFs.",
+    )
+    etl_retention_days: int = Field(default=365, ge=1, validation_alias="ETL_RETENTION_DAYS")
+    pseudonym_key: SecretStr | None = Field(default=None, validation_alias="PSEUDONYM_KEY")
+    pseudonym_key_file: Path | None = Field(default=None, validation_alias="PSEUDONYM_KEY_FILE")
+    pseudonym_key_version: str = Field(
+        default="v1", min_length=1, max_length=64, validation_alias="PSEUDONYM_KEY_VERSION"
+    )
+    spark_master: str | None = Field(default=None, validation_alias="SPARK_MASTER")
+    shuffle_partitions: int = Field(default=8, ge=1, le=100_000, validation_alias="SPARK_SHUFFLE_PARTITIONS")
+
+    @field_validator("data_root")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.rstrip("/") or "/"
+
+    def path(self, *parts: str) -> str:
+        """Join ``parts`` under the data root, e.g. ``path("curated", "mastery_progress")``."""
+        return "/".join([self.data_root, *parts])
+
+
+def load_settings(**overrides: object) -> AnalyticsSettings:
+    """Read settings from the environment, applying ``overrides`` (by field name).
+
+    Raises:
+        ConfigurationError: Naming each invalid variable and why.
+    """
+    try:
+        return AnalyticsSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = []
+        for issue in error.errors():
+            field = str(issue["loc"][0]) if issue["loc"] else "?"
+            info = AnalyticsSettings.model_fields.get(field)
+            alias = info.validation_alias if info and isinstance(info.validation_alias, str) else field
+            shown = "" if field in _SECRET_FIELDS else f" (got {issue.get('input')!r})"
+            problems.append(f"{str(alias).upper()}: {issue['msg']}{shown}")
+        raise ConfigurationError("Invalid configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,1 @@
+"""Spark batch jobs: raw learner-event Delta tables in, curated private Delta tables out."""

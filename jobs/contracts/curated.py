@@ -1,0 +1,299 @@
+"""The curated contract: every published Delta table under ``<data_root>/curated/``.
+
+Each table lists its key columns, its metric columns (the ones suppression
+nulls and noise perturbs) and shares one block of privacy metadata columns.
+Jobs write with :func:`jobs.contracts.columns.spark_schema`, the API and
+researchers read with :func:`jobs.contracts.columns.arrow_schema`, and
+``docs/DATA_DICTIONARY.md`` is generated from the same objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from jobs.contracts.columns import Column
+
+AggregationLevel = Literal["individual", "cohort", "tenant", "platform"]
+
+ALL_SUBJECTS = "all"  # subject key of the tenant-wide rows in per-subject tables
+
+PRIVACY_METADATA: tuple[Column, ...] = (
+    Column("privacy_level", "string", "anonymized, dp_low (ε=2), dp_medium (ε=1) or dp_high (ε=0.5).", False, "metadata"),
+    Column("epsilon", "double", "ε spent on this row's release (0 for anonymized).", False, "metadata"),
+    Column("delta", "double", "δ of the release (partition selection); 0 when none.", False, "metadata"),
+    Column("k_threshold", "int", "Minimum distinct learners for metrics to be published.", False, "metadata"),
+    Column("noise_mechanism", "string", "Noise added: none, or the mechanism per metric family.", False, "metadata"),
+    Column("aggregation_level", "string", "individual, cohort, tenant or platform.", False, "metadata"),
+    Column("insufficient_data", "boolean", "True when fewer than k learners: metrics are null.", False, "metadata"),
+    Column("noise_scales", "map<string,double>", "Laplace scale b per noised metric, for error bars.", True, "metadata"),
+    Column("job_run_id", "string", "The job_runs row that produced this row.", False, "metadata"),
+)
+
+
+@dataclass(frozen=True)
+class CuratedTable:
+    """A published table: its grain, its metrics and how it was protected."""
+
+    name: str
+    description: str
+    aggregation_level: AggregationLevel
+    keys: tuple[Column, ...]
+    metrics: tuple[Column, ...]
+    partition_by: tuple[str, ...]
+    period_column: str
+    suppression_rule: str
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        """All columns in write order: keys, metrics, then privacy metadata."""
+        return self.keys + self.metrics + PRIVACY_METADATA
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        """Names of the key (grain) columns."""
+        return tuple(c.name for c in self.keys)
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        """Names of the metric columns that suppression nulls."""
+        return tuple(c.name for c in self.metrics)
+
+
+TENANT = Column("tenant_id", "string", "Tenant (UUID).", False, "public key")
+SUBJECT = Column("subject", "string", f"Subject, or '{ALL_SUBJECTS}' for the tenant total.", False, "public key")
+PERIOD_START = Column("period_start", "date", "First day of the reporting period.", False, "public key")
+PERIOD_END = Column("period_end", "date", "Last day of the reporting period.", False, "public key")
+
+_K_RULE = "Metrics null and insufficient_data=true when distinct learners < k (noisy count in DP levels)."
+
+SESSION_DAILY = CuratedTable(
+    name="session_daily",
+    description="Learning sessions per tenant, day and subject (subject 'all' = tenant total).",
+    aggregation_level="tenant",
+    keys=(
+        TENANT,
+        Column("activity_date", "date", "Day (UTC).", False, "public key"),
+        SUBJECT,
+    ),
+    metrics=(
+        Column("sessions", "long", "Sessions that ended that day.", treatment="count"),
+        Column("active_learners", "long", "Distinct learners with a session.", treatment="distinct count"),
+        Column("avg_duration_minutes", "double", "Mean session length, minutes (clamped to [0, 240]).", treatment="mean"),
+        Column("median_duration_minutes", "double", "Median session length, minutes.", treatment="percentile"),
+        Column("p90_duration_minutes", "double", "90th percentile of session length, minutes.", treatment="percentile"),
+        Column("max_duration_minutes", "double", "Longest session (anonymized level only; null under DP).", treatment="max"),
+        Column("total_hours", "double", "Sum of session lengths, hours.", treatment="sum"),
+        Column("trend_direction", "string", "up / down / flat: total hours vs the previous 7 days' mean.", treatment="derived"),
+    ),
+    partition_by=("tenant_id",),
+    period_column="activity_date",
+    suppression_rule=_K_RULE,
+)
+
+MASTERY_PROGRESS = CuratedTable(
+    name="mastery_progress",
+    description="Assessment mastery per tenant, subject and reporting period.",
+    aggregation_level="cohort",
+    keys=(TENANT, SUBJECT, PERIOD_START, PERIOD_END),
+    metrics=(
+        Column("learners_assessed", "long", "Distinct learners with an assessment.", treatment="distinct count"),
+        Column("assessments_completed", "long", "Assessments completed.", treatment="count"),
+        Column("mean_mastery", "double", "Mean of each learner's latest score in the period, 0-100.", treatment="mean"),
+        Column("improvement_delta", "double", "mean_mastery minus the previous period's mean_mastery.", treatment="derived"),
+        Column("median_days_to_mastery", "double", "Median days from first assessment to first score >= 80.", treatment="percentile"),
+    ),
+    partition_by=("tenant_id",),
+    period_column="period_start",
+    suppression_rule=_K_RULE,
+)
+
+WEEKLY_ACTIVE = CuratedTable(
+    name="weekly_active",
+    description="Active, new, returning and churned learners per tenant and ISO week.",
+    aggregation_level="tenant",
+    keys=(
+        TENANT,
+        Column("week_start", "date", "Monday of the ISO week.", False, "public key"),
+        Column("iso_week", "string", "ISO week label, e.g. 2025-W03.", False, "public key"),
+    ),
+    metrics=(
+        Column("active_learners", "long", "Distinct learners with any event that week.", treatment="distinct count"),
+        Column("new_learners", "long", "Active learners whose first-ever activity is this week.", treatment="distinct count"),
+        Column("returning_learners", "long", "Active learners also active before this week.", treatment="distinct count"),
+        Column("churned_learners", "long", "Learners active the previous week but not this week.", treatment="distinct count"),
+        Column("avg_sessions_per_learner", "double", "Sessions per active learner.", treatment="mean"),
+        Column("avg_minutes_per_learner", "double", "Session minutes per active learner.", treatment="mean"),
+        Column("engagement_rate", "double", "active_learners / enrolled learners of the tenant.", treatment="derived"),
+        Column("age_band_distribution", "map<string,long>", "Active learners per age band (under_13, 13_17, 18_plus, not_provided).", treatment="count"),
+        Column("grade_band_distribution", "map<string,long>", "Active learners per grade band.", treatment="count"),
+    ),
+    partition_by=("tenant_id",),
+    period_column="week_start",
+    suppression_rule=_K_RULE,
+)
+
+IEP_PROGRESS = CuratedTable(
+    name="iep_progress",
+    description="Progress toward IEP goals per tenant, IEP category and period.",
+    aggregation_level="cohort",
+    keys=(
+        TENANT,
+        Column("iep_category", "string", "IEP goal category (released only if it passes partition selection under DP).", False, "data-dependent key"),
+        PERIOD_START,
+        PERIOD_END,
+    ),
+    metrics=(
+        Column("learners_with_goals", "long", "Distinct learners with a goal measured.", treatment="distinct count"),
+        Column("mean_progress_pct", "double", "Mean progress from baseline toward target, percent, clamped to [0, 150].", treatment="mean"),
+        Column("share_on_track", "double", "Share of learners whose progress is at or ahead of schedule.", treatment="derived"),
+        Column("support_level_distribution", "map<string,long>", "Learners per support level.", treatment="count"),
+    ),
+    partition_by=("tenant_id",),
+    period_column="period_start",
+    suppression_rule=_K_RULE + " Under DP, categories pass DP partition selection first.",
+)
+
+COURSE_METRICS = CuratedTable(
+    name="course_metrics",
+    description="Course effectiveness per course and period (seed 003 analytics_course_metrics).",
+    aggregation_level="cohort",
+    keys=(
+        TENANT,
+        Column("course_id", "string", "Course (UUID).", False, "data-dependent key"),
+        Column("course_name", "string", "Course title.", True, "descriptive"),
+        Column("subject", "string", "Course subject.", True, "descriptive"),
+        Column("difficulty", "string", "Course difficulty.", True, "descriptive"),
+        PERIOD_START,
+        PERIOD_END,
+    ),
+    metrics=(
+        Column("enrolled_learners", "long", "Distinct learners with activity in the course.", treatment="distinct count"),
+        Column("completion_rate", "double", "Share of enrolled learners who completed the course.", treatment="derived"),
+        Column("mean_mastery", "double", "Mean assessment score, 0-100.", treatment="mean"),
+        Column("avg_study_hours", "double", "Session hours per enrolled learner.", treatment="mean"),
+        Column("retry_rate", "double", "Share of assessments that were retries.", treatment="derived"),
+        Column("avg_lessons_per_learner", "double", "Lessons completed per enrolled learner.", treatment="mean"),
+    ),
+    partition_by=("tenant_id",),
+    period_column="period_start",
+    suppression_rule=_K_RULE + " Under DP, courses pass DP partition selection first.",
+)
+
+PLATFORM_DAILY = CuratedTable(
+    name="platform_daily",
+    description="Platform-wide daily rollup and time series (seed 003 analytics_daily_rollup).",
+    aggregation_level="platform",
+    keys=(Column("activity_date", "date", "Day (UTC).", False, "public key"),),
+    metrics=(
+        Column("active_learners", "long", "Distinct learners active that day.", treatment="distinct count"),
+        Column("active_tenants", "long", "Tenants with activity that day.", treatment="count"),
+        Column("sessions", "long", "Sessions that ended that day.", treatment="count"),
+        Column("total_hours", "double", "Session hours.", treatment="sum"),
+        Column("lessons_completed", "long", "Lessons completed.", treatment="count"),
+        Column("assessments_completed", "long", "Assessments completed.", treatment="count"),
+        Column("avg_score", "double", "Mean assessment score, 0-100.", treatment="mean"),
+    ),
+    partition_by=(),
+    period_column="activity_date",
+    suppression_rule=_K_RULE,
+)
+
+PUBLIC_METRICS = CuratedTable(
+    name="public_metrics",
+    description="Platform-wide totals for the public page; no drill-down (seed 003 analytics_public_metrics).",
+    aggregation_level="platform",
+    keys=(
+        Column("metric_key", "string", "Stable metric identifier.", False, "public key"),
+        PERIOD_START,
+        PERIOD_END,
+    ),
+    metrics=(
+        Column("metric_value", "double", "The value (noised under DP).", treatment="count or sum"),
+        Column("display_label", "string", "Human-readable label.", treatment="descriptive"),
+        Column("display_order", "int", "Sort order on the public page.", treatment="descriptive"),
+    ),
+    partition_by=(),
+    period_column="period_start",
+    suppression_rule=_K_RULE,
+)
+
+LEARNER_SNAPSHOTS = CuratedTable(
+    name="learner_snapshots",
+    description="Per pseudonymous learner and period: activity, mastery and IEP progress. No raw id, no PII.",
+    aggregation_level="individual",
+    keys=(
+        Column("learner_id_hash", "string", "HMAC-SHA256 pseudonym of the learner id (hex).", False, "pseudonym"),
+        TENANT,
+        PERIOD_START,
+        PERIOD_END,
+        Column("key_version", "string", "Version of the pseudonym key.", False, "metadata"),
+    ),
+    metrics=(
+        Column("age_band", "string", "under_13, 13_17, 18_plus or not_provided.", treatment="generalized"),
+        Column("grade_band", "string", "K-2, 3-5, 6-8, 9-12 or not_provided.", treatment="generalized"),
+        Column("has_iep", "boolean", "Learner has an IEP.", treatment="as is"),
+        Column("sessions", "long", "Sessions in the period.", treatment="count"),
+        Column("learning_minutes", "double", "Session minutes (each clamped to [0, 240]).", treatment="sum"),
+        Column("lessons_completed", "long", "Lessons completed.", treatment="count"),
+        Column("assessments_completed", "long", "Assessments completed.", treatment="count"),
+        Column("mastery_by_subject", "map<string,double>", "Latest score per subject, 0-100.", treatment="as is"),
+        Column("iep_mean_progress_pct", "double", "Mean progress toward IEP targets, percent.", treatment="as is"),
+        Column("data_completeness", "double", "Share of the learner's events that passed validation.", treatment="derived"),
+    ),
+    partition_by=("tenant_id",),
+    period_column="period_start",
+    suppression_rule="Metrics null when the learner's tenant has fewer than k learners in the period.",
+)
+
+CURATED_TABLES: dict[str, CuratedTable] = {
+    table.name: table
+    for table in (
+        SESSION_DAILY, MASTERY_PROGRESS, WEEKLY_ACTIVE, IEP_PROGRESS,
+        COURSE_METRICS, PLATFORM_DAILY, PUBLIC_METRICS, LEARNER_SNAPSHOTS,
+    )
+}
+
+# ---- operational ledgers under <data_root>/ops/ --------------------------------
+
+JOB_RUNS: tuple[Column, ...] = (
+    Column("run_id", "string", "Unique run id.", False),
+    Column("job_name", "string", "Job module name, e.g. session_daily.", False),
+    Column("tenant_id", "string", "Tenant the run covered; null for all tenants."),
+    Column("period_start", "date", "First day covered.", False),
+    Column("period_end", "date", "Last day covered.", False),
+    Column("privacy_level", "string", "Privacy level of the release.", False),
+    Column("status", "string", "running, succeeded, failed, refused or abandoned.", False),
+    Column("started_at", "timestamp", "Start (UTC).", False),
+    Column("finished_at", "timestamp", "End (UTC); null while running."),
+    Column("rows_read", "long", "Raw rows read."),
+    Column("rows_written", "long", "Curated rows written."),
+    Column("rows_quarantined", "long", "Raw rows sent to quarantine."),
+    Column("groups_suppressed", "long", "Groups with insufficient_data=true."),
+    Column("epsilon_charged", "double", "ε charged to the budget ledger."),
+    Column("error_message", "string", "Why the run failed or was refused."),
+    Column("host", "string", "Driver host."),
+    Column("pid", "long", "Driver process id."),
+)
+
+PRIVACY_BUDGET: tuple[Column, ...] = (
+    Column("tenant_id", "string", "Tenant charged.", False),
+    Column("period_start", "date", "First day of the period charged.", False),
+    Column("period_end", "date", "Last day of the period charged.", False),
+    Column("release_id", "string", "Identifies the release (job, level, tenant, period).", False),
+    Column("job_name", "string", "Job that made the release.", False),
+    Column("privacy_level", "string", "Privacy level of the release.", False),
+    Column("epsilon", "double", "ε charged.", False),
+    Column("forced", "boolean", "Re-release with fresh noise that charged again.", False),
+    Column("job_run_id", "string", "Run that charged it.", False),
+    Column("charged_at", "timestamp", "When (UTC).", False),
+)
+
+QUARANTINE: tuple[Column, ...] = (
+    Column("source_table", "string", "Raw table the row came from.", False),
+    Column("tenant_id", "string", "Tenant, when readable."),
+    Column("reason", "string", "Why the row was rejected.", False),
+    Column("raw_row", "string", "The rejected row as JSON. Contains PII: same access as raw/.", False, "pii"),
+    Column("job_run_id", "string", "Run that rejected it.", False),
+    Column("quarantined_at", "timestamp", "When (UTC).", False),
+)
