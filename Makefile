@@ -18,7 +18,7 @@ $(SETUP_STAMP): setup.py pyproject.toml
 	@command -v java >/dev/null || { echo "error: Java 17 (a JDK or JRE on PATH) is required by Spark"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dev,bench]'
 	touch $@
 
 $(JARS_STAMP): $(SETUP_STAMP) jobs/delta_jars.py

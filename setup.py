@@ -36,6 +36,11 @@ setup(
         "pydantic==2.14.3",
         "pydantic-settings==2.16.3",
         "flask==3.1.3",
+        "flask-openapi3==4.3.2",
+        "flask-openapi3-swagger==5.31.0",
+        "flask-limiter==4.1.1",
+        "pyjwt==2.15.1",
+        "gunicorn==25.3.0",
     ],
     extras_require={
         "test": [
@@ -43,6 +48,12 @@ setup(
             "chispa==0.12.0",
             "hypothesis==6.170.15",
             "scipy>=1.14,<2",
+            "schemathesis==4.32.5",
+            "requests>=2.32,<3",
+        ],
+        "bench": [
+            "opendp==0.16.0",
+            "psutil>=6,<8",
         ],
         "dev": [
             "ruff==0.17.6",
