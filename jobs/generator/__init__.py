@@ -1,0 +1,1 @@
+"""Synthetic raw-data generator internals; the public entry point is :mod:`jobs.generate`."""
