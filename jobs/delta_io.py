@@ -1,0 +1,164 @@
+"""Delta Lake reads and writes for the jobs: raw reads checked against the contract,
+curated tables created with their documentation, and slice-exact overwrites."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from delta.tables import DeltaTable
+from pyspark.errors import AnalysisException
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from jobs.contracts.columns import Column, spark_schema
+from jobs.contracts.curated import CuratedTable
+
+ResultT = TypeVar("ResultT")
+
+# Types a raw column may arrive as and still be read losslessly as the contract type.
+_WIDENINGS: dict[type[T.DataType], tuple[type[T.DataType], ...]] = {
+    T.LongType: (T.IntegerType, T.ShortType, T.ByteType),
+    T.IntegerType: (T.ShortType, T.ByteType),
+    T.DoubleType: (T.FloatType, T.IntegerType, T.LongType, T.DecimalType),
+    # Timestamps written without a zone are read as UTC (the session zone).
+    T.TimestampType: (T.TimestampNTZType,),
+}
+
+
+class RawTableMissingError(FileNotFoundError):
+    """A raw table the job needs does not exist at its path."""
+
+
+class SchemaContractError(ValueError):
+    """Raw columns are missing or of the wrong type; the message lists every one."""
+
+
+def is_delta_table(spark: SparkSession, path: str) -> bool:
+    """Tell whether ``path`` holds a Delta table."""
+    return bool(DeltaTable.isDeltaTable(spark, path))
+
+
+def validate_columns(df: DataFrame, table: str, columns: tuple[Column, ...]) -> None:
+    """Check that ``df`` has every contract column with a compatible type.
+
+    Raises:
+        SchemaContractError: Listing each missing column and each column whose
+            type cannot be read as the contract type, so one run names them all.
+    """
+    actual = {field.name: field.dataType for field in df.schema.fields}
+    missing = [c.name for c in columns if c.name not in actual]
+    wrong = []
+    for column in columns:
+        found = actual.get(column.name)
+        expected = column.spark_type()
+        if found is None or found == expected:
+            continue
+        if isinstance(found, _WIDENINGS.get(type(expected), ())):
+            continue
+        wrong.append(f"{column.name} is {found.simpleString()}, expected {expected.simpleString()}")
+    if missing or wrong:
+        problems = []
+        if missing:
+            problems.append(f"missing column(s): {', '.join(missing)}")
+        if wrong:
+            problems.append(f"wrong type(s): {'; '.join(wrong)}")
+        raise SchemaContractError(f"raw table '{table}': " + "; ".join(problems))
+
+
+def read_raw_table(spark: SparkSession, path: str, table: str, columns: tuple[Column, ...]) -> DataFrame:
+    """Read a raw Delta table, check it against the contract and select contract columns.
+
+    Extra columns (schema drift) are ignored; compatible narrower types are cast.
+
+    Raises:
+        RawTableMissingError: No Delta table at ``path``.
+        SchemaContractError: A contract column is missing or of the wrong type.
+    """
+    if not is_delta_table(spark, path):
+        raise RawTableMissingError(f"raw table '{table}' not found: no Delta table at {path}")
+    df = spark.read.format("delta").load(path)
+    validate_columns(df, table, columns)
+    return df.select([F.col(c.name).cast(c.spark_type()).alias(c.name) for c in columns])
+
+
+def table_properties(table: CuratedTable, k_threshold: int) -> dict[str, str]:
+    """Delta table properties that tell any reader what the table holds and how it is protected."""
+    return {
+        "comment": table.description,
+        "privacy.pii": "none: no raw id, name, email, address or birth date",
+        "privacy.pseudonyms": "learner_id_hash = HMAC-SHA256(secret key, learner_id), hex",
+        "privacy.aggregation_level": table.aggregation_level,
+        "privacy.k_threshold": str(k_threshold),
+        "privacy.suppression_rule": table.suppression_rule,
+        "privacy.noise": "Laplace mechanism per privacy_level; see columns epsilon, noise_mechanism, noise_scales",
+        "privacy.grain": ", ".join(table.key_names),
+    }
+
+
+def ensure_curated_table(spark: SparkSession, path: str, table: CuratedTable, k_threshold: int) -> None:
+    """Create the curated table with schema, column comments and properties if absent."""
+    builder = (
+        DeltaTable.createIfNotExists(spark)
+        .location(path)
+        .addColumns(spark_schema(table.columns))
+        .comment(table.description)
+    )
+    if table.partition_by:
+        builder = builder.partitionedBy(*table.partition_by)
+    for key, value in table_properties(table, k_threshold).items():
+        if key != "comment":
+            builder = builder.property(key, value)
+    builder.execute()
+
+
+def ensure_ledger_table(spark: SparkSession, path: str, columns: tuple[Column, ...], comment: str) -> None:
+    """Create an operational ledger table (job_runs, privacy_budget, quarantine) if absent."""
+    (
+        DeltaTable.createIfNotExists(spark)
+        .location(path)
+        .addColumns(spark_schema(columns))
+        .comment(comment)
+        .execute()
+    )
+
+
+def with_retries(action: Callable[[], ResultT], *, attempts: int = 5, base_delay: float = 0.5) -> ResultT:
+    """Run a Delta write, retrying Delta's optimistic-concurrency conflicts with backoff.
+
+    Disjoint writers (other tenants, other periods) can still conflict on file-level
+    checks; a retry re-reads the log and almost always succeeds.
+    """
+    for attempt in range(attempts):
+        try:
+            return action()
+        except Exception as error:  # Delta raises JVM-side exceptions wrapped by py4j
+            conflict = "Concurrent" in type(error).__name__ or "ConcurrentModification" in str(error) \
+                or "ConcurrentAppend" in str(error) or "ProtocolChanged" in str(error) \
+                or "MetadataChanged" in str(error) or "ConcurrentTransaction" in str(error)
+            if not conflict or attempt == attempts - 1:
+                raise
+            time.sleep(base_delay * (2**attempt))
+    raise AssertionError("unreachable")
+
+
+def overwrite_slice(df: DataFrame, path: str, predicate: str) -> None:
+    """Atomically replace the rows matching ``predicate`` with ``df`` (Delta ``replaceWhere``).
+
+    ``predicate`` must be built only from validated values (dates, UUIDs, level names).
+    Delta checks that every written row satisfies it, so a slice can never leak into
+    another tenant's or period's rows.
+    """
+    with_retries(
+        lambda: df.write.format("delta").mode("overwrite").option("replaceWhere", predicate).save(path)
+    )
+
+
+def read_delta(spark: SparkSession, path: str) -> DataFrame:
+    """Read a Delta table, raising a clear error when absent."""
+    try:
+        return spark.read.format("delta").load(path)
+    except AnalysisException as error:
+        raise RawTableMissingError(f"no Delta table at {path}") from error

@@ -1,0 +1,135 @@
+"""The ``job_runs`` ledger (S2-15's ``etl_job_runs``): one row per run, updated in place.
+
+A run is appended as ``running`` before anything is written and updated to
+``succeeded``, ``failed`` or ``refused`` at the end. A driver killed half way
+leaves a ``running`` row; the next start marks such rows ``abandoned`` when
+their process is gone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from dataclasses import dataclass, field
+
+from delta.tables import DeltaTable
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from jobs.contracts.columns import spark_schema
+from jobs.contracts.curated import JOB_RUNS
+from jobs.delta_io import ensure_ledger_table, with_retries
+
+RUN_STATUSES = ("running", "succeeded", "failed", "refused", "abandoned")
+
+
+@dataclass
+class RunCounters:
+    """Row counts a run reports to the ledger."""
+
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_quarantined: int = 0
+    groups_suppressed: int = 0
+    epsilon_charged: float = 0.0
+    refused_tenants: list[str] = field(default_factory=list)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class JobRunLedger:
+    """Append and update rows of the ``job_runs`` Delta table."""
+
+    def __init__(self, spark: SparkSession, path: str) -> None:
+        """Open (creating if needed) the ledger at ``path``."""
+        self._spark = spark
+        self._path = path
+        ensure_ledger_table(spark, path, JOB_RUNS, "Every ETL run: status, timings, counts, ε charged.")
+
+    @property
+    def path(self) -> str:
+        """Where the ledger lives."""
+        return self._path
+
+    def start(
+        self,
+        run_id: str,
+        job_name: str,
+        tenant_id: str | None,
+        period: tuple[dt.date, dt.date],
+        privacy_level: str,
+    ) -> None:
+        """Record a run as ``running``."""
+        row = (
+            run_id, job_name, tenant_id, period[0], period[1], privacy_level, "running",
+            _now(), None, None, None, None, None, None, None, socket.gethostname(), os.getpid(),
+        )
+        frame = self._spark.createDataFrame([row], spark_schema(JOB_RUNS))
+        with_retries(lambda: frame.write.format("delta").mode("append").save(self._path))
+
+    def finish(
+        self, run_id: str, status: str, counters: RunCounters, error_message: str | None = None
+    ) -> None:
+        """Set a run's final status and counts."""
+        if status not in RUN_STATUSES:
+            raise ValueError(f"status must be one of {RUN_STATUSES}, got {status!r}")
+        values = {
+            "status": F.lit(status),
+            "finished_at": F.lit(_now()).cast("timestamp"),
+            "rows_read": F.lit(counters.rows_read).cast("long"),
+            "rows_written": F.lit(counters.rows_written).cast("long"),
+            "rows_quarantined": F.lit(counters.rows_quarantined).cast("long"),
+            "groups_suppressed": F.lit(counters.groups_suppressed).cast("long"),
+            "epsilon_charged": F.lit(float(counters.epsilon_charged)).cast("double"),
+            "error_message": F.lit(error_message[:2000] if error_message else None).cast("string"),
+        }
+        table = DeltaTable.forPath(self._spark, self._path)
+        with_retries(lambda: table.update(F.col("run_id") == F.lit(run_id), values))
+
+    def mark_abandoned_runs(self) -> int:
+        """Mark ``running`` rows of dead processes on this host as ``abandoned``; return how many."""
+        host = socket.gethostname()
+        running = (
+            self._spark.read.format("delta").load(self._path)
+            .where((F.col("status") == "running") & (F.col("host") == host))
+            .select("run_id", "pid")
+            .collect()  # the ledger is tiny: a handful of open runs at most
+        )
+        dead = [r.run_id for r in running if r.pid is not None and r.pid != os.getpid() and not _pid_alive(r.pid)]
+        if dead:
+            table = DeltaTable.forPath(self._spark, self._path)
+            with_retries(
+                lambda: table.update(
+                    F.col("run_id").isin(dead),
+                    {
+                        "status": F.lit("abandoned"),
+                        "finished_at": F.lit(_now()).cast("timestamp"),
+                        "error_message": F.lit("driver process ended without finishing the run"),
+                    },
+                )
+            )
+        return len(dead)
+
+    def is_running(self, tenant_id: str | None) -> bool:
+        """Tell whether a live run already covers ``tenant_id`` (or all tenants)."""
+        rows = (
+            self._spark.read.format("delta").load(self._path)
+            .where(F.col("status") == "running")
+            .where(F.col("tenant_id").isNull() | (F.lit(tenant_id).isNull()) | (F.col("tenant_id") == F.lit(tenant_id)))
+            .limit(1)
+            .count()
+        )
+        return rows > 0
