@@ -1,0 +1,92 @@
+"""Audit access (seed 003 Phase 6): aggregates for admins, entries and exports for root."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from itertools import islice
+
+from flask import Response, g
+
+from serving.api.common import api_blueprint, check_export_size, ok
+from serving.errors import ErrorBody
+from serving.guards.access import access, current_principal
+from serving.guards.audit import caller_hash_of, get_audit_log, timestamps
+from serving.guards.response import CsvRendering
+from serving.models.params import AuditExportQuery, AuditLogQuery, AuditSummaryQuery
+from serving.models.responses import AuditExport, AuditLogPage, AuditSummary
+from serving.services.audit_reader import (
+    WINDOWS,
+    EntryFilter,
+    day_bounds,
+    iter_entries,
+    summarize,
+)
+from serving.tokens import Role
+
+AUDIT_COLUMNS = [
+    "timestamp", "iso_timestamp", "endpoint", "action", "caller_hash", "role", "caller_tenant",
+    "client_ip", "method", "status", "success", "response_time_ms", "parameters", "events",
+]  # fmt: skip
+audit_api = api_blueprint("audit", "/api/v1", secured=True)
+
+
+@audit_api.get("/admin/audit/summary", responses={200: AuditSummary})
+@access(Role.ADMIN, action="view_audit_summary")
+def audit_summary(query: AuditSummaryQuery) -> Response:
+    """Counts of requests, failures and guard events; admins see their tenant's callers only."""
+    principal = current_principal()
+    scope = principal.tenant_id if principal.role is Role.ADMIN else None
+    selection = EntryFilter(since=time.time() - WINDOWS[query.window].total_seconds(),
+                            caller_tenant=scope)  # fmt: skip
+    stats = summarize(iter_entries(get_audit_log().access_path, selection))
+    return ok(AuditSummary(window=query.window, scope=scope or "platform", **stats))
+
+
+@audit_api.get("/root/audit/logs", responses={200: AuditLogPage})
+@access(Role.ROOT, action="view_audit_logs")
+def audit_logs(query: AuditLogQuery) -> Response:
+    """Audit entries, newest first, filtered and paginated (≤ 1000 per page)."""
+    since, until = day_bounds(query.start_date, query.end_date)
+    selection = EntryFilter(since=since, until=until, endpoint=query.endpoint,
+                            action=query.action, success=query.success)  # fmt: skip
+    matched = list(iter_entries(get_audit_log().access_path, selection))
+    matched.reverse()
+    everything = list(iter_entries(get_audit_log().access_path, EntryFilter(since=since)))
+    page = AuditLogPage(
+        entries=list(islice(matched, query.offset, query.offset + query.limit)),
+        total_matched=len(matched),
+        limit=query.limit,
+        offset=query.offset,
+        available_filters={
+            "endpoint": sorted({str(e.get("endpoint")) for e in everything}),
+            "action": sorted({str(e.get("action")) for e in everything}),
+        },
+    )
+    return ok(page)
+
+
+@audit_api.get("/root/audit/export", responses={200: AuditExport, 428: ErrorBody})
+@access(Role.ROOT, action="export_audit_logs")
+def audit_export(query: AuditExportQuery) -> Response:
+    """Export audit entries (≤ 365 days, ≤ 50,000, confirmed=1 above 10,000, reason required)."""
+    since, until = day_bounds(query.start_date, query.end_date)
+    entries = list(iter_entries(get_audit_log().access_path, EntryFilter(since, until)))
+    check_export_size(len(entries), query.confirmed, "end_date")
+    export_id = str(uuid.uuid4())
+    metadata = {
+        **timestamps(),
+        "kind": "audit",
+        "export_id": export_id,
+        "caller_hash": caller_hash_of(current_principal()),
+        "start_date": query.start_date.isoformat(),
+        "end_date": query.end_date.isoformat(),
+        "format": query.format,
+        "reason": query.reason,
+        "row_count": len(entries),
+    }
+    get_audit_log().record_export(metadata)
+    g.guard_events.append("export")
+    if query.format == "csv":
+        g.csv_rendering = CsvRendering("entries", AUDIT_COLUMNS, f"audit-{export_id}.csv")
+    return ok(AuditExport(export=metadata, entries=entries))

@@ -1,0 +1,166 @@
+"""Settings of the API process, read from the environment or a mapping, validated at start-up.
+
+The shared analytics settings (``DATA_ROOT``, ``DEFAULT_PRIVACY_LEVEL``,
+``DP_EPSILON_BUDGET``, ``MIN_COHORT_SIZE``) come from :mod:`conf.settings`;
+this module adds what only the API needs. A missing or weak ``JWT_SECRET``
+stops the app before it serves a single request, with a message naming the
+variable; secrets are :class:`pydantic.SecretStr` so they never reach a log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from conf.settings import AnalyticsSettings, ConfigurationError, load_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIN_SECRET_LENGTH = 32
+# Values people paste from tutorials; rejected whatever their length.
+_WEAK_SECRETS = frozenset(
+    {"secret", "changeme", "change-me", "password", "jwt-secret", "your-secret-key", "test"}
+)
+_SECRET_FIELDS = frozenset({"jwt_secret", "export_key"})
+
+
+def _check_secret_strength(value: SecretStr | None, variable: str) -> SecretStr | None:
+    if value is None:
+        return None
+    raw = value.get_secret_value()
+    if raw.strip().lower() in _WEAK_SECRETS or len(set(raw)) < 8:
+        raise ValueError(f"{variable} is a well-known or low-entropy value; generate a random one")
+    if len(raw) < MIN_SECRET_LENGTH:
+        raise ValueError(f"{variable} must be at least {MIN_SECRET_LENGTH} characters")
+    return value
+
+
+class ServingSettings(BaseSettings):
+    """What the API process needs beyond :class:`conf.settings.AnalyticsSettings`."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, frozen=True)
+
+    jwt_secret: SecretStr = Field(
+        validation_alias="JWT_SECRET",
+        description="HMAC key (HS256) that signs and verifies bearer tokens; >= 32 random chars.",
+    )
+    jwt_ttl_seconds: int = Field(default=3600, ge=60, le=86_400, validation_alias="JWT_TTL_SECONDS")
+    export_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="EXPORT_KEY",
+        description="Secret from which per-export pseudonym keys are derived (learner_progress).",
+    )
+    rate_limit_public: str = Field(default="60 per minute", validation_alias="RATE_LIMIT_PUBLIC")
+    rate_limit_authenticated: str = Field(
+        default="300 per minute", validation_alias="RATE_LIMIT_AUTHENTICATED"
+    )
+    rate_limit_storage_uri: str = Field(
+        default="memory://",
+        validation_alias="RATE_LIMIT_STORAGE_URI",
+        description="Flask-Limiter storage; use redis://... so several workers share counts.",
+    )
+    audit_log_dir: Path | None = Field(default=None, validation_alias="AUDIT_LOG_DIR")
+    etl_submit_script: Path = Field(
+        default=PROJECT_ROOT / "spark-submit.sh", validation_alias="ETL_SUBMIT_SCRIPT"
+    )
+    table_refresh_seconds: float = Field(
+        default=1.0, ge=0.0, le=3600.0, validation_alias="TABLE_REFRESH_SECONDS"
+    )
+    environment: Literal["production", "development"] = Field(
+        default="production",
+        validation_alias="SERVING_ENV",
+        description="'development' adds violation details to privacy_violation bodies.",
+    )
+    pii_max_depth: int = Field(default=5, ge=2, le=16, validation_alias="PII_MAX_DEPTH")
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _jwt_secret_is_strong(cls, value: SecretStr) -> SecretStr:
+        checked = _check_secret_strength(value, "JWT_SECRET")
+        assert checked is not None  # the field is required, so never None here
+        return checked
+
+    @field_validator("export_key")
+    @classmethod
+    def _export_key_is_strong(cls, value: SecretStr | None) -> SecretStr | None:
+        return _check_secret_strength(value, "EXPORT_KEY")
+
+    @field_validator("rate_limit_public", "rate_limit_authenticated")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError as error:
+            raise ValueError(f"not a rate limit like '300 per minute': {error}") from None
+        return value
+
+
+class AppConfig:
+    """Both settings objects the app runs with, plus the paths derived from them."""
+
+    def __init__(self, analytics: AnalyticsSettings, serving: ServingSettings) -> None:
+        """Bundle the two settings objects.
+
+        Args:
+            analytics: Shared settings (data root, privacy defaults, cohort size).
+            serving: API-only settings (secrets, limits, log directory).
+        """
+        self.analytics = analytics
+        self.serving = serving
+
+    def curated_path(self, table: str) -> str:
+        """Location of a curated Delta table."""
+        return self.analytics.path("curated", table)
+
+    def ops_path(self, table: str) -> str:
+        """Location of an operational ledger (job_runs, privacy_budget)."""
+        return self.analytics.path("ops", table)
+
+    @property
+    def audit_log_dir(self) -> Path:
+        """The audit log directory: ``AUDIT_LOG_DIR`` or ``<DATA_ROOT>/ops/audit``."""
+        return self.serving.audit_log_dir or Path(self.analytics.path("ops", "audit"))
+
+
+def _explain(error: ValidationError) -> str:
+    by_alias = {
+        str(info.validation_alias).upper(): name
+        for name, info in ServingSettings.model_fields.items()
+    }
+    problems = []
+    for issue in error.errors():
+        variable = str(issue["loc"][0]).upper() if issue["loc"] else "?"
+        missing = issue["type"] == "missing"
+        secret = by_alias.get(variable) in _SECRET_FIELDS
+        shown = "" if missing or secret else f" (got {issue.get('input')!r})"
+        message = "is required" if missing else issue["msg"]
+        problems.append(f"{variable}: {message}{shown}")
+    return "Invalid API configuration: " + "; ".join(problems)
+
+
+def load_app_config(config: Mapping[str, Any] | None = None) -> AppConfig:
+    """Read the environment, let ``config`` (keys are environment variable names) override it.
+
+    Args:
+        config: Overrides such as ``{"JWT_SECRET": ..., "DATA_ROOT": ...}``; tests use this.
+
+    Raises:
+        ConfigurationError: A variable is missing or invalid; the message names it.
+    """
+    overrides = {str(key).upper(): value for key, value in (config or {}).items()}
+    analytics_fields = {
+        name: overrides[str(info.validation_alias)]
+        for name, info in AnalyticsSettings.model_fields.items()
+        if isinstance(info.validation_alias, str) and str(info.validation_alias) in overrides
+    }
+    analytics = load_settings(**analytics_fields)
+    try:
+        serving = ServingSettings(**overrides)
+    except ValidationError as error:
+        raise ConfigurationError(_explain(error)) from None
+    return AppConfig(analytics, serving)

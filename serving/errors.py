@@ -1,0 +1,146 @@
+"""One JSON error shape for every failure, and the handlers that produce it.
+
+Bad input is a 400/422 naming the field; a missing table a 503 naming the
+table; anything unexpected a 500 whose body says nothing about internals
+(the traceback goes to the server log only).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify
+from flask_limiter.errors import RateLimitExceeded
+from pydantic import BaseModel, Field, ValidationError
+from werkzeug.exceptions import HTTPException
+
+from serving.data.tables import TableUnavailableError
+
+
+class FieldProblem(BaseModel):
+    """One invalid input."""
+
+    field: str = Field(description="Parameter name, e.g. 'start' or 'tenant_id'.")
+    location: str = Field(description="path, query or body (as far as known).")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error response of this API."""
+
+    success: bool = False
+    error: str = Field(description="Machine-readable code, e.g. validation_error, forbidden.")
+    message: str = Field(description="Human-readable explanation, safe to show.")
+    field: str | None = Field(default=None, description="The offending parameter, if any.")
+    fields: list[FieldProblem] | None = None
+    violations: list[str] | None = Field(
+        default=None, description="Privacy violations (non-production deployments only)."
+    )
+    details: dict[str, Any] | None = None
+
+
+class ApiError(Exception):
+    """An error the API answers deliberately, with status and code."""
+
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        *,
+        field: str | None = None,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Describe the error.
+
+        Args:
+            status: HTTP status.
+            error: Machine-readable code.
+            message: Human-readable, production-safe message.
+            field: Offending parameter.
+            details: Extra structured information.
+            headers: Extra response headers (e.g. ``Retry-After``).
+        """
+        super().__init__(message)
+        self.status = status
+        self.body = ErrorBody(error=error, message=message, field=field, details=details)
+        self.headers = headers or {}
+
+
+def error_response(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> Response:
+    """Serialize ``body`` with ``status`` (nulls omitted)."""
+    response = jsonify(body.model_dump(mode="json", exclude_none=True))
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _location_of(model_title: str) -> str:
+    title = model_title.lower()
+    return "path" if title.endswith("path") else "query" if title.endswith("query") else "body"
+
+
+def validation_error_response(error: ValidationError) -> Response:
+    """flask-openapi3 callback: a 422 whose body names each invalid parameter."""
+    location = _location_of(error.title)
+    problems = []
+    for issue in error.errors(include_url=False, include_input=False):
+        field = ".".join(str(part) for part in issue["loc"]) or "request"
+        message = issue["msg"]
+        if issue["type"] == "extra_forbidden":
+            message = "unknown parameter; this endpoint does not accept it"
+        problems.append(FieldProblem(field=field, location=location, message=message))
+    first = (
+        problems[0] if problems else FieldProblem(field="request", location=location, message="")
+    )
+    body = ErrorBody(
+        error="validation_error",
+        message=f"invalid {first.location} parameter '{first.field}': {first.message}",
+        field=first.field,
+        fields=problems,
+    )
+    return error_response(422, body)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the JSON handlers for deliberate, HTTP, rate-limit, table and unexpected errors."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError) -> Response:
+        return error_response(error.status, error.body, error.headers)
+
+    @app.errorhandler(RateLimitExceeded)
+    def _rate_limited(error: RateLimitExceeded) -> Response:
+        body = ErrorBody(
+            error="rate_limited",
+            message=f"rate limit exceeded ({error.description}); retry later",
+        )
+        # Flask-Limiter's after_request hook adds Retry-After and X-RateLimit-* headers.
+        return error_response(429, body)
+
+    @app.errorhandler(TableUnavailableError)
+    def _table_missing(error: TableUnavailableError) -> Response:
+        body = ErrorBody(
+            error="data_unavailable",
+            message=f"the {error.table} table has not been published yet; try again later",
+            details={"table": error.table},
+        )
+        return error_response(503, body, {"Retry-After": "60"})
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        if error.response is not None:
+            # flask-openapi3 aborts with the finished validation response; keep it.
+            return error.response  # type: ignore[return-value]
+        status = error.code or 500
+        code = (error.name or "error").lower().replace(" ", "_")
+        body = ErrorBody(error=code, message=error.description or error.name or "error")
+        return error_response(status, body)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        current_app.logger.exception("unhandled error", exc_info=error)
+        body = ErrorBody(error="internal_error", message="internal error; it has been logged")
+        return error_response(500, body)

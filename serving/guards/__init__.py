@@ -1,0 +1,1 @@
+"""The guards of seed 003, applied to every route."""

@@ -1,0 +1,162 @@
+"""The hooks every request passes through, registered in one place and in a fixed order.
+
+Before the view: identify the caller, rate limit, enforce the access policy.
+After the view (also after error handlers): cohort guard, PII validator,
+optional CSV rendering, security headers, audit record. Guards work on the
+decoded JSON payload, so a CSV export is checked exactly like JSON before
+it is rendered.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+
+from serving.config import AppConfig
+from serving.errors import ErrorBody, error_response
+from serving.guards.access import enforce_policy, identify_caller
+from serving.guards.audit import (
+    AUDIT_EXTENSION,
+    AuditLog,
+    caller_hash_of,
+    sanitize_parameters,
+    timestamps,
+)
+from serving.guards.cohort import enforce_cohort_minimum
+from serving.guards.pii import scan_payload
+from serving.guards.rate_limit import init_rate_limits
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "private, no-cache, no-store, must-revalidate",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+class CsvRendering:
+    """A view's request to render its (already guarded) rows as CSV.
+
+    Attributes:
+        rows_key: Key of the row list in the JSON payload.
+        columns: Column order.
+        filename: Download file name.
+    """
+
+    def __init__(self, rows_key: str, columns: list[str], filename: str) -> None:
+        """Describe the rendering (see class attributes)."""
+        self.rows_key = rows_key
+        self.columns = columns
+        self.filename = filename
+
+    def render(self, payload: dict[str, Any]) -> str:
+        """The rows as CSV text; nested values (maps) as JSON strings."""
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=self.columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in payload.get(self.rows_key, []):
+            writer.writerow(
+                {
+                    key: json.dumps(value) if isinstance(value, dict | list) else value
+                    for key, value in row.items()
+                }
+            )
+        return buffer.getvalue()
+
+
+def _start_clock() -> None:
+    g.started_at = time.perf_counter()
+    g.guard_events = []
+
+
+def _privacy_violation(violations: list[str]) -> Response:
+    current_app.logger.warning(
+        "privacy_violation blocked on %s: %d violation(s)", request.endpoint, len(violations)
+    )
+    production = current_app.config["SERVING_ENV"] == "production"
+    body = ErrorBody(
+        error="privacy_violation",
+        message=(
+            "Analytics response blocked: privacy policy violation"
+            if production
+            else "PII detected in analytics response: " + "; ".join(violations)
+        ),
+        violations=None if production else violations,
+    )
+    return error_response(403, body)
+
+
+def _guard_payload(response: Response) -> Response:
+    policy = g.get("policy")
+    if not response.is_json or (policy is not None and not policy.inspect_payload):
+        return response
+    payload = response.get_json(silent=True)
+    if payload is None:
+        return response
+    suppressed = enforce_cohort_minimum(payload, current_app.config["MIN_COHORT_SIZE"])
+    if suppressed:
+        g.guard_events.append(f"cohort_suppressed:{suppressed}")
+    scan = scan_payload(
+        payload,
+        max_depth=current_app.config["PII_MAX_DEPTH"],
+        allow_individual_rows=bool(policy and policy.individual_rows and g.get("individual_rows")),
+    )
+    if not scan.clean:
+        g.guard_events.append("pii_blocked")
+        return _privacy_violation(scan.violations)
+    rendering: CsvRendering | None = g.get("csv_rendering")
+    if rendering is not None and response.status_code == 200:
+        response.set_data(rendering.render(payload))
+        response.mimetype = "text/csv"
+        response.headers["Content-Disposition"] = f'attachment; filename="{rendering.filename}"'
+    elif suppressed:
+        response.set_data(json.dumps(payload, separators=(",", ":")))
+    return response
+
+
+def _audit(response: Response) -> None:
+    log: AuditLog = current_app.extensions[AUDIT_EXTENSION]
+    principal = g.get("principal")
+    started = g.get("started_at", time.perf_counter())
+    policy = g.get("policy")
+    view_args = {k: str(v) for k, v in (request.view_args or {}).items()}
+    record: dict[str, Any] = {
+        **timestamps(),
+        "endpoint": request.url_rule.rule if request.url_rule is not None else "(unmatched)",
+        "action": policy.action if policy is not None else (request.endpoint or "unmatched"),
+        "caller_hash": caller_hash_of(principal),
+        "role": principal.role.label if principal is not None else "public",
+        "caller_tenant": principal.tenant_id if principal is not None else None,
+        "client_ip": request.remote_addr,
+        "user_agent": (request.user_agent.string or "")[:200],
+        "method": request.method,
+        "parameters": sanitize_parameters({**view_args, **request.args.to_dict(flat=True)}),
+        "status": response.status_code,
+        "success": response.status_code < 400,
+        "response_time_ms": round((time.perf_counter() - started) * 1000, 2),
+        "events": g.get("guard_events", []),
+    }
+    log.record_access(record)
+
+
+def _finish(response: Response) -> Response:
+    response = _guard_payload(response)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers[name] = value
+    _audit(response)
+    return response
+
+
+def init_guards(app: Flask, config: AppConfig) -> None:
+    """Register every guard hook on ``app`` in its required order."""
+    app.extensions[AUDIT_EXTENSION] = AuditLog(config.audit_log_dir)
+    app.before_request(_start_clock)
+    app.before_request(identify_caller)
+    init_rate_limits(app, config)  # its before_request runs after identify_caller
+    app.before_request(enforce_policy)
+    app.after_request(_finish)

@@ -1,0 +1,1 @@
+"""What the endpoints compute, kept apart from HTTP concerns."""

@@ -1,0 +1,205 @@
+"""The tenant dashboard: S2-15's tenant metrics assembled from four curated tables.
+
+Each table is read as one (tenant, privacy level) slice through the dataset
+(partition-pruned, cached per table version) and narrowed to the requested
+period in memory. Totals of noised values carry the standard deviation of
+their noise so a dashboard can draw error bars.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from jobs.contracts.curated import ALL_SUBJECTS
+from serving.data.store import RequestTables
+from serving.models.responses import (
+    IepCategorySummary,
+    IepProgressSummary,
+    SessionMetrics,
+    SubjectSummary,
+    TenantMetrics,
+    WeeklyActivity,
+)
+from serving.services.privacy_levels import epsilon_of
+
+TOP_SUBJECTS = 5
+SESSION_COLUMNS = (
+    "activity_date", "subject", "sessions", "total_hours", "median_duration_minutes",
+    "trend_direction", "insufficient_data", "noise_scales",
+)  # fmt: skip
+WEEKLY_COLUMNS = (
+    "week_start", "iso_week", "active_learners", "new_learners", "returning_learners",
+    "churned_learners", "avg_sessions_per_learner", "avg_minutes_per_learner",
+    "engagement_rate", "insufficient_data", "noise_scales",
+)  # fmt: skip
+MASTERY_COLUMNS = (
+    "subject", "period_start", "period_end", "learners_assessed", "assessments_completed",
+    "mean_mastery", "improvement_delta", "insufficient_data", "noise_scales",
+)  # fmt: skip
+IEP_COLUMNS = (
+    "iep_category", "period_start", "period_end", "learners_with_goals", "mean_progress_pct",
+    "share_on_track", "insufficient_data", "noise_scales",
+)  # fmt: skip
+
+
+def as_mapping(value: object) -> dict[str, Any] | None:
+    """A map column value (pyarrow gives a list of pairs) as a dict."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, Iterable):
+        return dict(value)  # type: ignore[arg-type]
+    return None
+
+
+def _between(rows: pa.Table, column: str, start: date, end: date) -> pa.Table:
+    field = pc.field(column)
+    return rows.filter((field >= pc.scalar(start)) & (field <= pc.scalar(end)))
+
+
+def _overlapping(rows: pa.Table, start: date, end: date) -> pa.Table:
+    return rows.filter(
+        (pc.field("period_start") <= pc.scalar(end)) & (pc.field("period_end") >= pc.scalar(start))
+    )
+
+
+def _noise_std(records: list[dict[str, Any]], metric: str) -> float:
+    # A Laplace(b) draw has variance 2b²; independent draws add variances.
+    variance = 0.0
+    for record in records:
+        scale = (as_mapping(record.get("noise_scales")) or {}).get(metric)
+        if scale:
+            variance += 2.0 * float(scale) ** 2
+    return math.sqrt(variance)
+
+
+def _session_metrics(records: list[dict[str, Any]], privacy_level: str) -> SessionMetrics:
+    published = [r for r in records if not r["insufficient_data"]]
+    sessions = [r["sessions"] for r in published if r["sessions"] is not None]
+    hours = [r["total_hours"] for r in published if r["total_hours"] is not None]
+    medians = [
+        r["median_duration_minutes"] for r in published if r["median_duration_minutes"] is not None
+    ]
+    total_sessions = sum(sessions) if sessions else None
+    total_hours = round(sum(hours), 3) if hours else None
+    average = (
+        round(total_hours * 60.0 / total_sessions, 3)
+        if total_sessions and total_hours is not None and total_sessions > 0
+        else None
+    )
+    latest = max(published, key=lambda r: r["activity_date"], default=None)
+    return SessionMetrics(
+        total_sessions=total_sessions,
+        avg_duration_minutes=average,
+        median_duration_minutes=round(statistics.median(medians), 3) if medians else None,
+        total_hours=total_hours,
+        trend_direction=latest["trend_direction"] if latest else None,
+        privacy_level=privacy_level,
+        data_points=len(published),
+        noise_std={
+            "total_sessions": round(_noise_std(published, "sessions"), 4),
+            "total_hours": round(_noise_std(published, "total_hours"), 4),
+        },
+    )
+
+
+def _weekly(records: list[dict[str, Any]]) -> list[WeeklyActivity]:
+    return [
+        WeeklyActivity(**{**r, "noise_scales": as_mapping(r["noise_scales"])})
+        for r in sorted(records, key=lambda r: r["week_start"])
+    ]
+
+
+def _top_subjects(records: list[dict[str, Any]]) -> list[SubjectSummary]:
+    latest: dict[str, dict[str, Any]] = {}
+    for record in records:
+        if record["subject"] == ALL_SUBJECTS:
+            continue
+        seen = latest.get(record["subject"])
+        if seen is None or record["period_start"] > seen["period_start"]:
+            latest[record["subject"]] = record
+    ranked = sorted(
+        latest.values(),
+        key=lambda r: (
+            r["learners_assessed"] is None,
+            -(r["learners_assessed"] or 0),
+            r["subject"],
+        ),
+    )
+    return [
+        SubjectSummary(**{**r, "noise_scales": as_mapping(r["noise_scales"])})
+        for r in ranked[:TOP_SUBJECTS]
+    ]
+
+
+def _iep_summary(records: list[dict[str, Any]]) -> IepProgressSummary:
+    if not records:
+        return IepProgressSummary(period_start=None, period_end=None, categories=[])
+    latest_start = max(r["period_start"] for r in records)
+    current = sorted(
+        (r for r in records if r["period_start"] == latest_start), key=lambda r: r["iep_category"]
+    )
+    return IepProgressSummary(
+        period_start=latest_start,
+        period_end=current[0]["period_end"],
+        categories=[
+            IepCategorySummary(**{**r, "noise_scales": as_mapping(r["noise_scales"])})
+            for r in current
+        ],
+    )
+
+
+def tenant_metrics(
+    tables: RequestTables, tenant_id: str, start: date, end: date, privacy_level: str
+) -> TenantMetrics:
+    """Build the tenant dashboard for ``[start, end]`` at ``privacy_level``.
+
+    Raises:
+        serving.data.tables.TableUnavailableError: One of the four tables is missing.
+    """
+    slice_key: dict[str, object] = {"tenant_id": tenant_id, "privacy_level": privacy_level}
+    sessions = _between(
+        tables.rows("session_daily", slice_key, SESSION_COLUMNS), "activity_date", start, end
+    ).filter(pc.field("subject") == ALL_SUBJECTS)
+    weekly = _between(
+        tables.rows("weekly_active", slice_key, WEEKLY_COLUMNS),
+        "week_start",
+        start - timedelta(days=6),
+        end,
+    )
+    mastery = _overlapping(tables.rows("mastery_progress", slice_key, MASTERY_COLUMNS), start, end)
+    iep = _overlapping(tables.rows("iep_progress", slice_key, IEP_COLUMNS), start, end)
+
+    session_records = sessions.to_pylist()
+    weekly_records = weekly.to_pylist()
+    session_metrics = _session_metrics(session_records, privacy_level)
+    active = [r["active_learners"] for r in weekly_records if r["active_learners"] is not None]
+    engagement = [r["engagement_rate"] for r in weekly_records if r["engagement_rate"] is not None]
+    updated = [
+        tables.snapshot(name).committed_at
+        for name in ("session_daily", "weekly_active", "mastery_progress", "iep_progress")
+    ]
+    return TenantMetrics(
+        tenant_id=tenant_id,
+        reporting_period_start=start,
+        reporting_period_end=end,
+        total_active_learners=max(active) if active else None,
+        total_learning_hours=session_metrics.total_hours,
+        average_engagement_rate=round(statistics.fmean(engagement), 4) if engagement else None,
+        session_metrics=session_metrics,
+        weekly_activity=_weekly(weekly_records),
+        top_subjects=_top_subjects(mastery.to_pylist()),
+        iep_progress_summary=_iep_summary(iep.to_pylist()),
+        privacy_level=privacy_level,
+        epsilon=epsilon_of(privacy_level),
+        insufficient_data=session_metrics.data_points == 0,
+        last_updated=max(updated),
+    )
