@@ -68,9 +68,7 @@ def _job_running_in_ledger(tenant_id: str) -> bool:
     return bool(runs)
 
 
-@operations_api.post(
-    "/etl/trigger/<tenant_id>", responses={202: EtlTriggered, 409: ErrorBody, 500: ErrorBody}
-)
+@operations_api.post("/etl/trigger/<tenant_id>", responses={202: EtlTriggered, 409: ErrorBody})
 @access(Role.ADMIN, action="trigger_etl", tenant_param="tenant_id")
 def trigger_etl(path: TenantPath, query: EtlTriggerQuery) -> Response:
     """Start ``spark-submit.sh run_all`` for the tenant; 409 if a run is already going."""
@@ -94,7 +92,7 @@ def trigger_etl(path: TenantPath, query: EtlTriggerQuery) -> Response:
             409, "run_in_progress", "an ETL run for this tenant is already running"
         ) from None
     except LaunchFailedError as error:
-        raise ApiError(500, "launch_failed", str(error)) from None
+        raise ApiError(503, "etl_unavailable", str(error)) from None
     triggered = EtlTriggered(
         run_id=run_id, tenant_id=tenant_id, privacy_level=level, start=start, end=end,
         status="submitted",

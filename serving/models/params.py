@@ -137,7 +137,7 @@ class ExportQuery(StrictParams):
         min_length=10, max_length=500, description="Why the data is needed (logged)."
     )
     format: Literal["json", "csv"] = "json"
-    confirmed: Literal[0, 1] = Field(default=0, description="Set to 1 to export > 10,000 rows.")
+    confirmed: int = Field(default=0, ge=0, le=1, description="1 to export > 10,000 rows.")
     tenant_id: UUID | None = Field(
         default=None, description="Only this tenant (required for tenant-scoped tokens)."
     )
@@ -185,7 +185,7 @@ class AuditExportQuery(StrictParams):
     end_date: ReportDate
     reason: str = Field(min_length=10, max_length=500)
     format: Literal["json", "csv"] = "json"
-    confirmed: Literal[0, 1] = 0
+    confirmed: int = Field(default=0, ge=0, le=1, description="1 to export > 10,000 rows.")
 
     @field_validator("end_date")
     @classmethod
