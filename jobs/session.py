@@ -11,6 +11,7 @@ tells the builder not to set them again.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -83,6 +84,10 @@ def delta_session_builder(
         # HMAC pads (64-byte keys, 128 hex digits) are plan literals; explain() must not show them.
         "spark.sql.redaction.string.regex": "(?i)[0-9a-f]{128}",
     }
+    if "PYSPARK_PYTHON" not in os.environ:
+        # Python workers must run the driver's interpreter (the project venv), not the
+        # `python3` on PATH; PySpark reads only the environment variable for UDF workers.
+        os.environ["PYSPARK_PYTHON"] = sys.executable
     settings.update(extra_conf or {})
     for key, value in settings.items():
         builder = builder.config(key, value)

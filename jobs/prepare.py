@@ -1,0 +1,206 @@
+"""Extract and prepare: raw tables in, validated pseudonymous inputs out.
+
+This is the only module that sees raw learner ids and PII. It validates
+events, marks duplicates, hashes learner ids with the keyed pseudonym and
+drops every PII column before anything else in the pipeline runs. All
+transforms downstream receive :class:`PreparedInputs`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from jobs.contracts.raw import EventType
+from jobs.validation import (
+    MAX_ID_LENGTH,
+    is_uuid,
+    session_minutes,
+    with_duplicates_flagged,
+    with_rejection_reason,
+)
+from privacy_udfs import PseudonymKey, generalize_age, generalize_grade, hash_id
+
+
+@dataclass(frozen=True)
+class RawTables:
+    """The four raw tables as read (contract-checked, PII included)."""
+
+    learners: DataFrame
+    events: DataFrame
+    iep_goals: DataFrame
+    courses: DataFrame
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a run covers: a period (inclusive, UTC days) and optionally one tenant."""
+
+    start: dt.date
+    end: dt.date
+    tenant_id: str | None
+    now: dt.datetime
+
+    def in_tenant(self, df: DataFrame) -> DataFrame:
+        """Keep the rows of the scope's tenant (all rows when it covers every tenant)."""
+        return df if self.tenant_id is None else df.where(F.col("tenant_id") == F.lit(self.tenant_id))
+
+    def period_days(self) -> int:
+        """Number of days in the period."""
+        return (self.end - self.start).days + 1
+
+
+@dataclass(frozen=True)
+class PreparedInputs:
+    """Pseudonymous, validated inputs of every job. No raw id, no PII.
+
+    Attributes:
+        checked_events: Raw in-scope events with ``rejection_reason`` (PII; cache it
+            so validation, counting and quarantine share one pass over raw events).
+        events: Valid, de-duplicated events of the period (one row per event).
+        history: Valid events up to the period end (for first-activity dates).
+        learners: One row per learner: learner_id_hash, tenant_id, age_band,
+            grade_band, has_iep, enrolled_at.
+        iep_goals: Goals keyed by learner_id_hash.
+        courses: Course catalogue (not PII).
+        rejected: Raw rows rejected, with ``source_table``, ``tenant_id``,
+            ``reason`` and ``raw_row`` (JSON, PII) for the quarantine table.
+    """
+
+    checked_events: DataFrame
+    events: DataFrame
+    history: DataFrame
+    learners: DataFrame
+    iep_goals: DataFrame
+    courses: DataFrame
+    rejected: DataFrame
+
+
+def _rejected_rows(df: DataFrame, source_table: str) -> DataFrame:
+    # Shape: one row per rejected raw row -> (source_table, tenant_id, reason, raw_row JSON)
+    payload = [c for c in df.columns if c != "rejection_reason"]
+    return df.where(F.col("rejection_reason").isNotNull()).select(
+        F.lit(source_table).alias("source_table"),
+        F.when(is_uuid(F.col("tenant_id")), F.col("tenant_id")).alias("tenant_id"),
+        F.col("rejection_reason").alias("reason"),
+        F.to_json(F.struct(*payload)).alias("raw_row"),
+    )
+
+
+def events_in_scope(events: DataFrame, scope: Scope) -> DataFrame:
+    """Raw events a run is answerable for: its tenant(s), its period, and rows with no usable time.
+
+    Rows without a timestamp or dated in the future belong to no period; every run
+    over their tenant quarantines them so they are never silently lost.
+    """
+    start = dt.datetime.combine(scope.start, dt.time.min)
+    end = dt.datetime.combine(scope.end + dt.timedelta(days=1), dt.time.min)
+    in_period_rows = (F.col("occurred_at") >= F.lit(start)) & (F.col("occurred_at") < F.lit(end))
+    no_usable_time = F.col("occurred_at").isNull() | (F.col("occurred_at") > F.lit(scope.now))
+    return scope.in_tenant(events).where(in_period_rows | no_usable_time)
+
+
+def validate_events(events: DataFrame, scope: Scope) -> DataFrame:
+    """Add ``rejection_reason`` to every in-scope event (null = valid)."""
+    return (
+        events_in_scope(events, scope)
+        .transform(with_rejection_reason(scope.now))
+        .transform(with_duplicates_flagged)
+    )
+
+
+def validate_learners(learners: DataFrame) -> DataFrame:
+    """Add ``rejection_reason`` to raw learners: ids must be UUIDs, one row per learner."""
+    reason = (
+        F.when(~is_uuid(F.col("learner_id")), "learner_id is not a UUID")
+        .when(~is_uuid(F.col("tenant_id")), "tenant_id is not a UUID")
+        .when(F.length("learner_id") > MAX_ID_LENGTH, "learner_id too long")
+    )
+    return learners.withColumn("rejection_reason", reason)
+
+
+def pseudonymize_learners(learners: DataFrame, key: PseudonymKey, as_of: dt.date) -> DataFrame:
+    """Hash learner ids and keep only banded, non-identifying attributes.
+
+    Shape: one row per valid raw learner -> (learner_id_hash, tenant_id, age_band,
+    grade_band, has_iep, enrolled_at). Name, email, address and birth date are dropped here.
+    """
+    return learners.where(F.col("rejection_reason").isNull()).select(
+        hash_id(F.col("learner_id"), key).alias("learner_id_hash"),
+        F.col("tenant_id"),
+        generalize_age(F.col("date_of_birth"), as_of).alias("age_band"),
+        generalize_grade(F.col("grade_level")).alias("grade_band"),
+        F.coalesce(F.col("has_iep"), F.lit(False)).alias("has_iep"),
+        F.col("enrolled_at"),
+    ).dropDuplicates(["learner_id_hash"])
+
+
+def pseudonymize_events(events: DataFrame, key: PseudonymKey) -> DataFrame:
+    """Valid events with the learner id replaced by its pseudonym and derived fields added.
+
+    Shape: one row per valid, de-duplicated event -> (event_id, tenant_id, learner_id_hash,
+    event_type, occurred_at, activity_date, course_id, subject, duration_minutes, lesson_id,
+    score, attempt, goal_id, measurement).
+    """
+    is_session = F.col("event_type") == EventType.SESSION.value
+    return events.where(F.col("rejection_reason").isNull()).select(
+        "event_id",
+        "tenant_id",
+        hash_id(F.col("learner_id"), key).alias("learner_id_hash"),
+        "event_type",
+        "occurred_at",
+        F.to_date("occurred_at").alias("activity_date"),
+        "course_id",
+        "subject",
+        F.when(is_session, session_minutes(F.col("session_started_at"), F.col("session_ended_at")))
+        .alias("duration_minutes"),
+        "lesson_id",
+        "score",
+        "attempt",
+        "goal_id",
+        "measurement",
+    )
+
+
+def pseudonymize_iep_goals(iep_goals: DataFrame, key: PseudonymKey) -> DataFrame:
+    """IEP goals keyed by pseudonym; goals with unusable ids are left out of the dimension."""
+    return iep_goals.where(is_uuid(F.col("learner_id"))).select(
+        "goal_id",
+        "tenant_id",
+        hash_id(F.col("learner_id"), key).alias("learner_id_hash"),
+        "category",
+        "baseline",
+        "target",
+        "set_at",
+        "support_level",
+    )
+
+
+def prepare_inputs(raw: RawTables, scope: Scope, key: PseudonymKey) -> PreparedInputs:
+    """Validate and pseudonymize the raw tables for one run (pure: no I/O)."""
+    checked_events = validate_events(raw.events, scope)
+    checked_learners = validate_learners(scope.in_tenant(raw.learners))
+    history_end = dt.datetime.combine(scope.end + dt.timedelta(days=1), dt.time.min)
+    history = (
+        scope.in_tenant(raw.events)
+        .where(F.col("occurred_at") < F.lit(history_end))
+        .transform(with_rejection_reason(scope.now))
+        .where(F.col("rejection_reason").isNull())
+        .select(hash_id(F.col("learner_id"), key).alias("learner_id_hash"), "tenant_id",
+                F.to_date("occurred_at").alias("activity_date"))
+    )
+    rejected = _rejected_rows(checked_events, "events").unionByName(
+        _rejected_rows(checked_learners, "learners")
+    )
+    return PreparedInputs(
+        checked_events=checked_events,
+        events=pseudonymize_events(checked_events, key),
+        history=history,
+        learners=pseudonymize_learners(checked_learners, key, scope.end),
+        iep_goals=pseudonymize_iep_goals(scope.in_tenant(raw.iep_goals), key),
+        courses=scope.in_tenant(raw.courses),
+        rejected=rejected,
+    )

@@ -1,0 +1,135 @@
+"""What every curated job shares: its release context, its definition, and the
+final shaping of rows (privacy metadata, contract column order)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from conf.bounds import JobBounds
+from jobs.contracts.curated import CuratedTable
+from jobs.prepare import PreparedInputs, Scope
+from privacy_udfs import ContributionBounds, PrivacyLevel, RandomSource
+
+
+@dataclass(frozen=True)
+class ReleaseContext:
+    """Everything a pure transform needs to know about the release it computes."""
+
+    level: PrivacyLevel
+    job_bounds: JobBounds
+    k_threshold: int
+    scope: Scope
+    run_id: str
+    key_version: str
+    random_source: RandomSource | None = None
+
+    @property
+    def epsilon(self) -> float | None:
+        """ε this job spends: the level's ε times the job's share (None when anonymized)."""
+        if not self.level.is_dp or self.level.epsilon is None:
+            return None
+        return self.level.epsilon * self.job_bounds.epsilon_share
+
+    def bounds(
+        self,
+        *,
+        lower: float | None = None,
+        upper: float | None = None,
+        max_partitions: int | None = None,
+        max_rows_per_partition: int | None = None,
+    ) -> ContributionBounds:
+        """The job's contribution bounds, optionally overriding parts for one measure."""
+        return ContributionBounds(
+            max_partitions=max_partitions or self.job_bounds.max_partitions,
+            max_rows_per_partition=max_rows_per_partition or self.job_bounds.max_rows_per_partition,
+            lower=self.job_bounds.lower if lower is None else lower,
+            upper=self.job_bounds.upper if upper is None else upper,
+        )
+
+
+Transform = Callable[[PreparedInputs, ReleaseContext], DataFrame]
+
+
+@dataclass(frozen=True)
+class CuratedJob:
+    """A job: the curated table it fills and the pure transform that computes it.
+
+    Attributes:
+        table: The curated contract the output must match.
+        transform: ``(inputs, context) -> DataFrame`` with the table's key and metric
+            columns plus whatever privacy columns the aggregation produced.
+        platform_wide: True when rows mix every tenant (skipped on single-tenant runs;
+            charged to every tenant's budget).
+    """
+
+    table: CuratedTable
+    transform: Transform
+    platform_wide: bool = False
+
+    @property
+    def name(self) -> str:
+        """The job's name (its table's name)."""
+        return self.table.name
+
+
+def with_release_metadata(table: CuratedTable, context: ReleaseContext) -> Callable[[DataFrame], DataFrame]:
+    """Fill the privacy metadata columns and select the contract's columns in order.
+
+    Columns the aggregation already produced (delta, noise_mechanism, noise_scales,
+    insufficient_data) are kept; ``epsilon`` is the job's total ε; missing ones get their anonymized
+    defaults. Every column is cast to its contract type.
+    """
+
+    def transform(df: DataFrame) -> DataFrame:
+        defaults = {
+            "privacy_level": F.lit(context.level.value),
+            "k_threshold": F.lit(context.k_threshold),
+            "aggregation_level": F.lit(table.aggregation_level),
+            "job_run_id": F.lit(context.run_id),
+            "epsilon": F.lit(0.0),
+            "delta": F.lit(0.0),
+            "noise_mechanism": F.lit("none"),
+            "noise_scales": F.create_map().cast("map<string,double>"),
+            "insufficient_data": F.lit(False),
+        }
+        present = set(df.columns)
+        # The rows of one table are released together: each row reports the job's whole ε.
+        defaults["epsilon"] = F.lit(float(context.epsilon or 0.0))
+        always = {"privacy_level", "k_threshold", "aggregation_level", "job_run_id", "epsilon"}
+        for name, value in defaults.items():
+            if name in always or name not in present:
+                df = df.withColumn(name, value)
+        return df.select([F.col(c.name).cast(c.spark_type()).alias(c.name) for c in table.columns])
+
+    return transform
+
+
+def _sql_date(value: dt.date) -> str:
+    return f"DATE'{value.isoformat()}'"
+
+
+def slice_predicate(
+    table: CuratedTable,
+    scope: Scope,
+    level: PrivacyLevel,
+    tenants: Sequence[str] | None,
+) -> str:
+    """The ``replaceWhere`` predicate of one release: level, period and tenants.
+
+    Only validated values reach it: level names from the enum, ISO dates and
+    canonical UUIDs (checked by :mod:`jobs.arguments` / the tenant directory).
+    """
+    parts = [
+        f"privacy_level = '{level.value}'",
+        f"{table.period_column} >= {_sql_date(scope.start)}",
+        f"{table.period_column} <= {_sql_date(scope.end)}",
+    ]
+    if tenants is not None and "tenant_id" in (c.name for c in table.keys):
+        quoted = ", ".join(f"'{t}'" for t in sorted(tenants)) or "''"
+        parts.append(f"tenant_id IN ({quoted})")
+    return " AND ".join(parts)

@@ -1,0 +1,258 @@
+"""Extract -> transform -> load for one run of one or more curated jobs.
+
+``run_release`` is the wiring every ``main()`` calls: it records the run in
+``job_runs``, reads and checks the raw tables, prepares pseudonymous inputs
+once, then for each job computes the release, applies the privacy budget per
+tenant, replaces exactly the run's slice of the curated table, and finally
+records the counts. Nothing here is job-specific.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from conf.bounds import load_job_bounds
+from conf.settings import AnalyticsSettings
+from jobs.arguments import JobArguments
+from jobs.contracts.curated import QUARANTINE
+from jobs.contracts.raw import RAW_TABLES
+from jobs.delta_io import ensure_curated_table, ensure_ledger_table, overwrite_slice, read_raw_table, with_retries
+from jobs.job_runs import JobRunLedger, RunCounters
+from jobs.prepare import PreparedInputs, RawTables, Scope, prepare_inputs
+from jobs.release import CuratedJob, ReleaseContext, slice_predicate, with_release_metadata
+from privacy_udfs import Charge, PrivacyBudget, PrivacyLevel, RandomSource, load_pseudonym_key
+
+
+@dataclass
+class TableOutcome:
+    """What one job did: rows written, groups suppressed, ε per tenant, tenants refused."""
+
+    table: str
+    rows_written: int = 0
+    groups_suppressed: int = 0
+    epsilon_by_tenant: dict[str, float] = field(default_factory=dict)
+    refused_tenants: list[str] = field(default_factory=list)
+    reused_tenants: list[str] = field(default_factory=list)
+    skipped_reason: str | None = None
+
+
+@dataclass
+class RunSummary:
+    """The result of a run, as printed at the end and recorded in job_runs."""
+
+    run_id: str
+    status: str
+    counters: RunCounters
+    tables: list[TableOutcome]
+
+
+def log(step: str, message: str) -> None:
+    """One progress line on stderr (Spark's own progress bar also goes there)."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%H:%M:%S")
+    print(f"[{stamp}] {step:<12} {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def step(name: str, message: str) -> Iterator[None]:
+    """Log the start and duration of a pipeline step."""
+    log(name, message)
+    started = time.monotonic()
+    yield
+    log(name, f"done in {time.monotonic() - started:.1f}s")
+
+
+def read_raw_tables(spark: SparkSession, settings: AnalyticsSettings) -> RawTables:
+    """Read the four raw tables, failing before any write if one breaks the contract."""
+    frames = {
+        name: read_raw_table(spark, settings.path("raw", name), name, columns)
+        for name, columns in RAW_TABLES.items()
+    }
+    return RawTables(**frames)
+
+
+def tenant_directory(raw: RawTables, scope: Scope) -> list[str]:
+    """The tenants of the run: the directory of tenants (public list), tiny, on the driver."""
+    if scope.tenant_id is not None:
+        return [scope.tenant_id]
+    rows = raw.learners.select("tenant_id").where(F.col("tenant_id").rlike(
+        r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")).distinct().collect()
+    return sorted(r.tenant_id for r in rows)
+
+
+def release_id(job: str, level: PrivacyLevel, tenant: str, scope: Scope) -> str:
+    """Identity of one tenant's release of one table for one period and level."""
+    return f"{job}:{level.value}:{tenant}:{scope.start.isoformat()}:{scope.end.isoformat()}"
+
+
+def _write_quarantine(spark: SparkSession, settings: AnalyticsSettings, rejected: DataFrame, run_id: str) -> None:
+    path = settings.path("quarantine", "rows")
+    ensure_ledger_table(spark, path, QUARANTINE, "Rejected raw rows with reasons. Contains PII: raw access only.")
+    rows = rejected.select(
+        "source_table", "tenant_id", "reason", "raw_row",
+        F.lit(run_id).alias("job_run_id"),
+        F.current_timestamp().alias("quarantined_at"),
+    )
+    with_retries(lambda: rows.write.format("delta").mode("append").save(path))
+
+
+def _count_inputs(inputs: PreparedInputs) -> tuple[int, int, int]:
+    """(rows read, rows used, rows quarantined) of the events, in one pass."""
+    counts = (
+        inputs.checked_events.groupBy(F.col("rejection_reason").isNull().alias("valid"))
+        .count()
+        .collect()
+    )
+    valid = sum(r["count"] for r in counts if r.valid)
+    rejected = sum(r["count"] for r in counts if not r.valid)
+    return valid + rejected, valid, rejected
+
+
+def _release_table(
+    spark: SparkSession,
+    settings: AnalyticsSettings,
+    job: CuratedJob,
+    inputs: PreparedInputs,
+    context: ReleaseContext,
+    tenants: Sequence[str],
+    budget: PrivacyBudget,
+    force: bool,
+) -> TableOutcome:
+    outcome = TableOutcome(job.name)
+    scope, level = context.scope, context.level
+    if job.platform_wide and scope.tenant_id is not None:
+        outcome.skipped_reason = "platform-wide table: not released by a single-tenant run"
+        return outcome
+    path = settings.path("curated", job.name)
+    ensure_curated_table(spark, path, job.table, context.k_threshold)
+
+    epsilon = context.epsilon or 0.0
+    write_tenants = list(tenants)
+    if level.is_dp:
+        charges = [
+            Charge(tenant_id=t, period_start=scope.start, period_end=scope.end,
+                   release_id=release_id(job.name, level, t, scope), job_name=job.name,
+                   privacy_level=level.value, epsilon=epsilon)
+            for t in tenants
+        ]
+        if not force:
+            outcome.reused_tenants = [c.tenant_id for c in charges if budget.published(c.release_id)]
+            charges = [c for c in charges if c.tenant_id not in outcome.reused_tenants]
+        allowed, refused = budget.check(charges)
+        outcome.refused_tenants = [c.tenant_id for c in refused]
+        if job.platform_wide and refused:
+            # Platform rows mix every tenant's learners: one tenant over budget blocks them.
+            outcome.skipped_reason = "refused: a tenant is over its privacy budget"
+            return outcome
+        write_tenants = [c.tenant_id for c in allowed]
+        if not write_tenants:
+            outcome.skipped_reason = "nothing to release (published or over budget)"
+            return outcome
+
+    released = job.transform(inputs, context).transform(with_release_metadata(job.table, context))
+    has_tenant = "tenant_id" in job.table.key_names
+    if has_tenant:
+        released = released.where(F.col("tenant_id").isin(write_tenants))
+    predicate = slice_predicate(job.table, scope, level, write_tenants if has_tenant else None)
+    overwrite_slice(released, path, predicate)
+    if level.is_dp:
+        budget.charge([c for c in allowed], job_run_id=context.run_id, forced=force)
+        outcome.epsilon_by_tenant = {t: epsilon for t in write_tenants}
+
+    # Read back what was written: the published draw, not a recomputation.
+    stats = (
+        spark.read.format("delta").load(path).where(predicate)
+        .agg(F.count(F.lit(1)).alias("rows"), F.sum(F.col("insufficient_data").cast("int")).alias("suppressed"))
+        .first()
+    )
+    outcome.rows_written = int(stats["rows"] or 0) if stats else 0
+    outcome.groups_suppressed = int(stats["suppressed"] or 0) if stats else 0
+    return outcome
+
+
+def run_release(
+    spark: SparkSession,
+    settings: AnalyticsSettings,
+    arguments: JobArguments,
+    jobs: Sequence[CuratedJob],
+    *,
+    run_name: str,
+    random_source: RandomSource | None = None,
+    now: dt.datetime | None = None,
+) -> RunSummary:
+    """Run ``jobs`` for one scope and privacy level, end to end, recording everything.
+
+    Failures are recorded in job_runs (status ``failed`` with the message) and re-raised.
+    """
+    level = PrivacyLevel(arguments.privacy_level)
+    scope = Scope(arguments.start, arguments.end, arguments.tenant_id,
+                  now or dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    ledger = JobRunLedger(spark, settings.path("ops", "job_runs"))
+    abandoned = ledger.mark_abandoned_runs()
+    if abandoned:
+        log("ledger", f"marked {abandoned} stale run(s) as abandoned")
+    ledger.start(arguments.run_id, run_name, scope.tenant_id, (scope.start, scope.end), level.value)
+    counters = RunCounters()
+    outcomes: list[TableOutcome] = []
+    try:
+        with step("read", "raw tables (contract check)"):
+            raw = read_raw_tables(spark, settings)
+            key = load_pseudonym_key(
+                settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None,
+                settings.pseudonym_key_file,
+                settings.pseudonym_key_version,
+            )
+        with step("validate", f"events {scope.start}..{scope.end}, pseudonymize"):
+            inputs = prepare_inputs(raw, scope, key)
+            inputs.checked_events.persist()
+            counters.rows_read, _, counters.rows_quarantined = _count_inputs(inputs)
+            _write_quarantine(spark, settings, inputs.rejected, arguments.run_id)
+            tenants = tenant_directory(raw, scope)
+        budget = PrivacyBudget(spark, settings.path("ops", "privacy_budget"), settings.dp_epsilon_budget)
+        all_bounds = load_job_bounds()
+        for job in jobs:
+            context = ReleaseContext(
+                level=level, job_bounds=all_bounds[job.name], k_threshold=settings.min_cohort_size,
+                scope=scope, run_id=arguments.run_id, key_version=key.version, random_source=random_source,
+            )
+            with step(job.name, "aggregate, bound, noise, suppress, write"):
+                outcome = _release_table(spark, settings, job, inputs, context, tenants, budget, arguments.force)
+            outcomes.append(outcome)
+            counters.rows_written += outcome.rows_written
+            counters.groups_suppressed += outcome.groups_suppressed
+            counters.epsilon_charged += sum(outcome.epsilon_by_tenant.values())
+            counters.refused_tenants.extend(t for t in outcome.refused_tenants if t not in counters.refused_tenants)
+        inputs.checked_events.unpersist()
+    except Exception as error:
+        ledger.finish(arguments.run_id, "failed", counters, f"{type(error).__name__}: {error}")
+        raise
+    status = "refused" if counters.refused_tenants and not counters.rows_written else "succeeded"
+    message = (f"over budget, not released: {', '.join(counters.refused_tenants)}"
+               if counters.refused_tenants else None)
+    ledger.finish(arguments.run_id, status, counters, message)
+    return RunSummary(arguments.run_id, status, counters, outcomes)
+
+
+def format_summary(summary: RunSummary) -> str:
+    """The end-of-run table: rows, suppressed groups and ε per table."""
+    lines = [
+        f"run {summary.run_id}: {summary.status}",
+        f"events read {summary.counters.rows_read:,}  quarantined {summary.counters.rows_quarantined:,}",
+        f"{'table':<20}{'rows':>10}{'suppressed':>12}{'ε charged':>12}  note",
+    ]
+    for t in summary.tables:
+        eps = sum(t.epsilon_by_tenant.values())
+        note = t.skipped_reason or ""
+        if t.refused_tenants:
+            note += f" refused tenants: {len(t.refused_tenants)}"
+        if t.reused_tenants:
+            note += f" reused published release for {len(t.reused_tenants)} tenant(s)"
+        lines.append(f"{t.table:<20}{t.rows_written:>10,}{t.groups_suppressed:>12,}{eps:>12.3f}  {note.strip()}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Pure transforms of the curated jobs: ``(PreparedInputs, ReleaseContext) -> DataFrame``."""

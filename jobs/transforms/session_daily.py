@@ -1,0 +1,84 @@
+"""session_daily: sessions per tenant, day and subject, plus the tenant total ('all')."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from jobs.contracts.curated import ALL_SUBJECTS
+from jobs.contracts.raw import SUBJECTS, EventType
+from jobs.prepare import PreparedInputs
+from jobs.release import ReleaseContext
+from jobs.transforms.common import aggregate, days_frame, rename_noise_scale, tenants_frame, values_frame
+from privacy_udfs import Measure
+
+TREND_TOLERANCE = 0.05  # ±5% of the previous week's mean counts as flat
+
+
+def session_measures(lower: float, upper: float) -> list[Measure]:
+    """The session metrics, all over ``duration_minutes`` clamped to [lower, upper] under DP."""
+    value = {"value_col": "duration_minutes", "lower": lower, "upper": upper}
+    return [
+        Measure(name="sessions", kind="count"),
+        Measure(name="active_learners", kind="distinct_count"),
+        Measure(name="avg_duration_minutes", kind="mean", **value),
+        Measure(name="median_duration_minutes", kind="percentile", quantile=0.5, **value),
+        Measure(name="p90_duration_minutes", kind="percentile", quantile=0.9, **value),
+        Measure(name="max_duration_minutes", kind="max", **value),
+        Measure(name="total_minutes", kind="sum", **value),
+    ]
+
+
+def with_trend_direction(df: DataFrame) -> DataFrame:
+    """trend_direction: total_hours against the mean of the previous 7 days (post-processing)."""
+    previous_week = (
+        Window.partitionBy("tenant_id", "subject")
+        .orderBy(F.unix_date("activity_date"))
+        .rangeBetween(-7, -1)
+    )
+    baseline = F.avg("total_hours").over(previous_week)
+    trend = (
+        F.when(F.col("total_hours").isNull() | baseline.isNull(), F.lit(None).cast("string"))
+        .when(F.col("total_hours") > baseline * (1 + TREND_TOLERANCE), "up")
+        .when(F.col("total_hours") < baseline * (1 - TREND_TOLERANCE), "down")
+        .otherwise("flat")
+    )
+    return df.withColumn("trend_direction", trend)
+
+
+def session_daily(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
+    """Compute session_daily for the run's scope (pure).
+
+    ε is split evenly between the per-subject rows and the tenant totals.
+    """
+    scope = context.scope
+    # Shape: one row per valid session -> (learner_id_hash, tenant_id, activity_date, subject, duration_minutes)
+    sessions = inputs.events.where(F.col("event_type") == EventType.SESSION.value).select(
+        "learner_id_hash", "tenant_id", "activity_date", "subject", "duration_minutes"
+    )
+    tenant_days = tenants_frame(inputs).crossJoin(days_frame(inputs, scope.start, scope.end))
+    measures = session_measures(context.job_bounds.lower, context.job_bounds.upper)
+    per_subject = aggregate(
+        sessions.where(F.col("subject").isNotNull()),
+        context,
+        group_cols=["tenant_id", "activity_date", "subject"],
+        measures=measures,
+        epsilon_fraction=0.5,
+        public_groups=tenant_days.crossJoin(values_frame(inputs, "subject", SUBJECTS)),
+    )
+    totals = aggregate(
+        sessions.withColumn("subject", F.lit(ALL_SUBJECTS)),
+        context,
+        group_cols=["tenant_id", "activity_date", "subject"],
+        measures=measures,
+        epsilon_fraction=0.5,
+        public_groups=tenant_days.withColumn("subject", F.lit(ALL_SUBJECTS)),
+    )
+    # Shape: one row per (tenant, day, subject incl. 'all') with noisy metrics.
+    return (
+        per_subject.unionByName(totals)
+        .withColumn("total_hours", F.col("total_minutes") / 60.0)
+        .withColumn("noise_scales", rename_noise_scale("total_minutes", "total_hours", 1 / 60.0))
+        .drop("total_minutes")
+        .transform(with_trend_direction)
+    )

@@ -1,0 +1,175 @@
+"""weekly_active: active, new, returning and churned learners per tenant and ISO week.
+
+Weeks are the ISO weeks whose Monday lies in the run's period; a week that runs
+past the period end counts only the period's days (the next run completes it).
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from jobs.contracts.raw import EventType
+from jobs.prepare import PreparedInputs
+from jobs.release import ReleaseContext
+from jobs.transforms.common import aggregate, tenants_frame, values_frame
+from privacy_udfs import Measure
+
+AGE_BANDS = ("under_13", "13_17", "18_plus", "not_provided")
+GRADE_BANDS = ("K-2", "3-5", "6-8", "9-12", "not_provided")
+MAX_SESSIONS_PER_WEEK = 50.0
+
+
+def week_start(day: Column) -> Column:
+    """Monday of the ISO week containing ``day``."""
+    return F.to_date(F.date_trunc("week", day))
+
+
+def iso_week_label(monday: Column) -> Column:
+    """ISO week label like 2025-W03 (the ISO year is the year of the week's Thursday)."""
+    return F.concat(
+        F.year(F.date_add(monday, 3)).cast("string"),
+        F.lit("-W"),
+        F.lpad(F.weekofyear(monday).cast("string"), 2, "0"),
+    )
+
+
+def public_weeks(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
+    """The ISO weeks of the period (Mondays within [start, end]), a public key list."""
+    spark = inputs.learners.sparkSession
+    first_monday = week_start(F.lit(context.scope.start))
+    return spark.range(1).select(
+        F.explode(F.sequence(first_monday, F.lit(context.scope.end), F.expr("INTERVAL 7 DAYS"))).alias("week_start")
+    ).where(F.col("week_start") >= F.lit(context.scope.start))
+
+
+def learner_weeks(inputs: PreparedInputs, weeks: DataFrame) -> DataFrame:
+    """Per learner and active week of the period: new/returning flags, sessions, minutes.
+
+    Shape: one row per (learner_id_hash, tenant_id, week_start) with is_new, is_returning,
+    sessions, minutes.
+    """
+    first_seen = inputs.history.groupBy("learner_id_hash").agg(
+        week_start(F.min("activity_date")).alias("first_week")
+    )
+    is_session = F.col("event_type") == EventType.SESSION.value
+    activity = (
+        inputs.events.withColumn("week_start", week_start(F.col("activity_date")))
+        .join(weeks, "week_start")
+        .groupBy("learner_id_hash", "tenant_id", "week_start")
+        .agg(
+            F.sum(is_session.cast("double")).alias("sessions"),
+            F.sum(F.when(is_session, F.col("duration_minutes")).otherwise(0.0)).alias("minutes"),
+        )
+    )
+    return (
+        activity.join(first_seen, "learner_id_hash", "left")
+        .withColumn("is_new", (F.col("first_week") >= F.col("week_start")).cast("double"))
+        .withColumn("is_returning", (F.col("first_week") < F.col("week_start")).cast("double"))
+        .drop("first_week")
+    )
+
+
+def churned_learners(inputs: PreparedInputs, weeks: DataFrame) -> DataFrame:
+    """Learners active the week before a period week and not in it.
+
+    Shape: one row per (learner_id_hash, tenant_id, week_start) of a churned learner.
+    """
+    active = inputs.history.select(
+        "learner_id_hash", "tenant_id", week_start(F.col("activity_date")).alias("week_start")
+    ).distinct()
+    before = active.withColumn("week_start", F.date_add("week_start", 7)).join(weeks, "week_start")
+    return before.join(active, ["learner_id_hash", "tenant_id", "week_start"], "left_anti")
+
+
+def band_distribution(
+    rows: DataFrame, context: ReleaseContext, inputs: PreparedInputs, weeks: DataFrame,
+    band: str, bands: tuple[str, ...], epsilon_fraction: float, output: str,
+) -> DataFrame:
+    """Active learners per band as a map; counts under k are nulled (small cells)."""
+    groups = tenants_frame(inputs).crossJoin(weeks).crossJoin(values_frame(inputs, band, bands))
+    counts = aggregate(
+        rows, context, group_cols=["tenant_id", "week_start", band],
+        measures=[Measure(name="learners", kind="distinct_count")],
+        epsilon_fraction=epsilon_fraction, public_groups=groups,
+    )
+    small = F.col("learners").isNull() | (F.col("learners") < context.k_threshold)
+    return counts.groupBy("tenant_id", "week_start").agg(
+        F.map_from_entries(
+            F.collect_list(F.struct(F.col(band), F.when(~small, F.col("learners")).cast("long")))
+        ).alias(output),
+        F.first("noise_scales").alias(f"{output}_scales"),
+    )
+
+
+def weekly_active(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
+    """Compute weekly_active for the run's weeks (pure).
+
+    ε split: 45% activity metrics, 15% churned, 15% age bands, 15% grade bands,
+    10% enrolled learners (the denominator of the engagement rate).
+    """
+    weeks = public_weeks(inputs, context)
+    groups = tenants_frame(inputs).crossJoin(weeks)
+    per_learner = learner_weeks(inputs, weeks)
+    activity = aggregate(
+        per_learner, context, group_cols=["tenant_id", "week_start"],
+        measures=[
+            Measure(name="active_learners", kind="distinct_count"),
+            Measure(name="new_learners", kind="sum", value_col="is_new", lower=0.0, upper=1.0),
+            Measure(name="returning_learners", kind="sum", value_col="is_returning", lower=0.0, upper=1.0),
+            Measure(name="avg_sessions_per_learner", kind="mean", value_col="sessions",
+                    lower=0.0, upper=MAX_SESSIONS_PER_WEEK),
+            Measure(name="avg_minutes_per_learner", kind="mean", value_col="minutes",
+                    lower=0.0, upper=context.job_bounds.upper),
+        ],
+        epsilon_fraction=0.45, public_groups=groups,
+    )
+    churned = aggregate(
+        churned_learners(inputs, weeks), context, group_cols=["tenant_id", "week_start"],
+        measures=[Measure(name="churned_learners", kind="distinct_count")],
+        epsilon_fraction=0.15, public_groups=groups,
+    ).select("tenant_id", "week_start", "churned_learners", F.col("noise_scales").alias("churn_scales"))
+    banded = per_learner.join(
+        inputs.learners.select("learner_id_hash", "age_band", "grade_band"), "learner_id_hash", "left"
+    ).fillna({"age_band": "not_provided", "grade_band": "not_provided"})
+    ages = band_distribution(banded, context, inputs, weeks, "age_band", AGE_BANDS, 0.15, "age_band_distribution")
+    grades = band_distribution(
+        banded, context, inputs, weeks, "grade_band", GRADE_BANDS, 0.15, "grade_band_distribution"
+    )
+    enrolled = aggregate(
+        inputs.learners.where(
+            F.col("enrolled_at").isNull() | (F.to_date("enrolled_at") <= F.lit(context.scope.end))
+        ),
+        context, group_cols=["tenant_id"],
+        measures=[Measure(name="enrolled", kind="distinct_count")],
+        epsilon_fraction=0.10, public_groups=tenants_frame(inputs), max_partitions=1,
+    ).select("tenant_id", "enrolled")
+    empty_map = F.create_map().cast("map<string,double>")
+    # Shape: one row per (tenant, week) of the period.
+    return (
+        activity.join(churned, ["tenant_id", "week_start"], "left")
+        .join(ages, ["tenant_id", "week_start"], "left")
+        .join(grades, ["tenant_id", "week_start"], "left")
+        .join(enrolled, "tenant_id", "left")
+        .withColumn("iso_week", iso_week_label(F.col("week_start")))
+        .withColumn("new_learners", F.round("new_learners").cast("long"))
+        .withColumn("returning_learners", F.round("returning_learners").cast("long"))
+        .withColumn(
+            "engagement_rate",
+            F.when(F.col("enrolled") > 0, F.least(F.lit(1.0), F.col("active_learners") / F.col("enrolled"))),
+        )
+        .withColumn("noise_scales", F.map_concat(
+            "noise_scales",
+            F.coalesce(F.map_filter("churn_scales", lambda k, _v: k == "churned_learners"), empty_map),
+        ))
+        .transform(with_metrics_nulled_when_insufficient)
+        .drop("churn_scales", "age_band_distribution_scales", "grade_band_distribution_scales", "enrolled")
+    )
+
+
+def with_metrics_nulled_when_insufficient(df: DataFrame) -> DataFrame:
+    """Null the metrics joined from other releases where the activity release is suppressed."""
+    joined = ("churned_learners", "age_band_distribution", "grade_band_distribution", "engagement_rate")
+    for name in joined:
+        df = df.withColumn(name, F.when(~F.col("insufficient_data"), F.col(name)))
+    return df
