@@ -22,6 +22,7 @@ import datetime as dt
 import sys
 from collections.abc import Mapping, Sequence
 
+from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 (the project convention is F)
 
@@ -101,19 +102,25 @@ def conform_to_contract(df: DataFrame, columns: tuple[Column, ...]) -> DataFrame
     nullable. For required columns they are wrapped in ``coalesce`` with a typed
     placeholder that the generator's logic never reaches (the tests check every
     required column's values), only so that Spark records them as NOT NULL.
+    Conversely, optional columns that happen to be never null are declared nullable.
     """
     inferred = {field.name: field.nullable for field in df.schema.fields}
-    required = [
-        F.coalesce(F.col(c.name), F.lit(_NEVER_USED[c.type]).cast(c.spark_type())).alias(c.name)
-        if not c.nullable and inferred[c.name]
-        else F.col(c.name)
-        for c in columns
-    ]
-    return df.select(*required).to(spark_schema(columns))
+    conformed = []
+    for c in columns:
+        column = F.col(c.name)
+        if not c.nullable and inferred[c.name]:
+            column = F.coalesce(column, F.lit(_NEVER_USED[c.type]).cast(c.spark_type()))
+        elif c.nullable and not inferred[c.name]:
+            column = F.when(column.isNotNull(), column)  # declared nullable, as contracted
+        conformed.append(column.alias(c.name))
+    return df.select(*conformed).to(spark_schema(columns))
 
 
 def write_raw_tables(tables: Mapping[str, DataFrame], raw_root: str) -> None:
     """Write each table as Delta to ``<raw_root>/<table>``, replacing what is there.
+
+    Each table is replaced (a new Delta version, history kept) with the contract's
+    schema, column comments and NOT NULL constraints, then the rows are appended.
 
     Args:
         tables: Exactly the four raw tables, as returned by :func:`generate_raw_tables`.
@@ -130,14 +137,19 @@ def write_raw_tables(tables: Mapping[str, DataFrame], raw_root: str) -> None:
     if not raw_root.strip():
         raise ValueError("raw_root must be a non-empty path or URI")
     root = raw_root.rstrip("/")
-    for name in RAW_TABLES:
+    for name, columns in RAW_TABLES.items():
+        df = tables[name]
+        path = f"{root}/{name}"
+        # Replacing the table from the contract (not from the DataFrame) keeps NOT NULL
+        # columns NOT NULL in Delta, which a plain DataFrame overwrite would relax.
         (
-            tables[name]
-            .write.format("delta")
-            .mode("overwrite")
-            .option("overwriteSchema", "true")
-            .save(f"{root}/{name}")
+            DeltaTable.createOrReplace(df.sparkSession)
+            .location(path)
+            .addColumns(spark_schema(columns))
+            .comment(f"Raw {name} (synthetic, from jobs.generate). Holds PII: raw access only.")
+            .execute()
         )
+        df.write.format("delta").mode("append").save(path)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
