@@ -8,7 +8,7 @@ validators on the later field so the error names it.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -35,6 +35,21 @@ class StrictParams(BaseModel):
     """Base of all parameter models: unknown parameters are errors."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """JSON schema, cached for the argument-less call.
+
+        flask-openapi3 calls ``model_json_schema()`` on every request to see which
+        query fields are arrays; generating it costs ~1.5 ms, the answer never changes.
+        """
+        if args or kwargs:
+            return super().model_json_schema(*args, **kwargs)
+        cached: dict[str, Any] | None = cls.__dict__.get("_cached_json_schema")
+        if cached is None:
+            cached = super().model_json_schema()
+            type.__setattr__(cls, "_cached_json_schema", cached)
+        return cached
 
 
 def today() -> date:

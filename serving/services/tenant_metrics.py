@@ -60,14 +60,18 @@ def as_mapping(value: object) -> dict[str, Any] | None:
     return None
 
 
+# The slices are small and in memory: plain compute kernels on a boolean mask are an order
+# of magnitude cheaper here than an expression filter (which plans an Acero query).
 def _between(rows: pa.Table, column: str, start: date, end: date) -> pa.Table:
-    field = pc.field(column)
-    return rows.filter((field >= pc.scalar(start)) & (field <= pc.scalar(end)))
+    values = rows[column]
+    return rows.filter(pc.and_(pc.greater_equal(values, start), pc.less_equal(values, end)))
 
 
 def _overlapping(rows: pa.Table, start: date, end: date) -> pa.Table:
     return rows.filter(
-        (pc.field("period_start") <= pc.scalar(end)) & (pc.field("period_end") >= pc.scalar(start))
+        pc.and_(
+            pc.less_equal(rows["period_start"], end), pc.greater_equal(rows["period_end"], start)
+        )
     )
 
 
@@ -166,9 +170,10 @@ def tenant_metrics(
         serving.data.tables.TableUnavailableError: One of the four tables is missing.
     """
     slice_key: dict[str, object] = {"tenant_id": tenant_id, "privacy_level": privacy_level}
+    totals_key = {**slice_key, "subject": ALL_SUBJECTS}
     sessions = _between(
-        tables.rows("session_daily", slice_key, SESSION_COLUMNS), "activity_date", start, end
-    ).filter(pc.field("subject") == ALL_SUBJECTS)
+        tables.rows("session_daily", totals_key, SESSION_COLUMNS), "activity_date", start, end
+    )
     weekly = _between(
         tables.rows("weekly_active", slice_key, WEEKLY_COLUMNS),
         "week_start",

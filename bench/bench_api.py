@@ -1,0 +1,403 @@
+"""Benchmark: the tenant-metrics endpoint under bounded loopback load, all guards on.
+
+1. Generates curated tables with >= 1M rows (pyarrow + write_deltalake) in a
+   scratch data root: session_daily (tenants x 365 days x 9 subjects x 4
+   privacy levels), weekly_active, mastery_progress and iep_progress.
+2. Starts gunicorn (``serving.app:create_app()``) on 127.0.0.1 with
+   ``--workers`` sync workers and every guard on (JWT, rate limits, cohort
+   guard, PII validator, audit log, security headers).
+3. Runs wrk for ``--seconds`` with a Lua script that spreads requests over
+   every tenant, privacy level and several date ranges (so it is not one
+   cached answer), then again while another process rewrites session_daily
+   in full every cycle (readers must see the old or the new version, no 5xx).
+
+Rate limits would throttle a load test: the run sets
+``RATE_LIMIT_AUTHENTICATED`` to ``--rate-limit`` (default 10,000,000 per
+minute) and says so in its output. Run::
+
+    .venv/bin/python bench/bench_api.py --seconds 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from deltalake import write_deltalake
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from jobs.contracts.columns import arrow_schema  # noqa: E402
+from jobs.contracts.curated import CURATED_TABLES  # noqa: E402
+from serving.tokens import Role, mint_token  # noqa: E402
+
+SECRET = "bench-secret-" + uuid.uuid4().hex
+LEVELS = ("anonymized", "dp_low", "dp_medium", "dp_high")
+EPSILONS = {"anonymized": 0.0, "dp_low": 2.0, "dp_medium": 1.0, "dp_high": 0.5}
+SUBJECTS = ("all", "math", "reading", "science", "writing", "history", "coding", "art", "latin")
+FIRST_DAY = date(2024, 1, 1)
+DAYS = 365
+
+
+def _grid(*sizes: int) -> list[np.ndarray]:
+    """Index arrays of the cartesian product of ``range(size)`` for each size."""
+    mesh = np.meshgrid(*[np.arange(s) for s in sizes], indexing="ij")
+    return [m.ravel() for m in mesh]
+
+
+def _metadata(levels: np.ndarray, rng: np.random.Generator, level_names: np.ndarray) -> dict:
+    n = len(levels)
+    names = level_names[levels]
+    scale = pa.array(
+        [None if name == "anonymized" else [("sessions", 2.0)] for name in names],
+        type=pa.map_(pa.string(), pa.float64()),
+    )
+    return {
+        "privacy_level": names,
+        "epsilon": np.array([EPSILONS[x] for x in LEVELS])[levels],
+        "delta": np.zeros(n),
+        "k_threshold": np.full(n, 5, dtype=np.int32),
+        "noise_mechanism": np.where(names == "anonymized", "none", "discrete_laplace"),
+        "insufficient_data": rng.random(n) < 0.02,
+        "noise_scales": scale,
+        "job_run_id": np.full(n, "bench-run"),
+    }
+
+
+def _table(name: str, columns: dict) -> pa.Table:
+    schema = arrow_schema(CURATED_TABLES[name].columns)
+    return pa.table({f.name: pa.array(columns[f.name]).cast(f.type) for f in schema}, schema=schema)
+
+
+def session_daily(tenants: list[str], rng: np.random.Generator) -> pa.Table:
+    t, d, s, lv = _grid(len(tenants), DAYS, len(SUBJECTS), len(LEVELS))
+    n = len(t)
+    days = np.array([FIRST_DAY + timedelta(days=i) for i in range(DAYS)], dtype="datetime64[D]")
+    return _table(
+        "session_daily",
+        {
+            "tenant_id": np.array(tenants)[t],
+            "activity_date": days[d],
+            "subject": np.array(SUBJECTS)[s],
+            "sessions": rng.integers(0, 400, n),
+            "active_learners": rng.integers(0, 150, n),
+            "avg_duration_minutes": rng.random(n) * 60,
+            "median_duration_minutes": rng.random(n) * 50,
+            "p90_duration_minutes": rng.random(n) * 90,
+            "max_duration_minutes": rng.random(n) * 200,
+            "total_hours": rng.random(n) * 200,
+            "trend_direction": np.array(["up", "down", "flat"])[rng.integers(0, 3, n)],
+            "aggregation_level": np.full(n, "tenant"),
+            **_metadata(lv, rng, np.array(LEVELS)),
+        },
+    )
+
+
+def weekly_active(tenants: list[str], rng: np.random.Generator) -> pa.Table:
+    t, w, lv = _grid(len(tenants), 52, len(LEVELS))
+    n = len(t)
+    weeks = np.array([FIRST_DAY + timedelta(weeks=i) for i in range(52)], dtype="datetime64[D]")
+    return _table(
+        "weekly_active",
+        {
+            "tenant_id": np.array(tenants)[t],
+            "week_start": weeks[w],
+            "iso_week": np.array([f"2024-W{i + 1:02d}" for i in range(52)])[w],
+            "active_learners": rng.integers(0, 300, n),
+            "new_learners": rng.integers(0, 30, n),
+            "returning_learners": rng.integers(0, 250, n),
+            "churned_learners": rng.integers(0, 20, n),
+            "avg_sessions_per_learner": rng.random(n) * 5,
+            "avg_minutes_per_learner": rng.random(n) * 200,
+            "engagement_rate": rng.random(n),
+            "age_band_distribution": [None] * n,
+            "grade_band_distribution": [None] * n,
+            "aggregation_level": np.full(n, "tenant"),
+            **_metadata(lv, rng, np.array(LEVELS)),
+        },
+    )
+
+
+def _monthly(
+    name: str,
+    key: str,
+    keys: tuple[str, ...],
+    tenants: list[str],
+    rng: np.random.Generator,
+    metrics: dict,
+) -> pa.Table:
+    t, m, k, lv = _grid(len(tenants), 12, len(keys), len(LEVELS))
+    n = len(t)
+    starts = np.array([date(2024, i + 1, 1) for i in range(12)], dtype="datetime64[D]")
+    ends = np.array(
+        [date(2024 + (i + 1) // 12, (i + 1) % 12 + 1, 1) - timedelta(days=1) for i in range(12)],
+        dtype="datetime64[D]",
+    )
+    columns = {
+        "tenant_id": np.array(tenants)[t],
+        key: np.array(keys)[k],
+        "period_start": starts[m],
+        "period_end": ends[m],
+        "aggregation_level": np.full(n, "cohort"),
+        **_metadata(lv, rng, np.array(LEVELS)),
+    }
+    columns.update({name_: make(n) for name_, make in metrics.items()})
+    return _table(name, columns)
+
+
+def generate(root: Path, tenant_count: int) -> dict[str, int]:
+    """Write the four tables the endpoint reads; return row counts."""
+    rng = np.random.default_rng(7)
+    tenants = [str(uuid.UUID(int=i + 1, version=4)) for i in range(tenant_count)]
+    tables = {
+        "session_daily": session_daily(tenants, rng),
+        "weekly_active": weekly_active(tenants, rng),
+        "mastery_progress": _monthly(
+            "mastery_progress",
+            "subject",
+            SUBJECTS,
+            tenants,
+            rng,
+            {
+                "learners_assessed": lambda n: rng.integers(0, 200, n),
+                "assessments_completed": lambda n: rng.integers(0, 900, n),
+                "mean_mastery": lambda n: rng.random(n) * 100,
+                "improvement_delta": lambda n: rng.normal(0, 3, n),
+                "median_days_to_mastery": lambda n: rng.random(n) * 30,
+            },
+        ),
+        "iep_progress": _monthly(
+            "iep_progress",
+            "iep_category",
+            ("reading_fluency", "behavior", "math_calculation", "speech_language"),
+            tenants,
+            rng,
+            {
+                "learners_with_goals": lambda n: rng.integers(0, 40, n),
+                "mean_progress_pct": lambda n: rng.random(n) * 100,
+                "share_on_track": lambda n: rng.random(n),
+                "support_level_distribution": lambda n: [None] * n,
+            },
+        ),
+    }
+    for name, table in tables.items():
+        write_deltalake(str(root / "curated" / name), table, partition_by=["tenant_id"])
+    return {name: table.num_rows for name, table in tables.items()}
+
+
+def rewrite_loop(root: Path, tenant_count: int, stop_file: Path) -> None:
+    """Child process: overwrite session_daily in full until ``stop_file`` exists."""
+    rng = np.random.default_rng(11)
+    tenants = [str(uuid.UUID(int=i + 1, version=4)) for i in range(tenant_count)]
+    versions = 0
+    while not stop_file.exists():
+        write_deltalake(
+            str(root / "curated" / "session_daily"),
+            session_daily(tenants, rng),
+            partition_by=["tenant_id"],
+            mode="overwrite",
+        )
+        versions += 1
+    print(json.dumps({"rewrites": versions}))
+
+
+LUA = """
+local tenants = {%s}
+local levels = {"anonymized", "dp_low", "dp_medium", "dp_high"}
+local ranges = {{"2024-01-01","2024-01-31"}, {"2024-03-01","2024-03-31"},
+                {"2024-06-01","2024-06-30"}, {"2024-10-01","2024-12-31"}}
+local counter = 0
+request = function()
+  counter = counter + 1
+  local t = tenants[(counter %% #tenants) + 1]
+  local l = levels[(math.floor(counter / #tenants) %% #levels) + 1]
+  local r = ranges[(math.floor(counter / 7) %% #ranges) + 1]
+  local path = "/api/v1/metrics/tenant/" .. t .. "?start=" .. r[1] .. "&end=" .. r[2] ..
+               "&privacy_level=" .. l
+  return wrk.format("GET", path, {["Authorization"] = "Bearer %s"})
+end
+"""
+
+
+def _wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str, float]:
+    done = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            "1",
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    )
+    out = done.stdout
+
+    def millis(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        assert match, out
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "requests": total,
+        "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": millis("50"),
+        "p90_ms": millis("90"),
+        "p99_ms": millis("99"),
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "socket_errors": errors.group(1) if errors else "none",
+    }
+
+
+def _wait_ready(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server at {url} did not come up")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tenants", type=int, default=100)
+    parser.add_argument("--seconds", type=int, default=20, help="per wrk run (two runs)")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--rate-limit", default="10000000 per minute")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch data root")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is required: apt-get install -y wrk", file=sys.stderr)
+        return 2
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    server: subprocess.Popen[bytes] | None = None
+    writer: subprocess.Popen[str] | None = None
+    try:
+        started = time.perf_counter()
+        rows = generate(scratch, args.tenants)
+        print(
+            json.dumps(
+                {
+                    "rows": rows,
+                    "total_rows": sum(rows.values()),
+                    "generate_seconds": round(time.perf_counter() - started, 1),
+                }
+            )
+        )
+        env = {
+            **os.environ,
+            "JWT_SECRET": SECRET,
+            "DATA_ROOT": str(scratch),
+            "RATE_LIMIT_AUTHENTICATED": args.rate_limit,
+            "PYTHONPATH": str(PROJECT_ROOT),
+            "AUDIT_LOG_DIR": str(scratch / "audit"),
+        }
+        server = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "serving.app:create_app()",
+                "--bind",
+                f"127.0.0.1:{args.port}",
+                "--workers",
+                str(args.workers),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=PROJECT_ROOT,
+        )
+        base = f"http://127.0.0.1:{args.port}"
+        _wait_ready(f"{base}/api/v1/health")
+        tenants = [str(uuid.UUID(int=i + 1, version=4)) for i in range(args.tenants)]
+        token = mint_token(SECRET, role=Role.ROOT, subject="bench", ttl_seconds=3600)
+        script = scratch / "tenant_metrics.lua"
+        script.write_text(LUA % (", ".join(f'"{t}"' for t in tenants), token))
+        _wrk(base, script, 10, args.connections)  # warm-up: open tables, fill slice caches
+        steady = _wrk(base, script, args.seconds, args.connections)
+        print(
+            json.dumps(
+                {
+                    "phase": "steady",
+                    "rate_limit_authenticated": args.rate_limit,
+                    "workers": args.workers,
+                    "connections": args.connections,
+                    **steady,
+                }
+            )
+        )
+        stop = scratch / "stop-writer"
+        writer = subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--rewrite-child",
+                str(scratch),
+                str(args.tenants),
+                str(stop),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=PROJECT_ROOT,
+        )
+        time.sleep(1.0)
+        rewriting = _wrk(base, script, args.seconds, args.connections)
+        stop.touch()
+        writer_out, _ = writer.communicate(timeout=120)
+        writer = None
+        print(
+            json.dumps(
+                {"phase": "during_rewrite", **json.loads(writer_out.strip() or "{}"), **rewriting}
+            )
+        )
+        audit_lines = sum(1 for _ in (scratch / "audit" / "access.jsonl").open())
+        print(json.dumps({"audit_records_written": audit_lines}))
+    finally:
+        if writer is not None:
+            writer.kill()
+            writer.wait()
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--rewrite-child":
+        rewrite_loop(Path(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]))
+        raise SystemExit(0)
+    raise SystemExit(main())
