@@ -1,0 +1,163 @@
+"""Contribution bounding: cap each learner's influence before anything is aggregated.
+
+DP protects a learner only if their effect on the output is bounded: at most
+``L`` partitions (groups) per learner, at most ``C`` rows per partition, each
+value clamped to ``[lower, upper]``. What is dropped is chosen uniformly at
+random (not first-come, which would bias towards early events).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
+
+from privacy_udfs.errors import PrivacyConfigurationError, require_columns
+from privacy_udfs.randomness import RandomSource, secure_random_source
+
+
+@dataclass(frozen=True)
+class ContributionBounds:
+    """Per-learner caps of one release (choose them from domain knowledge, never the data).
+
+    Attributes:
+        max_partitions: ``L``, groups one learner may contribute to (≥ 1).
+        max_rows_per_partition: ``C``, rows one learner may contribute to a group (≥ 1).
+        lower: Smallest value kept when clamping.
+        upper: Largest value kept when clamping (``lower <= upper``).
+    """
+
+    max_partitions: int
+    max_rows_per_partition: int
+    lower: float = 0.0
+    upper: float = 1.0
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name in ("max_partitions", "max_rows_per_partition"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                problems.append(f"{name} must be an integer >= 1 (got {value!r})")
+        if not (math.isfinite(self.lower) and math.isfinite(self.upper)):
+            problems.append(f"lower and upper must be finite (got {self.lower}, {self.upper})")
+        elif self.lower > self.upper:
+            problems.append(f"lower must be <= upper (got {self.lower} > {self.upper})")
+        if problems:
+            raise PrivacyConfigurationError("Invalid ContributionBounds: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class Sensitivities:
+    """L1 sensitivities implied by a :class:`ContributionBounds` (over all groups).
+
+    Attributes:
+        distinct_count: ``L``: a learner adds one to each of at most L groups.
+        count: ``L·C`` rows.
+        sum: ``L·C·max(|lower|, |upper|)``.
+        centered_sum: ``L·C·(upper − lower)/2``, for sums of ``x − midpoint``.
+    """
+
+    distinct_count: float
+    count: float
+    sum: float
+    centered_sum: float
+
+    @classmethod
+    def of(cls, bounds: ContributionBounds, lower: float, upper: float) -> Sensitivities:
+        """Sensitivities of ``bounds``' caps for values clamped to ``[lower, upper]``."""
+        rows = bounds.max_partitions * bounds.max_rows_per_partition
+        return cls(
+            distinct_count=float(bounds.max_partitions),
+            count=float(rows),
+            sum=rows * max(abs(lower), abs(upper)),
+            centered_sum=rows * (upper - lower) / 2.0,
+        )
+
+
+@dataclass(frozen=True)
+class BoundedData:
+    """Result of :func:`bound_contributions`: the capped rows and what the caps imply."""
+
+    df: DataFrame
+    sensitivities: Sensitivities
+
+
+def clamp(col: Column | str, lo: float, hi: float) -> Column:
+    """Clamp ``col`` to ``[lo, hi]``; null and NaN give null (they are not values).
+
+    Raises:
+        PrivacyConfigurationError: ``lo > hi`` or a bound is not finite.
+    """
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
+        raise PrivacyConfigurationError(f"clamp needs finite lo <= hi, got [{lo}, {hi}]")
+    value = F.col(col) if isinstance(col, str) else col
+    clamped = F.least(F.greatest(value.cast("double"), F.lit(float(lo))), F.lit(float(hi)))
+    return F.when(value.isNull() | F.isnan(value.cast("double")), F.lit(None)).otherwise(clamped)
+
+
+def bound_contributions(
+    df: DataFrame,
+    privacy_id: str,
+    partition_cols: Sequence[str],
+    bounds: ContributionBounds,
+    value_col: str | None = None,
+    *,
+    random_source: RandomSource | None = None,
+) -> BoundedData:
+    """Keep at most ``L`` random partitions per learner and ``C`` random rows in each.
+
+    Partitions are ranked per learner by a keyed hash of the partition key (a
+    fresh random salt per call), rows within a partition by ``rand()``; both
+    windows share one shuffle by ``privacy_id``. Rows with a null privacy id
+    cannot be bounded and are dropped.
+
+    Args:
+        df: One row per event: ``privacy_id``, ``partition_cols`` and other columns.
+        privacy_id: Column identifying the learner (pseudonym).
+        partition_cols: Columns defining the groups of the release.
+        bounds: The caps; ``lower``/``upper`` clamp ``value_col`` when given.
+        value_col: Optional value column clamped in place.
+        random_source: Source of the salt and seed; defaults to the OS CSPRNG.
+
+    Returns:
+        The bounded rows (same columns as ``df``) and their sensitivities.
+
+    Raises:
+        MissingColumnsError: A named column is absent.
+        PrivacyConfigurationError: ``partition_cols`` is empty or contains ``privacy_id``.
+    """
+    partitions = list(partition_cols)
+    if not partitions:
+        raise PrivacyConfigurationError("partition_cols must name at least one column")
+    if privacy_id in partitions:
+        raise PrivacyConfigurationError(f"privacy_id {privacy_id!r} cannot be a partition column")
+    needed = [privacy_id, *partitions] + ([value_col] if value_col else [])
+    require_columns("bound_contributions", df.columns, needed)
+
+    source = random_source if random_source is not None else secure_random_source()
+    salt = int.from_bytes(source.driver_bytes("bounding-salt", 8), "big", signed=True)
+    seed = int.from_bytes(source.driver_bytes("bounding-seed", 8), "big", signed=True)
+    partition_key = [F.col(c) for c in partitions]
+    # Ranking each learner's partitions by a salted hash of (learner, key) picks a uniformly
+    # random subset of L of them, independently per learner; the key breaks hash ties.
+    by_learner = Window.partitionBy(privacy_id).orderBy(
+        F.xxhash64(F.lit(salt), F.col(privacy_id), *partition_key), *partition_key
+    )
+    by_learner_partition = Window.partitionBy(privacy_id, *partitions).orderBy(F.rand(seed))
+    rank_columns = ["__partition_rank", "__row_rank"]
+    bounded = (
+        df.where(F.col(privacy_id).isNotNull())
+        .withColumn(rank_columns[0], F.dense_rank().over(by_learner))
+        .withColumn(rank_columns[1], F.row_number().over(by_learner_partition))
+        .where(
+            (F.col(rank_columns[0]) <= bounds.max_partitions)
+            & (F.col(rank_columns[1]) <= bounds.max_rows_per_partition)
+        )
+        .drop(*rank_columns)
+    )  # shape: <= L·C rows per learner, <= L distinct partitions per learner
+    if value_col is not None:
+        bounded = bounded.withColumn(value_col, clamp(value_col, bounds.lower, bounds.upper))
+    return BoundedData(bounded, Sensitivities.of(bounds, bounds.lower, bounds.upper))

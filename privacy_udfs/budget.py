@@ -1,0 +1,302 @@
+"""The privacy budget ledger: ε charged per tenant, period and release, in a Delta table.
+
+Rules (DESIGN.md §2 "Budget"):
+
+* A tenant's charges whose periods overlap a period all count against it
+  (releases over overlapping data compose sequentially).
+* A batch of charges is all-or-nothing: if any would exceed the limit,
+  :meth:`PrivacyBudget.charge` raises :class:`BudgetExceededError` and writes
+  nothing. Jobs that serve several tenants call :meth:`PrivacyBudget.check`
+  first and charge only the ``allowed`` ones, so one tenant's exhausted budget
+  does not block the others.
+* A release id already in the ledger is *published*: charging it again is a
+  no-op that reports it as already published (the job must reuse the stored
+  values; fresh noise on a rerun is an averaging attack), unless ``forced``,
+  which draws fresh noise and charges again.
+
+The ledger assumes one writer at a time per path (the job runner serializes
+runs); two concurrent writers could both pass the check before either appends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
+
+from jobs.contracts.columns import spark_schema
+from jobs.contracts.curated import PRIVACY_BUDGET
+from privacy_udfs.errors import PrivacyConfigurationError
+from privacy_udfs.levels import PrivacyLevel
+
+# Floating-point sums of shares such as 1/3 must not refuse a release that fits exactly.
+_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class Charge:
+    """ε one release spends for one tenant and period.
+
+    Attributes:
+        tenant_id: Tenant charged.
+        period_start: First day of the data released.
+        period_end: Last day of the data released (``>= period_start``).
+        release_id: Stable id of the release (job, level, tenant, period): reruns reuse it.
+        job_name: Job making the release.
+        privacy_level: Level of the release (a :class:`PrivacyLevel` or its value).
+        epsilon: ε spent (``>= 0``; 0 for ``anonymized`` records publication only).
+    """
+
+    tenant_id: str
+    period_start: dt.date
+    period_end: dt.date
+    release_id: str
+    job_name: str
+    privacy_level: PrivacyLevel | str
+    epsilon: float
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"{name} must be non-empty"
+            for name in ("tenant_id", "release_id", "job_name")
+            if not str(getattr(self, name)).strip()
+        ]
+        if self.period_start > self.period_end:
+            problems.append(
+                f"period_start {self.period_start} is after period_end {self.period_end}"
+            )
+        if str(self.privacy_level) not in {level.value for level in PrivacyLevel}:
+            problems.append(f"privacy_level {self.privacy_level!r} is not a PrivacyLevel")
+        if not (math.isfinite(self.epsilon) and self.epsilon >= 0):
+            problems.append(f"epsilon must be finite and >= 0 (got {self.epsilon})")
+        if problems:
+            raise PrivacyConfigurationError(
+                f"Invalid Charge {self.release_id!r}: " + "; ".join(problems)
+            )
+
+    def overlaps(self, start: dt.date, end: dt.date) -> bool:
+        """Whether this charge's period shares a day with ``[start, end]``."""
+        return self.period_start <= end and start <= self.period_end
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A charge that does not fit, with the figures that explain why."""
+
+    charge: Charge
+    spent: float
+    limit: float
+
+    @property
+    def tenant_id(self) -> str:
+        """Tenant whose budget is exhausted."""
+        return self.charge.tenant_id
+
+    def __str__(self) -> str:
+        c = self.charge
+        return (
+            f"tenant {c.tenant_id} period {c.period_start}..{c.period_end}: spent {self.spent:.6g} "
+            f"+ requested {c.epsilon:.6g} > limit {self.limit:.6g} (release {c.release_id})"
+        )
+
+
+class BudgetExceededError(RuntimeError):
+    """Charges would exceed a tenant's budget; nothing was written. ``refusals`` lists them."""
+
+    def __init__(self, refusals: Sequence[Refusal]) -> None:
+        self.refusals = tuple(refusals)
+        super().__init__(
+            "Privacy budget exceeded, nothing charged: " + "; ".join(str(r) for r in refusals)
+        )
+
+
+class BudgetCheck(NamedTuple):
+    """Outcome of :meth:`PrivacyBudget.check`; unpacks as ``allowed, refused = ...``."""
+
+    allowed: tuple[Charge, ...]
+    refused: tuple[Refusal, ...]
+
+
+@dataclass(frozen=True)
+class ChargeOutcome:
+    """Outcome of :meth:`PrivacyBudget.charge`."""
+
+    charged: tuple[Charge, ...]
+    already_published: tuple[Charge, ...]
+
+
+class PrivacyBudget:
+    """ε ledger at a Delta path (schema ``jobs.contracts.curated.PRIVACY_BUDGET``)."""
+
+    def __init__(self, spark: SparkSession, path: str, limit_per_period: float) -> None:
+        """Open the ledger at ``path`` (created on the first charge).
+
+        Raises:
+            PrivacyConfigurationError: ``path`` is empty or the limit is not positive.
+        """
+        if not isinstance(spark, SparkSession):
+            raise PrivacyConfigurationError("PrivacyBudget needs a SparkSession as first argument")
+        if not str(path).strip():
+            raise PrivacyConfigurationError("PrivacyBudget path must be non-empty")
+        if not (math.isfinite(limit_per_period) and limit_per_period > 0):
+            raise PrivacyConfigurationError(
+                f"limit_per_period must be positive (DP_EPSILON_BUDGET), got {limit_per_period}"
+            )
+        self._spark = spark
+        self._path = str(path)
+        self.limit_per_period = float(limit_per_period)
+
+    def __repr__(self) -> str:
+        return f"PrivacyBudget(path={self._path!r}, limit_per_period={self.limit_per_period})"
+
+    def _ledger(self) -> DataFrame | None:
+        from delta.tables import DeltaTable
+
+        if not DeltaTable.isDeltaTable(self._spark, self._path):
+            return None
+        return self._spark.read.format("delta").load(self._path)
+
+    def spent(self, tenant_id: str, period_start: dt.date, period_end: dt.date) -> float:
+        """ε already charged to ``tenant_id`` by releases overlapping the period."""
+        ledger = self._ledger()
+        if ledger is None:
+            return 0.0
+        total = (
+            ledger.where(
+                (F.col("tenant_id") == tenant_id)
+                & (F.col("period_start") <= F.lit(period_end))
+                & (F.col("period_end") >= F.lit(period_start))
+            )
+            .agg(F.sum("epsilon"))
+            .first()
+        )
+        return float(total[0]) if total is not None and total[0] is not None else 0.0
+
+    def remaining(self, tenant_id: str, period_start: dt.date, period_end: dt.date) -> float:
+        """ε still available to ``tenant_id`` for the period (never negative)."""
+        return max(0.0, self.limit_per_period - self.spent(tenant_id, period_start, period_end))
+
+    def published(self, release_id: str) -> bool:
+        """Whether ``release_id`` is in the ledger (its values must be reused, not redrawn)."""
+        ledger = self._ledger()
+        return (
+            ledger is not None
+            and ledger.where(F.col("release_id") == release_id).limit(1).count() > 0
+        )
+
+    def check(self, charges: Sequence[Charge], *, forced: bool = False) -> BudgetCheck:
+        """Split ``charges`` into those that fit and those that would exceed the limit.
+
+        Charges are taken in order; each counts the ledger plus the earlier
+        allowed charges of the same tenant with overlapping periods. Already
+        published releases are allowed at no cost unless ``forced``.
+        """
+        pending = self._pending(charges, forced)
+        spent_before = self._spent_per_charge(pending)
+        allowed: list[Charge] = [c for c in charges if c not in pending]
+        accepted: list[Charge] = []
+        refused: list[Refusal] = []
+        for charge, ledger_spent in zip(pending, spent_before, strict=True):
+            spent = ledger_spent + sum(
+                a.epsilon
+                for a in accepted
+                if a.tenant_id == charge.tenant_id
+                and a.overlaps(charge.period_start, charge.period_end)
+            )
+            if spent + charge.epsilon > self.limit_per_period + _TOLERANCE:
+                refused.append(Refusal(charge, spent, self.limit_per_period))
+            else:
+                accepted.append(charge)
+        return BudgetCheck(tuple(allowed + accepted), tuple(refused))
+
+    def charge(
+        self, charges: Sequence[Charge], *, job_run_id: str, forced: bool = False
+    ) -> ChargeOutcome:
+        """Record ``charges`` atomically (one Delta commit) or refuse them all.
+
+        Args:
+            charges: Releases to charge; release ids must be unique within the batch.
+            job_run_id: The ``job_runs`` row making the charges.
+            forced: Charge already published releases again (a deliberate fresh draw).
+
+        Returns:
+            What was charged and what was already published (and so not charged).
+
+        Raises:
+            BudgetExceededError: Some charge would exceed its tenant's limit; nothing written.
+            PrivacyConfigurationError: ``job_run_id`` is empty or release ids repeat.
+        """
+        if not job_run_id.strip():
+            raise PrivacyConfigurationError("job_run_id must be non-empty")
+        result = self.check(charges, forced=forced)
+        if result.refused:
+            raise BudgetExceededError(result.refused)
+        pending = self._pending(charges, forced)
+        if pending:
+            now = dt.datetime.now(dt.UTC)
+            rows = [
+                (
+                    c.tenant_id,
+                    c.period_start,
+                    c.period_end,
+                    c.release_id,
+                    c.job_name,
+                    str(c.privacy_level),
+                    float(c.epsilon),
+                    forced,
+                    job_run_id,
+                    now,
+                )
+                for c in pending
+            ]
+            self._spark.createDataFrame(rows, spark_schema(PRIVACY_BUDGET)).write.format(
+                "delta"
+            ).mode("append").save(self._path)
+        published = tuple(c for c in charges if c not in pending)
+        return ChargeOutcome(charged=tuple(pending), already_published=published)
+
+    def _pending(self, charges: Sequence[Charge], forced: bool) -> list[Charge]:
+        """Charges that will spend ε: all if forced, else those not yet published."""
+        ids = [c.release_id for c in charges]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise PrivacyConfigurationError(f"release ids repeat within one batch: {repeated}")
+        if forced or not charges:
+            return list(charges)
+        ledger = self._ledger()
+        if ledger is None:
+            return list(charges)
+        known = {
+            row[0]
+            for row in ledger.where(F.col("release_id").isin(ids))
+            .select("release_id")
+            .distinct()
+            .toLocalIterator()
+        }
+        return [c for c in charges if c.release_id not in known]
+
+    def _spent_per_charge(self, charges: Sequence[Charge]) -> list[float]:
+        """Ledger ε overlapping each charge's tenant and period, in one Spark query."""
+        ledger = self._ledger()
+        if ledger is None or not charges:
+            return [0.0] * len(charges)
+        wanted = self._spark.createDataFrame(
+            [(i, c.tenant_id, c.period_start, c.period_end) for i, c in enumerate(charges)],
+            "i int, tenant_id string, start date, end date",
+        )
+        overlap = (F.col("l.period_start") <= F.col("w.end")) & (
+            F.col("w.start") <= F.col("l.period_end")
+        )
+        sums = (
+            wanted.alias("w")
+            .join(ledger.alias("l"), (F.col("w.tenant_id") == F.col("l.tenant_id")) & overlap)
+            .groupBy("w.i")
+            .agg(F.sum("l.epsilon").alias("spent"))
+        )  # shape: at most one row per charge
+        spent = {row["i"]: float(row["spent"]) for row in sums.toLocalIterator()}
+        return [spent.get(i, 0.0) for i in range(len(charges))]

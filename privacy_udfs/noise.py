@@ -1,0 +1,159 @@
+"""Vectorized noise as Spark pandas (Arrow) UDFs: one stream of random bytes per partition.
+
+Each UDF is an iterator pandas UDF marked nondeterministic: Spark calls it once
+per partition, it opens a stream from its :class:`RandomSource` for
+(purpose, partition id) and reads fresh bytes for every Arrow batch. The
+numerical work is in :mod:`privacy_udfs.mechanisms`; nothing runs per row in
+Python.
+
+Apply these to *aggregates* (one row per group), never to event rows, and
+materialize the result once (see :func:`privacy_udfs.private_aggregate`):
+a nondeterministic column recomputed by a second action is a fresh draw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import Column
+from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
+from pyspark.sql.pandas.functions import pandas_udf
+from pyspark.sql.types import DataType, DoubleType, LongType
+
+from privacy_udfs import mechanisms
+from privacy_udfs.randomness import ByteStream, RandomSource, secure_random_source
+
+BatchNoise = Callable[[pd.Series, ByteStream], pd.Series]
+
+
+def _as_column(col: Column | str) -> Column:
+    return F.col(col) if isinstance(col, str) else col
+
+
+def _noise_udf(
+    return_type: DataType, noise: BatchNoise, source: RandomSource | None, purpose: str
+) -> Callable[[Column], Column]:
+    """Wrap ``noise`` as a nondeterministic iterator pandas UDF with a per-partition stream."""
+    random_source = source if source is not None else secure_random_source()
+
+    def noisy_batches(batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
+        from pyspark import TaskContext
+
+        context = TaskContext.get()
+        stream = random_source.stream(purpose, context.partitionId() if context else 0)
+        for batch in batches:
+            yield noise(batch, stream)
+
+    udf = pandas_udf(noisy_batches, returnType=return_type)  # type: ignore[call-overload]
+    return udf.asNondeterministic()  # type: ignore[no-any-return]
+
+
+def laplace_count(
+    col: Column | str,
+    epsilon: float,
+    sensitivity: float,
+    *,
+    random_source: RandomSource | None = None,
+    purpose: str = "laplace_count",
+) -> Column:
+    """Add discrete Laplace noise of scale ``sensitivity/epsilon`` to an integer column.
+
+    Args:
+        col: Integer aggregate (e.g. a count per group); null stays null.
+        epsilon: ε spent by this column.
+        sensitivity: L1 sensitivity of the column across all groups.
+        random_source: Defaults to the OS CSPRNG.
+        purpose: Separates the streams of different columns under a seeded test source.
+
+    Returns:
+        A nondeterministic ``long`` column.
+    """
+    scale = mechanisms.discrete_laplace_scale(epsilon, sensitivity)
+
+    def noise(batch: pd.Series, stream: ByteStream) -> pd.Series:
+        missing = batch.isna().to_numpy()
+        values = batch.fillna(0).to_numpy(dtype=np.int64)
+        noisy = values + mechanisms.sample_discrete_laplace(stream, len(values), scale)
+        return pd.Series(pd.array(noisy, dtype="Int64")).mask(missing)
+
+    return _noise_udf(LongType(), noise, random_source, purpose)(_as_column(col))
+
+
+def laplace_sum(
+    col: Column | str,
+    epsilon: float,
+    sensitivity: float,
+    *,
+    random_source: RandomSource | None = None,
+    purpose: str = "laplace_sum",
+) -> Column:
+    """Snap a real-valued column to a power-of-two grid and add discrete Laplace noise on it.
+
+    The Laplace scale in value units is
+    ``mechanisms.grid_noise(epsilon, sensitivity).laplace_scale``; every output is
+    a multiple of its ``granularity``.
+
+    Args:
+        col: Real aggregate (e.g. a clamped sum per group); null stays null.
+        epsilon: ε spent by this column.
+        sensitivity: L1 sensitivity of the column across all groups.
+        random_source: Defaults to the OS CSPRNG.
+        purpose: Separates the streams of different columns under a seeded test source.
+
+    Returns:
+        A nondeterministic ``double`` column.
+    """
+    calibration = mechanisms.grid_noise(epsilon, sensitivity)
+
+    def noise(batch: pd.Series, stream: ByteStream) -> pd.Series:
+        missing = batch.isna().to_numpy()
+        values = batch.fillna(0.0).to_numpy(dtype=np.float64)
+        noisy = mechanisms.add_grid_noise(values, calibration, stream)
+        return pd.Series(noisy).mask(missing)
+
+    return _noise_udf(DoubleType(), noise, random_source, purpose)(_as_column(col))
+
+
+def exponential_quantile(
+    histogram: Column | str,
+    *,
+    quantile: float,
+    lower: float,
+    upper: float,
+    epsilon: float,
+    sensitivity: float,
+    random_source: RandomSource | None = None,
+    purpose: str = "exponential_quantile",
+) -> Column:
+    """Pick a DP ``quantile`` from per-group histograms over equal bins of ``[lower, upper]``.
+
+    Exponential mechanism over the bins with the utilities of
+    :func:`privacy_udfs.mechanisms.quantile_bin_utilities`; the output is the
+    chosen bin's midpoint.
+
+    Args:
+        histogram: ``array<long>`` column, one count per bin (no nulls).
+        quantile: In (0, 1), e.g. 0.5 for the median.
+        lower: Lower edge of the first bin.
+        upper: Upper edge of the last bin.
+        epsilon: ε spent by this column.
+        sensitivity: Rows one learner may add across all groups (``L·C``).
+        random_source: Defaults to the OS CSPRNG.
+        purpose: Separates the streams of different columns under a seeded test source.
+
+    Returns:
+        A nondeterministic ``double`` column.
+    """
+
+    def noise(batch: pd.Series, stream: ByteStream) -> pd.Series:
+        if batch.empty:
+            return pd.Series([], dtype="float64")
+        histograms = np.stack([np.asarray(h, dtype=np.int64) for h in batch])
+        utilities = mechanisms.quantile_bin_utilities(histograms, quantile)
+        chosen = mechanisms.exponential_mechanism(utilities, epsilon, sensitivity, stream)
+        width = (upper - lower) / histograms.shape[1]
+        return pd.Series(lower + (chosen + 0.5) * width)
+
+    return _noise_udf(DoubleType(), noise, random_source, purpose)(_as_column(histogram))
