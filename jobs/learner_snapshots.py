@@ -1,0 +1,31 @@
+"""learner_snapshots: one row per pseudonymous learner and period.
+
+Seed 003 analytics_user_snapshots.
+
+    python -m jobs.learner_snapshots --start 2025-01-06 --end 2025-02-02
+        [--tenant UUID] [--privacy-level dp_medium]
+
+How each metric is computed and protected: see jobs/transforms/learner_snapshots.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from jobs.cli import run_cli
+from jobs.contracts.curated import LEARNER_SNAPSHOTS
+from jobs.release import CuratedJob
+from jobs.transforms.learner_snapshots import learner_snapshots
+
+JOB = CuratedJob(LEARNER_SNAPSHOTS, learner_snapshots)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point."""
+    return run_cli(
+        [JOB], prog="python -m jobs.learner_snapshots", description=__doc__ or "", argv=argv
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,31 @@
+"""public_metrics: platform-wide totals for the public page, no drill-down.
+
+Seed 003 analytics_public_metrics.
+
+    python -m jobs.public_metrics --start 2025-01-06 --end 2025-02-02
+        [--tenant UUID] [--privacy-level dp_medium]
+
+How each metric is computed and protected: see jobs/transforms/public_metrics.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from jobs.cli import run_cli
+from jobs.contracts.curated import PUBLIC_METRICS
+from jobs.release import CuratedJob
+from jobs.transforms.public_metrics import public_metrics
+
+JOB = CuratedJob(PUBLIC_METRICS, public_metrics, platform_wide=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point."""
+    return run_cli(
+        [JOB], prog="python -m jobs.public_metrics", description=__doc__ or "", argv=argv
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

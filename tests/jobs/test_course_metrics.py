@@ -1,0 +1,174 @@
+"""course_metrics: exact values at anonymized (course of 5 kept, of 4 suppressed); DP selection."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import pytest
+from chispa import assert_approx_df_equality
+from pyspark.sql import DataFrame, SparkSession
+
+from jobs.contracts.curated import COURSE_METRICS
+from jobs.release import ReleaseContext, with_release_metadata
+from jobs.transforms.course_metrics import PARTITION_SELECTION_DELTA, course_metrics
+from privacy_udfs import PrivacyLevel, seeded_random_source_for_tests
+from tests.jobs.inputs import TENANT_A, event, learner, make_context, make_inputs
+
+START, END = dt.date(2025, 1, 6), dt.date(2025, 1, 12)
+AT = dt.datetime(2025, 1, 7, 10, 0)
+C1 = "00000000-0000-4000-8000-0000000000c1"
+C2 = "00000000-0000-4000-8000-0000000000c2"
+BIG = "00000000-0000-4000-8000-0000000000c3"
+COURSES = [
+    (C1, TENANT_A, "Algebra I", "math", "introductory"),
+    (C2, TENANT_A, "Poetry", "writing", "advanced"),
+    (BIG, TENANT_A, "Biology", "science", "intermediate"),
+]
+METRICS = [
+    "enrolled_learners",
+    "completion_rate",
+    "mean_mastery",
+    "avg_study_hours",
+    "retry_rate",
+    "avg_lessons_per_learner",
+]
+
+
+def c1_events() -> list[tuple[object, ...]]:
+    """Course C1: learners 1-5. Hours 2,1,1,1,1; learners 1-2 complete; 3 lessons; 4 assessments."""
+    course: dict[str, Any] = {"course_id": C1, "subject": "math"}
+    return [
+        *[
+            event(i, i, "session", AT, duration_minutes=120.0 if i == 1 else 60.0, **course)
+            for i in range(1, 6)
+        ],
+        event(11, 1, "course_completed", AT, **course),
+        event(12, 2, "course_completed", AT, **course),
+        event(13, 1, "lesson_completed", AT, lesson_id="l1", **course),
+        event(14, 1, "lesson_completed", AT, lesson_id="l2", **course),
+        event(15, 2, "lesson_completed", AT, lesson_id="l1", **course),
+        event(16, 1, "assessment_completed", AT, score=80.0, attempt=1, **course),
+        event(17, 1, "assessment_completed", AT, score=90.0, attempt=2, **course),
+        event(18, 3, "assessment_completed", AT, score=70.0, attempt=1, **course),
+        event(19, 4, "assessment_completed", AT, score=60.0, attempt=1, **course),
+    ]
+
+
+def c2_events() -> list[tuple[object, ...]]:
+    """Course C2: learners 6-9 (a cohort of 4), one 30-minute session each."""
+    return [
+        event(20 + i, i, "session", AT, course_id=C2, subject="writing", duration_minutes=30.0)
+        for i in range(6, 10)
+    ]
+
+
+def learners(n: int) -> list[tuple[object, ...]]:
+    return [(learner(i), TENANT_A, "13_17", "9-12", False, None) for i in range(1, n + 1)]
+
+
+def released(df: DataFrame, context: ReleaseContext) -> DataFrame:
+    cols = [*COURSE_METRICS.key_names, *METRICS, "insufficient_data"]
+    return df.transform(with_release_metadata(COURSE_METRICS, context)).select(cols)
+
+
+def test_anonymized_exact_values_course_of_5_kept_of_4_suppressed(spark: SparkSession) -> None:
+    inputs = make_inputs(
+        spark, events=c1_events() + c2_events(), learners=learners(9), courses=COURSES
+    )
+    context = make_context("course_metrics", START, END)
+    actual = released(course_metrics(inputs, context), context)
+    expected = spark.createDataFrame(
+        [
+            # 5 learners: 2 completed of 5; scores 80, 90, 70, 60; one retry of 4 assessments;
+            # hours (2+1+1+1+1)/5; lessons 3/5.
+            (
+                TENANT_A,
+                C1,
+                "Algebra I",
+                "math",
+                "introductory",
+                START,
+                END,
+                5,
+                0.4,
+                75.0,
+                1.2,
+                0.25,
+                0.6,
+                False,
+            ),
+            # 4 learners: the course and its descriptors stay, every metric is null.
+            (
+                TENANT_A,
+                C2,
+                "Poetry",
+                "writing",
+                "advanced",
+                START,
+                END,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                True,
+            ),
+        ],
+        actual.schema,
+    )
+    assert_approx_df_equality(actual, expected, 1e-9, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_dp_partition_selection_hides_small_courses_and_noise_stays_within_scale(
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PRIVACY_UDFS_ALLOW_SEEDED_RANDOMNESS", "1")
+    # 300 learners in BIG, each one 60-minute session, every third completes.
+    big = [
+        event(
+            1000 + i,
+            100 + i,
+            "session",
+            AT,
+            course_id=BIG,
+            subject="science",
+            duration_minutes=60.0,
+        )
+        for i in range(300)
+    ]
+    big += [
+        event(2000 + i, 100 + i, "course_completed", AT, course_id=BIG) for i in range(0, 300, 3)
+    ]
+    inputs = make_inputs(
+        spark, events=c1_events() + c2_events() + big, learners=learners(9), courses=COURSES
+    )
+    context = make_context(
+        "course_metrics",
+        START,
+        END,
+        level=PrivacyLevel.DP_LOW,
+        random_source=seeded_random_source_for_tests(7),
+    )
+    # The whole level's ε and L = 1 so that a 300-learner course clears the δ = 1e-6
+    # selection threshold in a test-sized input (the configured share needs thousands).
+    context = dataclasses.replace(
+        context,
+        job_bounds=dataclasses.replace(context.job_bounds, epsilon_share=1.0, max_partitions=1),
+    )
+    rows = course_metrics(inputs, context).collect()
+    assert [r.course_id for r in rows] == [BIG]  # courses of 5 and 4 learners are not even listed
+    row = rows[0]
+    assert row.epsilon == pytest.approx(2.0)
+    assert row.delta == PARTITION_SELECTION_DELTA
+    assert (
+        "partition_selection" in row.noise_mechanism and "discrete_laplace" in row.noise_mechanism
+    )
+    assert row.insufficient_data is False and row.course_name == "Biology"
+    scales = row.noise_scales
+    assert abs(row.enrolled_learners - 300) <= 20 * scales["enrolled_learners"]
+    assert abs(row.completion_rate - 1 / 3) <= 20 * scales["completion_rate"] + 1e-9
+    assert abs(row.avg_study_hours - 1.0) <= 20 * scales["avg_study_hours"] + 1e-9
+    assert 0.0 <= row.completion_rate <= 1.0 and row.mean_mastery is None  # no assessments
