@@ -1,0 +1,89 @@
+"""The Delta budget ledger: limits, all-or-nothing batches, independent tenants, idempotency."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from jobs.contracts.columns import spark_schema
+from jobs.contracts.curated import PRIVACY_BUDGET
+from privacy_udfs import (
+    BudgetExceededError,
+    Charge,
+    PrivacyBudget,
+    PrivacyConfigurationError,
+    PrivacyLevel,
+)
+
+JAN = (dt.date(2026, 1, 1), dt.date(2026, 1, 31))
+JAN_WEEK = (dt.date(2026, 1, 5), dt.date(2026, 1, 11))
+FEB = (dt.date(2026, 2, 1), dt.date(2026, 2, 28))
+
+
+def _charge(release: str, tenant: str, period: tuple[dt.date, dt.date], epsilon: float) -> Charge:
+    return Charge(
+        tenant, period[0], period[1], release, "session_daily", PrivacyLevel.DP_MEDIUM, epsilon
+    )
+
+
+def test_ledger_charges_refuses_and_remembers(spark: SparkSession, tmp_path: Path) -> None:
+    path = str(tmp_path / "ops" / "privacy_budget")
+    budget = PrivacyBudget(spark, path, limit_per_period=2.0)
+    assert budget.spent("t1", *JAN) == 0.0 and not budget.published("r1")
+
+    outcome = budget.charge(
+        [_charge("r1", "t1", JAN, 1.0), _charge("r2", "t2", JAN, 1.5)], job_run_id="run-1"
+    )
+    assert [c.release_id for c in outcome.charged] == ["r1", "r2"]
+    ledger = spark.read.format("delta").load(path)
+    assert [f.name for f in ledger.schema] == [f.name for f in spark_schema(PRIVACY_BUDGET)]
+    assert budget.published("r1") and budget.spent("t1", *JAN_WEEK) == 1.0  # overlapping period
+    assert budget.spent("t1", *FEB) == 0.0 and budget.remaining("t2", *JAN) == 0.5
+
+    # One over-budget charge refuses the whole batch, naming the figures, and writes nothing.
+    with pytest.raises(BudgetExceededError) as caught:
+        budget.charge(
+            [_charge("r3", "t1", JAN_WEEK, 0.5), _charge("r4", "t2", JAN, 1.0)], job_run_id="run-2"
+        )
+    message = str(caught.value)
+    for figure in ("tenant t2", "2026-01-01..2026-01-31", "spent 1.5", "requested 1", "limit 2"):
+        assert figure in message
+    assert ledger.count() == 2
+
+    # check() lets the tenants that fit proceed; it unpacks as (allowed, refused).
+    allowed, refused = budget.check(
+        [
+            _charge("r3", "t1", JAN_WEEK, 0.5),
+            _charge("r4", "t2", JAN, 1.0),
+            _charge("r5", "t1", JAN, 0.6),
+        ]
+    )
+    assert [c.release_id for c in allowed] == ["r3"]  # r5 no longer fits once r3 is counted
+    assert [(r.tenant_id, r.charge.release_id) for r in refused] == [("t2", "r4"), ("t1", "r5")]
+
+    # A published release is not charged again unless forced.
+    again = budget.charge([_charge("r1", "t1", JAN, 1.0)], job_run_id="run-3")
+    assert again.charged == () and [c.release_id for c in again.already_published] == ["r1"]
+    assert budget.spent("t1", *JAN) == 1.0
+    budget.charge([_charge("r1", "t1", JAN, 1.0)], job_run_id="run-4", forced=True)
+    assert budget.spent("t1", *JAN) == 2.0
+    forced_rows = ledger.where("release_id = 'r1'").select("forced", "job_run_id").collect()
+    assert sorted((r.forced, r.job_run_id) for r in forced_rows) == [
+        (False, "run-1"),
+        (True, "run-4"),
+    ]
+
+
+def test_charges_and_budget_are_validated(spark: SparkSession, tmp_path: Path) -> None:
+    with pytest.raises(PrivacyConfigurationError, match="limit_per_period"):
+        PrivacyBudget(spark, str(tmp_path), 0.0)
+    with pytest.raises(PrivacyConfigurationError, match="after period_end"):
+        _charge("r", "t", (JAN[1], JAN[0]), 1.0)
+    with pytest.raises(PrivacyConfigurationError, match="not a PrivacyLevel"):
+        Charge("t", *JAN, "r", "job", "dp_extreme", 1.0)
+    budget = PrivacyBudget(spark, str(tmp_path / "ledger"), 1.0)
+    with pytest.raises(PrivacyConfigurationError, match="repeat"):
+        budget.check([_charge("r", "t", JAN, 0.1), _charge("r", "u", JAN, 0.1)])
