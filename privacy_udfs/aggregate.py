@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
+from pyspark.sql import functions as F
 
 from privacy_udfs.bounding import ContributionBounds, Sensitivities, bound_contributions, clamp
 from privacy_udfs.errors import PrivacyConfigurationError, require_columns

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pyspark.sql import Column
-from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
+from pyspark.sql import functions as F
 
 NOT_PROVIDED = "not_provided"
 AGE_BANDS: tuple[str, ...] = ("under_13", "13_17", "18_plus", NOT_PROVIDED)

@@ -187,7 +187,6 @@ def _refuse_weak_key(secret: bytes) -> None:
 
 def _is_repetitive(secret: bytes) -> bool:
     """True for keys made of one short pattern repeated (``"changeme" * 4``, ``"a" * 32``)."""
-    for period in range(1, 9):
-        if all(secret[i] == secret[i % period] for i in range(len(secret))):
-            return True
-    return False
+    return any(
+        all(secret[i] == secret[i % period] for i in range(len(secret))) for period in range(1, 9)
+    )

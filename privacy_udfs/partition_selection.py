@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
+from pyspark.sql import functions as F
 
 from privacy_udfs.bounding import ContributionBounds, bound_contributions
 from privacy_udfs.errors import PrivacyConfigurationError

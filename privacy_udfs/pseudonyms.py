@@ -16,7 +16,7 @@ the bytes.
 from __future__ import annotations
 
 from pyspark.sql import Column, SparkSession
-from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
+from pyspark.sql import functions as F
 
 from privacy_udfs.keys import PseudonymKey
 

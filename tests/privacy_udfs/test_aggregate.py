@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
+from pyspark.sql import functions as F
 
 from privacy_udfs import (
     RELEASE_COLUMNS,
@@ -141,7 +141,7 @@ def test_dp_noise_is_drawn_once_whatever_reads_it(
 
 def test_dp_needs_public_or_selected_keys(events: DataFrame) -> None:
     with pytest.raises(
-        PrivacyConfigurationError, match="public_groups .* partition_selection_delta"
+        PrivacyConfigurationError, match=r"public_groups .* partition_selection_delta"
     ):
         private_aggregate(
             events,

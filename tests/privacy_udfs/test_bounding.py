@@ -7,7 +7,7 @@ from chispa import assert_df_equality
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
+from pyspark.sql import functions as F
 from scipy import stats
 
 from privacy_udfs import (

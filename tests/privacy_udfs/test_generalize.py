@@ -6,7 +6,7 @@ import datetime as dt
 
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
+from pyspark.sql import functions as F
 
 from privacy_udfs import generalize_age, generalize_grade
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
+from pyspark.sql import functions as F
 
 from privacy_udfs import PseudonymKey, hash_id
 from privacy_udfs.pseudonyms import _padded_keys
