@@ -24,7 +24,7 @@ setup(
     ),
     python_requires=">=3.11",
     packages=find_packages(include=["jobs*", "privacy_udfs*", "serving*", "conf*"]),
-    package_data={"conf": ["*.toml"], "serving": ["static/**/*", "templates/*"]},
+    package_data={"conf": ["*.toml"], "serving": ["static/**/*", "templates/*"]},  # pages: issue 8
     include_package_data=True,
     install_requires=[
         f"pyspark=={SPARK_VERSION}",
@@ -50,6 +50,15 @@ setup(
             "scipy>=1.14,<2",
             "schemathesis==4.32.5",
             "requests>=2.32,<3",
+            "nbclient==0.11.0",
+            "nbformat==5.11.1",
+            "ipykernel==7.4.0",
+            "matplotlib==3.11.2",
+            "polars==2.1.0",
+            "selenium==4.40.0",
+        ],
+        "notebook": [
+            "jupyterlab==4.6.6",
         ],
         "bench": [
             "opendp==0.16.0",
