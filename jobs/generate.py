@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F  # noqa: N812 (the project convention is F)
+from pyspark.sql import functions as F
 
 from jobs.contracts.columns import Column, spark_schema
 from jobs.contracts.raw import RAW_TABLES

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pyspark.sql import Column, DataFrame, SparkSession
-from pyspark.sql import functions as F  # noqa: N812 (the project convention is F)
+from pyspark.sql import functions as F
 
 from jobs.contracts.raw import DIFFICULTIES, SUBJECTS
 from jobs.generator.layout import Layout

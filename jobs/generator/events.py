@@ -11,11 +11,12 @@ copies, as at-least-once delivery produces.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from enum import StrEnum
 
 from pyspark.sql import Column, DataFrame, SparkSession
-from pyspark.sql import functions as F  # noqa: N812 (the project convention is F)
+from pyspark.sql import functions as F
 
 from jobs.contracts.raw import MAX_SESSION_MINUTES, SCORE_RANGE, EventType
 from jobs.generator.config import GeneratorConfig
@@ -31,7 +32,7 @@ from jobs.generator.randomness import (
 )
 
 UNKNOWN_EVENT_TYPE = "video_watched"
-FUTURE_OFFSET_SECONDS = 74 * 365 * 86_400  # moves a 2025 timestamp into 2099
+FUTURE_OFFSET_SECONDS = (dt.date(2099, 1, 1) - dt.date(2025, 1, 1)).days * 86_400  # 2025 -> 2099
 OUT_OF_RANGE_SCORES = (SCORE_RANGE[1] + 30.0, SCORE_RANGE[0] - 5.0)  # 130 and -5
 MEDIAN_SESSION_MINUTES = 20.0
 SESSION_LOG_SIGMA = 1.0  # ~4% of sessions exceed 2 h

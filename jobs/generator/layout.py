@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 
 from pyspark.sql import Column
-from pyspark.sql import functions as F  # noqa: N812 (the project convention is F)
+from pyspark.sql import functions as F
 
 from jobs.generator.config import TINY_TENANT_LEARNERS, GeneratorConfig
 from jobs.generator.randomness import zipf_weights

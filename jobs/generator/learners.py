@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, SparkSession
-from pyspark.sql import functions as F  # noqa: N812 (the project convention is F)
+from pyspark.sql import functions as F
 
 from jobs.contracts.raw import IEP_CATEGORIES, SUPPORT_LEVELS
 from jobs.generator.config import GeneratorConfig

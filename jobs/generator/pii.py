@@ -9,7 +9,7 @@ pipeline code would ever produce, so a later test can scan curated output for
 from __future__ import annotations
 
 from pyspark.sql import Column
-from pyspark.sql import functions as F  # noqa: N812 (the project convention is F)
+from pyspark.sql import functions as F
 
 from jobs.generator.randomness import Salt, index_below, pick, uniform
 

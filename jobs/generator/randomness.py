@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from enum import IntEnum
 
 from pyspark.sql import Column
-from pyspark.sql import functions as F  # noqa: N812 (the project convention is F)
+from pyspark.sql import functions as F
 
 _MANTISSA_MASK = (1 << 53) - 1
 _TWO_POW_53 = float(1 << 53)

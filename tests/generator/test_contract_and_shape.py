@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F  # noqa: N812
+from pyspark.sql import functions as F
 
 from jobs.contracts.columns import spark_schema
 from jobs.contracts.raw import IEP_CATEGORIES, RAW_TABLES, SUBJECTS, EventType

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F  # noqa: N812
+from pyspark.sql import functions as F
 
 from jobs.contracts.raw import MAX_SESSION_MINUTES, SCORE_RANGE, EventType
 from jobs.generate import MalformedKind, planned_malformed_counts
