@@ -29,7 +29,20 @@ demo: setup
 	DATA_ROOT=$(DATA_ROOT) $(BIN)/python -m jobs.demo --events $(DEMO_EVENTS)
 
 test: setup
+	@if [ -x scripts/ensure_browser.sh ]; then scripts/ensure_browser.sh; fi
 	$(BIN)/python -m pytest
+
+serve: setup
+	DATA_ROOT=$(DATA_ROOT) $(BIN)/gunicorn 'serving.app:create_app()' \
+		--bind 0.0.0.0:$(PORT) --workers $${WEB_CONCURRENCY:-2} --access-logfile -
+
+notebook: setup
+	$(BIN)/python -m pip install --quiet -e '.[notebook]'
+	DATA_ROOT=$(abspath $(DATA_ROOT)) $(BIN)/jupyter lab --notebook-dir notebooks
+
+bench: setup
+	@echo "Benchmarks are long-running scripts; see docs/BENCHMARKS.md for each command."
+	@ls bench/*.py
 
 lint: setup
 	$(BIN)/ruff check .

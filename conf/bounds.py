@@ -60,5 +60,7 @@ def load_job_bounds(path: Path | None = None) -> dict[str, JobBounds]:
             raise BoundsConfigError(f"[{job}] in {path or 'conf/bounds.toml'}: {error}") from None
     total = sum(b.epsilon_share for b in bounds.values())
     if abs(total - 1.0) > 1e-9:
-        raise BoundsConfigError(f"epsilon_share values in {path or 'conf/bounds.toml'} sum to {total}, not 1")
+        raise BoundsConfigError(
+            f"epsilon_share values in {path or 'conf/bounds.toml'} sum to {total}, not 1"
+        )
     return bounds

@@ -58,7 +58,9 @@ class AnalyticsSettings(BaseSettings):
         default="v1", min_length=1, max_length=64, validation_alias="PSEUDONYM_KEY_VERSION"
     )
     spark_master: str | None = Field(default=None, validation_alias="SPARK_MASTER")
-    shuffle_partitions: int = Field(default=8, ge=1, le=100_000, validation_alias="SPARK_SHUFFLE_PARTITIONS")
+    shuffle_partitions: int = Field(
+        default=8, ge=1, le=100_000, validation_alias="SPARK_SHUFFLE_PARTITIONS"
+    )
 
     @field_validator("data_root")
     @classmethod
@@ -85,7 +87,9 @@ def load_settings(**overrides: object) -> AnalyticsSettings:
         for issue in error.errors():
             field = str(issue["loc"][0]) if issue["loc"] else "?"
             info = AnalyticsSettings.model_fields.get(field)
-            alias = info.validation_alias if info and isinstance(info.validation_alias, str) else field
+            alias = (
+                info.validation_alias if info and isinstance(info.validation_alias, str) else field
+            )
             shown = "" if field in _SECRET_FIELDS else f" (got {issue.get('input')!r})"
             problems.append(f"{str(alias).upper()}: {issue['msg']}{shown}")
         raise ConfigurationError("Invalid configuration: " + "; ".join(problems)) from None

@@ -63,24 +63,51 @@ def job_argument_parser(prog: str, description: str) -> argparse.ArgumentParser:
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--start", type=_date, required=True,
-                        help="first day of the reporting period, YYYY-MM-DD (UTC)")
-    parser.add_argument("--end", type=_date, required=True,
-                        help="last day of the reporting period, inclusive, YYYY-MM-DD (UTC)")
-    parser.add_argument("--tenant", default=None, metavar="UUID",
-                        help="run for one tenant only (default: every tenant)")
-    parser.add_argument("--privacy-level", default=None, choices=PRIVACY_LEVEL_NAMES,
-                        help="anonymized (pseudonyms + k-suppression), dp_low (ε=2), "
-                             "dp_medium (ε=1), dp_high (ε=0.5); default $DEFAULT_PRIVACY_LEVEL")
-    parser.add_argument("--run-id", default=None, metavar="UUID",
-                        help="id for the job_runs ledger (default: a new UUID)")
-    parser.add_argument("--force", action="store_true",
-                        help="re-release with fresh noise although this release was published; "
-                             "charges the privacy budget again")
-    parser.add_argument("--data-root", default=None,
-                        help="root of raw/, curated/, quarantine/, ops/ (default $DATA_ROOT or ./data)")
-    parser.add_argument("--master", default=None,
-                        help="Spark master (default: set by spark-submit, else local[*])")
+    parser.add_argument(
+        "--start",
+        type=_date,
+        required=True,
+        help="first day of the reporting period, YYYY-MM-DD (UTC)",
+    )
+    parser.add_argument(
+        "--end",
+        type=_date,
+        required=True,
+        help="last day of the reporting period, inclusive, YYYY-MM-DD (UTC)",
+    )
+    parser.add_argument(
+        "--tenant",
+        default=None,
+        metavar="UUID",
+        help="run for one tenant only (default: every tenant)",
+    )
+    parser.add_argument(
+        "--privacy-level",
+        default=None,
+        choices=PRIVACY_LEVEL_NAMES,
+        help="anonymized (pseudonyms + k-suppression), dp_low (ε=2), "
+        "dp_medium (ε=1), dp_high (ε=0.5); default $DEFAULT_PRIVACY_LEVEL",
+    )
+    parser.add_argument(
+        "--run-id",
+        default=None,
+        metavar="UUID",
+        help="id for the job_runs ledger (default: a new UUID)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="re-release with fresh noise although this release was published; "
+        "charges the privacy budget again",
+    )
+    parser.add_argument(
+        "--data-root",
+        default=None,
+        help="root of raw/, curated/, quarantine/, ops/ (default $DATA_ROOT or ./data)",
+    )
+    parser.add_argument(
+        "--master", default=None, help="Spark master (default: set by spark-submit, else local[*])"
+    )
     return parser
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 from conf.settings import ConfigurationError, load_settings
 from jobs.arguments import JobArgumentError, job_argument_parser, job_arguments_from
@@ -38,21 +39,36 @@ def run_cli(
         arrow_batch_size=settings.etl_batch_size,
     )
     try:
-        summary = run_release(spark, settings, arguments, jobs, run_name=jobs[0].name if len(jobs) == 1 else "run_all")
+        summary = run_release(
+            spark, settings, arguments, jobs, run_name=jobs[0].name if len(jobs) == 1 else "run_all"
+        )
     except (RawTableMissingError, SchemaContractError) as error:
         print(f"error: {error} (nothing was written)", file=sys.stderr)
         return EXIT_FAILED
     except Exception as error:  # recorded in job_runs by run_release
-        print(f"error: run {arguments.run_id} failed: {type(error).__name__}: {error}", file=sys.stderr)
+        print(
+            f"error: run {arguments.run_id} failed: {type(error).__name__}: {error}",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     print(format_summary(summary))
     return EXIT_REFUSED if summary.status == "refused" else EXIT_OK
 
 
-def job_entry_point(job: CuratedJob, description: str | None) -> Callable[[Sequence[str] | None], int]:
+class JobMain(Protocol):
+    """The ``main`` of a job module: ``main(argv=None) -> exit code``."""
+
+    def __call__(self, argv: Sequence[str] | None = None) -> int:
+        """Run the job with ``argv`` (default: the process's arguments)."""
+        ...
+
+
+def job_entry_point(job: CuratedJob, description: str | None) -> JobMain:
     """Build the ``main(argv=None)`` of a single-job module."""
 
     def main(argv: Sequence[str] | None = None) -> int:
-        return run_cli([job], prog=f"python -m jobs.{job.name}", description=description or "", argv=argv)
+        return run_cli(
+            [job], prog=f"python -m jobs.{job.name}", description=description or "", argv=argv
+        )
 
     return main

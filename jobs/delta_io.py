@@ -1,5 +1,8 @@
-"""Delta Lake reads and writes for the jobs: raw reads checked against the contract,
-curated tables created with their documentation, and slice-exact overwrites."""
+"""Delta Lake reads and writes for the jobs.
+
+Raw reads are checked against the contract, curated tables are created with
+their documentation, and curated writes replace exactly one slice.
+"""
 
 from __future__ import annotations
 
@@ -68,7 +71,9 @@ def validate_columns(df: DataFrame, table: str, columns: tuple[Column, ...]) -> 
         raise SchemaContractError(f"raw table '{table}': " + "; ".join(problems))
 
 
-def read_raw_table(spark: SparkSession, path: str, table: str, columns: tuple[Column, ...]) -> DataFrame:
+def read_raw_table(
+    spark: SparkSession, path: str, table: str, columns: tuple[Column, ...]
+) -> DataFrame:
     """Read a raw Delta table, check it against the contract and select contract columns.
 
     Extra columns (schema drift) are ignored; compatible narrower types are cast.
@@ -98,7 +103,9 @@ def table_properties(table: CuratedTable, k_threshold: int) -> dict[str, str]:
     }
 
 
-def ensure_curated_table(spark: SparkSession, path: str, table: CuratedTable, k_threshold: int) -> None:
+def ensure_curated_table(
+    spark: SparkSession, path: str, table: CuratedTable, k_threshold: int
+) -> None:
     """Create the curated table with schema, column comments and properties if absent."""
     builder = (
         DeltaTable.createIfNotExists(spark)
@@ -114,7 +121,9 @@ def ensure_curated_table(spark: SparkSession, path: str, table: CuratedTable, k_
     builder.execute()
 
 
-def ensure_ledger_table(spark: SparkSession, path: str, columns: tuple[Column, ...], comment: str) -> None:
+def ensure_ledger_table(
+    spark: SparkSession, path: str, columns: tuple[Column, ...], comment: str
+) -> None:
     """Create an operational ledger table (job_runs, privacy_budget, quarantine) if absent."""
     (
         DeltaTable.createIfNotExists(spark)
@@ -125,7 +134,9 @@ def ensure_ledger_table(spark: SparkSession, path: str, columns: tuple[Column, .
     )
 
 
-def with_retries(action: Callable[[], ResultT], *, attempts: int = 5, base_delay: float = 0.5) -> ResultT:
+def with_retries(
+    action: Callable[[], ResultT], *, attempts: int = 5, base_delay: float = 0.5
+) -> ResultT:
     """Run a Delta write, retrying Delta's optimistic-concurrency conflicts with backoff.
 
     Disjoint writers (other tenants, other periods) can still conflict on file-level
@@ -135,9 +146,14 @@ def with_retries(action: Callable[[], ResultT], *, attempts: int = 5, base_delay
         try:
             return action()
         except Exception as error:  # Delta raises JVM-side exceptions wrapped by py4j
-            conflict = "Concurrent" in type(error).__name__ or "ConcurrentModification" in str(error) \
-                or "ConcurrentAppend" in str(error) or "ProtocolChanged" in str(error) \
-                or "MetadataChanged" in str(error) or "ConcurrentTransaction" in str(error)
+            conflict = (
+                "Concurrent" in type(error).__name__
+                or "ConcurrentModification" in str(error)
+                or "ConcurrentAppend" in str(error)
+                or "ProtocolChanged" in str(error)
+                or "MetadataChanged" in str(error)
+                or "ConcurrentTransaction" in str(error)
+            )
             if not conflict or attempt == attempts - 1:
                 raise
             time.sleep(base_delay * (2**attempt))
@@ -152,7 +168,9 @@ def overwrite_slice(df: DataFrame, path: str, predicate: str) -> None:
     another tenant's or period's rows.
     """
     with_retries(
-        lambda: df.write.format("delta").mode("overwrite").option("replaceWhere", predicate).save(path)
+        lambda: (
+            df.write.format("delta").mode("overwrite").option("replaceWhere", predicate).save(path)
+        )
     )
 
 

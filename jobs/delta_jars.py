@@ -59,8 +59,12 @@ class MavenJar:
 
 
 DELTA_JARS: tuple[MavenJar, ...] = (
-    MavenJar("io.delta", "delta-spark_2.13", DELTA_VERSION, "3e469898dc4ed083c735ae360beb063adcd12e9d"),
-    MavenJar("io.delta", "delta-storage", DELTA_VERSION, "ebc5384d953c1d70d0ce4ceee42892da74051a81"),
+    MavenJar(
+        "io.delta", "delta-spark_2.13", DELTA_VERSION, "3e469898dc4ed083c735ae360beb063adcd12e9d"
+    ),
+    MavenJar(
+        "io.delta", "delta-storage", DELTA_VERSION, "ebc5384d953c1d70d0ce4ceee42892da74051a81"
+    ),
 )
 
 # Jars that the pyspark wheel ships and delta-spark needs at runtime.
@@ -199,21 +203,30 @@ def spark_provided_jars_present() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``fetch`` the jars or print their ``path``."""
-    parser = argparse.ArgumentParser(prog="python -m jobs.delta_jars", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m jobs.delta_jars",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     fetch = sub.add_parser("fetch", help="download (or copy) the Delta jars into the cache")
-    fetch.add_argument("--dest", type=Path, default=None, help="cache directory (default .cache/jars)")
+    fetch.add_argument(
+        "--dest", type=Path, default=None, help="cache directory (default .cache/jars)"
+    )
     fetch.add_argument("--from-dir", type=Path, default=None, help="copy jars from this directory")
     path = sub.add_parser("path", help="print the cached jar paths, comma-separated")
-    path.add_argument("--dest", type=Path, default=None, help="cache directory (default .cache/jars)")
+    path.add_argument(
+        "--dest", type=Path, default=None, help="cache directory (default .cache/jars)"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "fetch":
             paths = fetch_delta_jars(args.dest, from_dir=args.from_dir)
             lacking = spark_provided_jars_present()
             if lacking:
-                print(f"pyspark's jars/ lacks {lacking}; install the pinned pyspark.", file=sys.stderr)
+                print(
+                    f"pyspark's jars/ lacks {lacking}; install the pinned pyspark.", file=sys.stderr
+                )
                 return 1
             print(f"Delta Lake {DELTA_VERSION} jars ready in {paths[0].parent}")
         else:

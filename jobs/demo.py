@@ -46,11 +46,18 @@ def ensure_demo_key(settings: AnalyticsSettings) -> AnalyticsSettings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Generate (once) and run the pipeline at each demo privacy level."""
-    parser = argparse.ArgumentParser(prog="python -m jobs.demo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=200_000, help="events to generate (default 200000)")
+    parser = argparse.ArgumentParser(
+        prog="python -m jobs.demo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--events", type=int, default=200_000, help="events to generate (default 200000)"
+    )
     parser.add_argument("--seed", type=int, default=7, help="generator seed")
-    parser.add_argument("--regenerate", action="store_true", help="regenerate raw tables even if present")
+    parser.add_argument(
+        "--regenerate", action="store_true", help="regenerate raw tables even if present"
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
         settings = ensure_demo_key(load_settings())
@@ -58,7 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigurationError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    spark = build_spark_session("demo", master=settings.spark_master, shuffle_partitions=settings.shuffle_partitions)
+    spark = build_spark_session(
+        "demo", master=settings.spark_master, shuffle_partitions=settings.shuffle_partitions
+    )
     raw_root = settings.path("raw")
     if args.regenerate or not is_delta_table(spark, settings.path("raw", "events")):
         print(f"generating {config.events:,} events under {raw_root} ...", flush=True)
@@ -66,8 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = config.start
     end = config.start + dt.timedelta(days=config.days - 1)
     for level in DEMO_LEVELS:
-        arguments = JobArguments(start=start, end=end, tenant_id=None, privacy_level=level,
-                                 run_id=str(uuid.uuid4()))
+        arguments = JobArguments(
+            start=start, end=end, tenant_id=None, privacy_level=level, run_id=str(uuid.uuid4())
+        )
         summary = run_release(spark, settings, arguments, ALL_JOBS, run_name="run_all")
         print(f"\n== {level} ==\n{format_summary(summary)}", flush=True)
     print(f"\ncurated tables: {settings.path('curated')}  (serve them with `make serve`)")

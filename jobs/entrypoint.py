@@ -10,16 +10,27 @@ import runpy
 import sys
 
 RUNNABLE_JOBS = (
-    "run_all", "session_daily", "mastery_progress", "weekly_active", "iep_progress",
-    "course_metrics", "platform_daily", "public_metrics", "learner_snapshots",
-    "maintenance", "generate",
+    "run_all",
+    "session_daily",
+    "mastery_progress",
+    "weekly_active",
+    "iep_progress",
+    "course_metrics",
+    "platform_daily",
+    "public_metrics",
+    "learner_snapshots",
+    "maintenance",
+    "generate",
 )
 
 
 def main() -> None:
     """Dispatch to the job module named by the first argument."""
     if len(sys.argv) < 2 or sys.argv[1] not in RUNNABLE_JOBS:
-        print(f"usage: entrypoint.py <job> [args]; job is one of: {', '.join(RUNNABLE_JOBS)}", file=sys.stderr)
+        print(
+            f"usage: entrypoint.py <job> [args]; job is one of: {', '.join(RUNNABLE_JOBS)}",
+            file=sys.stderr,
+        )
         raise SystemExit(2)
     job = sys.argv[1]
     sys.argv = [f"jobs.{job}", *sys.argv[2:]]

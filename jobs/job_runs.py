@@ -14,7 +14,7 @@ import socket
 from dataclasses import dataclass, field
 
 from delta.tables import DeltaTable
-from pyspark.sql import SparkSession
+from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.contracts.columns import spark_schema
@@ -57,7 +57,9 @@ class JobRunLedger:
         """Open (creating if needed) the ledger at ``path``."""
         self._spark = spark
         self._path = path
-        ensure_ledger_table(spark, path, JOB_RUNS, "Every ETL run: status, timings, counts, ε charged.")
+        ensure_ledger_table(
+            spark, path, JOB_RUNS, "Every ETL run: status, timings, counts, ε charged."
+        )
 
     @property
     def path(self) -> str:
@@ -74,8 +76,23 @@ class JobRunLedger:
     ) -> None:
         """Record a run as ``running``."""
         row = (
-            run_id, job_name, tenant_id, period[0], period[1], privacy_level, "running",
-            _now(), None, None, None, None, None, None, None, socket.gethostname(), os.getpid(),
+            run_id,
+            job_name,
+            tenant_id,
+            period[0],
+            period[1],
+            privacy_level,
+            "running",
+            _now(),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            socket.gethostname(),
+            os.getpid(),
         )
         frame = self._spark.createDataFrame([row], spark_schema(JOB_RUNS))
         with_retries(lambda: frame.write.format("delta").mode("append").save(self._path))
@@ -86,7 +103,7 @@ class JobRunLedger:
         """Set a run's final status and counts."""
         if status not in RUN_STATUSES:
             raise ValueError(f"status must be one of {RUN_STATUSES}, got {status!r}")
-        values = {
+        values: dict[str, str | Column] = {
             "status": F.lit(status),
             "finished_at": F.lit(_now()).cast("timestamp"),
             "rows_read": F.lit(counters.rows_read).cast("long"),
@@ -103,12 +120,17 @@ class JobRunLedger:
         """Mark ``running`` rows of dead processes on this host as ``abandoned``; return how many."""
         host = socket.gethostname()
         running = (
-            self._spark.read.format("delta").load(self._path)
+            self._spark.read.format("delta")
+            .load(self._path)
             .where((F.col("status") == "running") & (F.col("host") == host))
             .select("run_id", "pid")
             .collect()  # the ledger is tiny: a handful of open runs at most
         )
-        dead = [r.run_id for r in running if r.pid is not None and r.pid != os.getpid() and not _pid_alive(r.pid)]
+        dead = [
+            r.run_id
+            for r in running
+            if r.pid is not None and r.pid != os.getpid() and not _pid_alive(r.pid)
+        ]
         if dead:
             table = DeltaTable.forPath(self._spark, self._path)
             with_retries(
@@ -126,9 +148,14 @@ class JobRunLedger:
     def is_running(self, tenant_id: str | None) -> bool:
         """Tell whether a live run already covers ``tenant_id`` (or all tenants)."""
         rows = (
-            self._spark.read.format("delta").load(self._path)
+            self._spark.read.format("delta")
+            .load(self._path)
             .where(F.col("status") == "running")
-            .where(F.col("tenant_id").isNull() | (F.lit(tenant_id).isNull()) | (F.col("tenant_id") == F.lit(tenant_id)))
+            .where(
+                F.col("tenant_id").isNull()
+                | (F.lit(tenant_id).isNull())
+                | (F.col("tenant_id") == F.lit(tenant_id))
+            )
             .limit(1)
             .count()
         )

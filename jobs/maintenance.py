@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from delta.tables import DeltaTable
-from pyspark.sql import SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from conf.settings import AnalyticsSettings, ConfigurationError, load_settings
@@ -69,9 +69,17 @@ def apply_retention(
             continue
         table = DeltaTable.forPath(spark, path)
         before = table.toDF().count()
-        with_retries(lambda t=table, c=date_column: t.delete(F.col(c) < F.lit(cutoff)))
+        expired = F.col(date_column) < F.lit(cutoff)
+
+        def delete_expired(t: DeltaTable = table, condition: Column = expired) -> None:
+            t.delete(condition)
+
+        def compact(t: DeltaTable = table) -> DataFrame:
+            return t.optimize().executeCompaction()
+
+        with_retries(delete_expired)
         after = DeltaTable.forPath(spark, path).toDF().count()
-        metrics = with_retries(lambda t=table: t.optimize().executeCompaction()).first()
+        metrics = with_retries(compact).first()
         compacted = int(metrics["metrics"]["numFilesRemoved"]) if metrics else 0
         table.vacuum(vacuum_hours / 1.0)
         results.append(RetentionResult(name, before - after, compacted))
@@ -85,17 +93,29 @@ def restore_table(spark: SparkSession, path: str, version: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m jobs.maintenance", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m jobs.maintenance",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     retain = sub.add_parser("retain", help="delete rows past retention, OPTIMIZE and VACUUM")
-    retain.add_argument("--retention-days", type=int, default=None, help="default $ETL_RETENTION_DAYS (365)")
-    retain.add_argument("--vacuum-hours", type=int, default=MIN_VACUUM_HOURS,
-                        help=f"keep unreferenced files this long (>= {MIN_VACUUM_HOURS})")
+    retain.add_argument(
+        "--retention-days", type=int, default=None, help="default $ETL_RETENTION_DAYS (365)"
+    )
+    retain.add_argument(
+        "--vacuum-hours",
+        type=int,
+        default=MIN_VACUUM_HOURS,
+        help=f"keep unreferenced files this long (>= {MIN_VACUUM_HOURS})",
+    )
     for name in ("history", "restore"):
         command = sub.add_parser(name, help=f"{name} of one curated or ops table")
-        command.add_argument("--table", required=True,
-                             help="curated table name, or ops/job_runs, ops/privacy_budget, quarantine/rows")
+        command.add_argument(
+            "--table",
+            required=True,
+            help="curated table name, or ops/job_runs, ops/privacy_budget, quarantine/rows",
+        )
         if name == "restore":
             command.add_argument("--version", type=int, required=True, help="version to restore")
     parser.add_argument("--data-root", default=None, help="default $DATA_ROOT or ./data")
@@ -111,14 +131,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     spark = build_spark_session("maintenance", master=settings.spark_master)
     if args.command == "retain":
         try:
-            results = apply_retention(spark, settings, today=dt.date.today(), vacuum_hours=args.vacuum_hours)
+            results = apply_retention(
+                spark, settings, today=dt.date.today(), vacuum_hours=args.vacuum_hours
+            )
         except ValueError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
         for r in results:
-            print(f"{r.table:<20} deleted {r.rows_deleted:>8,} rows, compacted {r.files_compacted} files")
+            print(
+                f"{r.table:<20} deleted {r.rows_deleted:>8,} rows, compacted {r.files_compacted} files"
+            )
         return 0
-    path = settings.path("curated", args.table) if args.table in CURATED_TABLES else settings.path(args.table)
+    path = (
+        settings.path("curated", args.table)
+        if args.table in CURATED_TABLES
+        else settings.path(args.table)
+    )
     if not is_delta_table(spark, path):
         print(f"error: no Delta table at {path}", file=sys.stderr)
         return 2

@@ -46,7 +46,9 @@ class Scope:
 
     def in_tenant(self, df: DataFrame) -> DataFrame:
         """Keep the rows of the scope's tenant (all rows when it covers every tenant)."""
-        return df if self.tenant_id is None else df.where(F.col("tenant_id") == F.lit(self.tenant_id))
+        return (
+            df if self.tenant_id is None else df.where(F.col("tenant_id") == F.lit(self.tenant_id))
+        )
 
     def period_days(self) -> int:
         """Number of days in the period."""
@@ -128,14 +130,18 @@ def pseudonymize_learners(learners: DataFrame, key: PseudonymKey, as_of: dt.date
     Shape: one row per valid raw learner -> (learner_id_hash, tenant_id, age_band,
     grade_band, has_iep, enrolled_at). Name, email, address and birth date are dropped here.
     """
-    return learners.where(F.col("rejection_reason").isNull()).select(
-        hash_id(F.col("learner_id"), key).alias("learner_id_hash"),
-        F.col("tenant_id"),
-        generalize_age(F.col("date_of_birth"), as_of).alias("age_band"),
-        generalize_grade(F.col("grade_level")).alias("grade_band"),
-        F.coalesce(F.col("has_iep"), F.lit(False)).alias("has_iep"),
-        F.col("enrolled_at"),
-    ).dropDuplicates(["learner_id_hash"])
+    return (
+        learners.where(F.col("rejection_reason").isNull())
+        .select(
+            hash_id(F.col("learner_id"), key).alias("learner_id_hash"),
+            F.col("tenant_id"),
+            generalize_age(F.col("date_of_birth"), as_of).alias("age_band"),
+            generalize_grade(F.col("grade_level")).alias("grade_band"),
+            F.coalesce(F.col("has_iep"), F.lit(False)).alias("has_iep"),
+            F.col("enrolled_at"),
+        )
+        .dropDuplicates(["learner_id_hash"])
+    )
 
 
 def pseudonymize_events(events: DataFrame, key: PseudonymKey) -> DataFrame:
@@ -155,8 +161,9 @@ def pseudonymize_events(events: DataFrame, key: PseudonymKey) -> DataFrame:
         F.to_date("occurred_at").alias("activity_date"),
         "course_id",
         "subject",
-        F.when(is_session, session_minutes(F.col("session_started_at"), F.col("session_ended_at")))
-        .alias("duration_minutes"),
+        F.when(
+            is_session, session_minutes(F.col("session_started_at"), F.col("session_ended_at"))
+        ).alias("duration_minutes"),
         "lesson_id",
         "score",
         "attempt",
@@ -189,8 +196,11 @@ def prepare_inputs(raw: RawTables, scope: Scope, key: PseudonymKey) -> PreparedI
         .where(F.col("occurred_at") < F.lit(history_end))
         .transform(with_rejection_reason(scope.now))
         .where(F.col("rejection_reason").isNull())
-        .select(hash_id(F.col("learner_id"), key).alias("learner_id_hash"), "tenant_id",
-                F.to_date("occurred_at").alias("activity_date"))
+        .select(
+            hash_id(F.col("learner_id"), key).alias("learner_id_hash"),
+            "tenant_id",
+            F.to_date("occurred_at").alias("activity_date"),
+        )
     )
     rejected = _rejected_rows(checked_events, "events").unionByName(
         _rejected_rows(checked_learners, "learners")

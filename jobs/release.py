@@ -1,5 +1,8 @@
-"""What every curated job shares: its release context, its definition, and the
-final shaping of rows (privacy metadata, contract column order)."""
+"""What every curated job shares.
+
+Its release context, its definition, and the final shaping of rows (privacy
+metadata, contract column order).
+"""
 
 from __future__ import annotations
 
@@ -77,7 +80,9 @@ class CuratedJob:
         return self.table.name
 
 
-def with_release_metadata(table: CuratedTable, context: ReleaseContext) -> Callable[[DataFrame], DataFrame]:
+def with_release_metadata(
+    table: CuratedTable, context: ReleaseContext
+) -> Callable[[DataFrame], DataFrame]:
     """Fill the privacy metadata columns and select the contract's columns in order.
 
     Columns the aggregation already produced (delta, noise_mechanism, noise_scales,

@@ -24,7 +24,13 @@ from conf.settings import AnalyticsSettings
 from jobs.arguments import JobArguments
 from jobs.contracts.curated import QUARANTINE
 from jobs.contracts.raw import RAW_TABLES
-from jobs.delta_io import ensure_curated_table, ensure_ledger_table, overwrite_slice, read_raw_table, with_retries
+from jobs.delta_io import (
+    ensure_curated_table,
+    ensure_ledger_table,
+    overwrite_slice,
+    read_raw_table,
+    with_retries,
+)
 from jobs.job_runs import JobRunLedger, RunCounters
 from jobs.prepare import PreparedInputs, RawTables, Scope, prepare_inputs
 from jobs.release import CuratedJob, ReleaseContext, slice_predicate, with_release_metadata
@@ -82,8 +88,16 @@ def tenant_directory(raw: RawTables, scope: Scope) -> list[str]:
     """The tenants of the run: the directory of tenants (public list), tiny, on the driver."""
     if scope.tenant_id is not None:
         return [scope.tenant_id]
-    rows = raw.learners.select("tenant_id").where(F.col("tenant_id").rlike(
-        r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")).distinct().collect()
+    rows = (
+        raw.learners.select("tenant_id")
+        .where(
+            F.col("tenant_id").rlike(
+                r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+            )
+        )
+        .distinct()
+        .collect()
+    )
     return sorted(r.tenant_id for r in rows)
 
 
@@ -92,11 +106,18 @@ def release_id(job: str, level: PrivacyLevel, tenant: str, scope: Scope) -> str:
     return f"{job}:{level.value}:{tenant}:{scope.start.isoformat()}:{scope.end.isoformat()}"
 
 
-def _write_quarantine(spark: SparkSession, settings: AnalyticsSettings, rejected: DataFrame, run_id: str) -> None:
+def _write_quarantine(
+    spark: SparkSession, settings: AnalyticsSettings, rejected: DataFrame, run_id: str
+) -> None:
     path = settings.path("quarantine", "rows")
-    ensure_ledger_table(spark, path, QUARANTINE, "Rejected raw rows with reasons. Contains PII: raw access only.")
+    ensure_ledger_table(
+        spark, path, QUARANTINE, "Rejected raw rows with reasons. Contains PII: raw access only."
+    )
     rows = rejected.select(
-        "source_table", "tenant_id", "reason", "raw_row",
+        "source_table",
+        "tenant_id",
+        "reason",
+        "raw_row",
         F.lit(run_id).alias("job_run_id"),
         F.current_timestamp().alias("quarantined_at"),
     )
@@ -115,6 +136,48 @@ def _count_inputs(inputs: PreparedInputs) -> tuple[int, int, int]:
     return valid + rejected, valid, rejected
 
 
+def release_charges(
+    job: CuratedJob, context: ReleaseContext, tenants: Sequence[str]
+) -> list[Charge]:
+    """What releasing ``job`` costs each tenant (platform-wide tables charge every tenant)."""
+    scope, level = context.scope, context.level
+    return [
+        Charge(
+            tenant_id=t,
+            period_start=scope.start,
+            period_end=scope.end,
+            release_id=release_id(job.name, level, t, scope),
+            job_name=job.name,
+            privacy_level=level.value,
+            epsilon=context.epsilon or 0.0,
+        )
+        for t in tenants
+    ]
+
+
+def refused_tenants(
+    budget: PrivacyBudget,
+    jobs: Sequence[CuratedJob],
+    contexts: Sequence[ReleaseContext],
+    tenants: Sequence[str],
+    force: bool,
+) -> frozenset[str]:
+    """Tenants whose budget cannot pay for the whole release; they get none of it.
+
+    Checking every table's charge up front means a tenant is either released in full
+    or refused in full, never left with half a release.
+    """
+    charges = [
+        c
+        for job, context in zip(jobs, contexts, strict=True)
+        if context.level.is_dp and not (job.platform_wide and context.scope.tenant_id)
+        for c in release_charges(job, context, tenants)
+        if force or not budget.published(c.release_id)
+    ]
+    _, refused = budget.check(charges, forced=force)
+    return frozenset(r.tenant_id for r in refused)
+
+
 def _release_table(
     spark: SparkSession,
     settings: AnalyticsSettings,
@@ -124,6 +187,7 @@ def _release_table(
     tenants: Sequence[str],
     budget: PrivacyBudget,
     force: bool,
+    refused_for_release: frozenset[str],
 ) -> TableOutcome:
     outcome = TableOutcome(job.name)
     scope, level = context.scope, context.level
@@ -136,18 +200,20 @@ def _release_table(
     epsilon = context.epsilon or 0.0
     write_tenants = list(tenants)
     if level.is_dp:
+        outcome.refused_tenants = sorted(refused_for_release)
         charges = [
-            Charge(tenant_id=t, period_start=scope.start, period_end=scope.end,
-                   release_id=release_id(job.name, level, t, scope), job_name=job.name,
-                   privacy_level=level.value, epsilon=epsilon)
-            for t in tenants
+            c
+            for c in release_charges(job, context, tenants)
+            if c.tenant_id not in refused_for_release
         ]
         if not force:
-            outcome.reused_tenants = [c.tenant_id for c in charges if budget.published(c.release_id)]
+            outcome.reused_tenants = [
+                c.tenant_id for c in charges if budget.published(c.release_id)
+            ]
             charges = [c for c in charges if c.tenant_id not in outcome.reused_tenants]
-        allowed, refused = budget.check(charges)
-        outcome.refused_tenants = [c.tenant_id for c in refused]
-        if job.platform_wide and refused:
+        allowed, refused = budget.check(charges, forced=force)
+        outcome.refused_tenants += [r.tenant_id for r in refused]
+        if job.platform_wide and outcome.refused_tenants:
             # Platform rows mix every tenant's learners: one tenant over budget blocks them.
             outcome.skipped_reason = "refused: a tenant is over its privacy budget"
             return outcome
@@ -168,8 +234,13 @@ def _release_table(
 
     # Read back what was written: the published draw, not a recomputation.
     stats = (
-        spark.read.format("delta").load(path).where(predicate)
-        .agg(F.count(F.lit(1)).alias("rows"), F.sum(F.col("insufficient_data").cast("int")).alias("suppressed"))
+        spark.read.format("delta")
+        .load(path)
+        .where(predicate)
+        .agg(
+            F.count(F.lit(1)).alias("rows"),
+            F.sum(F.col("insufficient_data").cast("int")).alias("suppressed"),
+        )
         .first()
     )
     outcome.rows_written = int(stats["rows"] or 0) if stats else 0
@@ -192,8 +263,12 @@ def run_release(
     Failures are recorded in job_runs (status ``failed`` with the message) and re-raised.
     """
     level = PrivacyLevel(arguments.privacy_level)
-    scope = Scope(arguments.start, arguments.end, arguments.tenant_id,
-                  now or dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    scope = Scope(
+        arguments.start,
+        arguments.end,
+        arguments.tenant_id,
+        now or dt.datetime.now(dt.UTC).replace(tzinfo=None),
+    )
     ledger = JobRunLedger(spark, settings.path("ops", "job_runs"))
     abandoned = ledger.mark_abandoned_runs()
     if abandoned:
@@ -215,27 +290,56 @@ def run_release(
             counters.rows_read, _, counters.rows_quarantined = _count_inputs(inputs)
             _write_quarantine(spark, settings, inputs.rejected, arguments.run_id)
             tenants = tenant_directory(raw, scope)
-        budget = PrivacyBudget(spark, settings.path("ops", "privacy_budget"), settings.dp_epsilon_budget)
+        budget = PrivacyBudget(
+            spark, settings.path("ops", "privacy_budget"), settings.dp_epsilon_budget
+        )
         all_bounds = load_job_bounds()
-        for job in jobs:
-            context = ReleaseContext(
-                level=level, job_bounds=all_bounds[job.name], k_threshold=settings.min_cohort_size,
-                scope=scope, run_id=arguments.run_id, key_version=key.version, random_source=random_source,
+        contexts = [
+            ReleaseContext(
+                level=level,
+                job_bounds=all_bounds[job.name],
+                k_threshold=settings.min_cohort_size,
+                scope=scope,
+                run_id=arguments.run_id,
+                key_version=key.version,
+                random_source=random_source,
             )
+            for job in jobs
+        ]
+        refused = refused_tenants(budget, jobs, contexts, tenants, arguments.force)
+        if refused:
+            log("budget", f"over budget, not released: {', '.join(sorted(refused))}")
+        released_tenants = [t for t in tenants if t not in refused]
+        for job, context in zip(jobs, contexts, strict=True):
             with step(job.name, "aggregate, bound, noise, suppress, write"):
-                outcome = _release_table(spark, settings, job, inputs, context, tenants, budget, arguments.force)
+                outcome = _release_table(
+                    spark,
+                    settings,
+                    job,
+                    inputs,
+                    context,
+                    released_tenants,
+                    budget,
+                    arguments.force,
+                    refused,
+                )
             outcomes.append(outcome)
             counters.rows_written += outcome.rows_written
             counters.groups_suppressed += outcome.groups_suppressed
             counters.epsilon_charged += sum(outcome.epsilon_by_tenant.values())
-            counters.refused_tenants.extend(t for t in outcome.refused_tenants if t not in counters.refused_tenants)
+            counters.refused_tenants.extend(
+                t for t in outcome.refused_tenants if t not in counters.refused_tenants
+            )
         inputs.checked_events.unpersist()
     except Exception as error:
         ledger.finish(arguments.run_id, "failed", counters, f"{type(error).__name__}: {error}")
         raise
     status = "refused" if counters.refused_tenants and not counters.rows_written else "succeeded"
-    message = (f"over budget, not released: {', '.join(counters.refused_tenants)}"
-               if counters.refused_tenants else None)
+    message = (
+        f"over budget, not released: {', '.join(counters.refused_tenants)}"
+        if counters.refused_tenants
+        else None
+    )
     ledger.finish(arguments.run_id, status, counters, message)
     return RunSummary(arguments.run_id, status, counters, outcomes)
 
@@ -254,5 +358,7 @@ def format_summary(summary: RunSummary) -> str:
             note += f" refused tenants: {len(t.refused_tenants)}"
         if t.reused_tenants:
             note += f" reused published release for {len(t.reused_tenants)} tenant(s)"
-        lines.append(f"{t.table:<20}{t.rows_written:>10,}{t.groups_suppressed:>12,}{eps:>12.3f}  {note.strip()}")
+        lines.append(
+            f"{t.table:<20}{t.rows_written:>10,}{t.groups_suppressed:>12,}{eps:>12.3f}  {note.strip()}"
+        )
     return "\n".join(lines)

@@ -1,6 +1,6 @@
 """session_daily: learning sessions per tenant, day and subject.
 
-    python -m jobs.session_daily --start 2025-01-06 --end 2025-02-02 [--tenant UUID] [--privacy-level dp_medium]
+python -m jobs.session_daily --start 2025-01-06 --end 2025-02-02 [--tenant UUID] [--privacy-level dp_medium]
 """
 
 from __future__ import annotations

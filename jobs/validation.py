@@ -49,13 +49,21 @@ def rejection_reason(now: dt.datetime) -> Column:
         .when(~is_uuid(F.col("tenant_id")), "tenant_id is not a UUID")
         .when(F.col("learner_id").isNull(), "null learner_id")
         .when(~is_uuid(F.col("learner_id")), "learner_id is not a UUID")
-        .when(F.col("event_type").isNull() | ~F.col("event_type").isin(event_types), "unknown event_type")
+        .when(
+            F.col("event_type").isNull() | ~F.col("event_type").isin(event_types),
+            "unknown event_type",
+        )
         .when(F.col("occurred_at").isNull(), "null occurred_at")
         .when(F.col("occurred_at") > F.lit(now), "occurred_at in the future")
-        .when(F.col("subject").isNotNull() & ~F.col("subject").isin(list(SUBJECTS)), "unknown subject")
-        .when(F.col("course_id").isNotNull() & ~is_uuid(F.col("course_id")), "course_id is not a UUID")
         .when(
-            is_session & (F.col("session_started_at").isNull() | F.col("session_ended_at").isNull()),
+            F.col("subject").isNotNull() & ~F.col("subject").isin(list(SUBJECTS)), "unknown subject"
+        )
+        .when(
+            F.col("course_id").isNotNull() & ~is_uuid(F.col("course_id")), "course_id is not a UUID"
+        )
+        .when(
+            is_session
+            & (F.col("session_started_at").isNull() | F.col("session_ended_at").isNull()),
             "session without start or end",
         )
         .when(is_session & (minutes < 0), "session ends before it starts")
@@ -70,8 +78,11 @@ def rejection_reason(now: dt.datetime) -> Column:
             ),
             "score out of range",
         )
-        .when(is_iep & (F.col("goal_id").isNull() | F.col("measurement").isNull() | F.isnan("measurement")),
-              "IEP measurement without goal or value")
+        .when(
+            is_iep
+            & (F.col("goal_id").isNull() | F.col("measurement").isNull() | F.isnan("measurement")),
+            "IEP measurement without goal or value",
+        )
     )
 
 
@@ -92,13 +103,16 @@ def with_duplicates_flagged(df: DataFrame) -> DataFrame:
     """
     valid = F.col("rejection_reason").isNull()
     order = Window.partitionBy("event_id", valid).orderBy(
-        F.col("occurred_at").asc_nulls_last(), F.xxhash64(*[c for c in df.columns if c != "rejection_reason"])
+        F.col("occurred_at").asc_nulls_last(),
+        F.xxhash64(*[c for c in df.columns if c != "rejection_reason"]),
     )
     return (
         df.withColumn("_copy_number", F.row_number().over(order))
         .withColumn(
             "rejection_reason",
-            F.when(valid & (F.col("_copy_number") > 1), F.lit(REASON_DUPLICATE)).otherwise(F.col("rejection_reason")),
+            F.when(valid & (F.col("_copy_number") > 1), F.lit(REASON_DUPLICATE)).otherwise(
+                F.col("rejection_reason")
+            ),
         )
         .drop("_copy_number")
     )

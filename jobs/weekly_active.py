@@ -1,6 +1,6 @@
 """weekly_active: active, new, returning and churned learners per tenant and ISO week.
 
-    python -m jobs.weekly_active --start 2025-01-06 --end 2025-02-02 [--tenant UUID] [--privacy-level dp_medium]
+python -m jobs.weekly_active --start 2025-01-06 --end 2025-02-02 [--tenant UUID] [--privacy-level dp_medium]
 """
 
 from __future__ import annotations

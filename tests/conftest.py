@@ -8,6 +8,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from jobs.session import build_spark_session
+from tests.pipeline import CuratedPipeline, build_pipeline
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +30,13 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def curated_pipeline(
+    spark: SparkSession, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CuratedPipeline]:
+    """A generated dataset released by run_all at anonymized and dp_medium (built once)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PRIVACY_UDFS_ALLOW_SEEDED_RANDOMNESS", "1")
+        yield build_pipeline(spark, tmp_path_factory.mktemp("pipeline"))

@@ -10,8 +10,15 @@ if TYPE_CHECKING:
     from pyspark.sql.types import DataType, StructType
 
 ColumnType = Literal[
-    "string", "long", "int", "double", "boolean", "date", "timestamp",
-    "map<string,long>", "map<string,double>",
+    "string",
+    "long",
+    "int",
+    "double",
+    "boolean",
+    "date",
+    "timestamp",
+    "map<string,long>",
+    "map<string,double>",
 ]
 
 
@@ -30,8 +37,12 @@ class Column:
         from pyspark.sql import types as T
 
         scalar: dict[str, DataType] = {
-            "string": T.StringType(), "long": T.LongType(), "int": T.IntegerType(),
-            "double": T.DoubleType(), "boolean": T.BooleanType(), "date": T.DateType(),
+            "string": T.StringType(),
+            "long": T.LongType(),
+            "int": T.IntegerType(),
+            "double": T.DoubleType(),
+            "boolean": T.BooleanType(),
+            "date": T.DateType(),
             "timestamp": T.TimestampType(),
             "map<string,long>": T.MapType(T.StringType(), T.LongType()),
             "map<string,double>": T.MapType(T.StringType(), T.DoubleType()),
@@ -43,8 +54,12 @@ class Column:
         import pyarrow as pa
 
         scalar: dict[str, pa.DataType] = {
-            "string": pa.string(), "long": pa.int64(), "int": pa.int32(),
-            "double": pa.float64(), "boolean": pa.bool_(), "date": pa.date32(),
+            "string": pa.string(),
+            "long": pa.int64(),
+            "int": pa.int32(),
+            "double": pa.float64(),
+            "boolean": pa.bool_(),
+            "date": pa.date32(),
             "timestamp": pa.timestamp("us", tz="UTC"),
             "map<string,long>": pa.map_(pa.string(), pa.int64()),
             "map<string,double>": pa.map_(pa.string(), pa.float64()),
@@ -57,10 +72,7 @@ def spark_schema(columns: tuple[Column, ...]) -> StructType:
     from pyspark.sql import types as T
 
     return T.StructType(
-        [
-            T.StructField(c.name, c.spark_type(), c.nullable, {"comment": c.comment})
-            for c in columns
-        ]
+        [T.StructField(c.name, c.spark_type(), c.nullable, {"comment": c.comment}) for c in columns]
     )
 
 

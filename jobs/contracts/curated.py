@@ -19,14 +19,50 @@ AggregationLevel = Literal["individual", "cohort", "tenant", "platform"]
 ALL_SUBJECTS = "all"  # subject key of the tenant-wide rows in per-subject tables
 
 PRIVACY_METADATA: tuple[Column, ...] = (
-    Column("privacy_level", "string", "anonymized, dp_low (ε=2), dp_medium (ε=1) or dp_high (ε=0.5).", False, "metadata"),
-    Column("epsilon", "double", "ε spent on this row's release (0 for anonymized).", False, "metadata"),
-    Column("delta", "double", "δ of the release (partition selection); 0 when none.", False, "metadata"),
-    Column("k_threshold", "int", "Minimum distinct learners for metrics to be published.", False, "metadata"),
-    Column("noise_mechanism", "string", "Noise added: none, or the mechanism per metric family.", False, "metadata"),
-    Column("aggregation_level", "string", "individual, cohort, tenant or platform.", False, "metadata"),
-    Column("insufficient_data", "boolean", "True when fewer than k learners: metrics are null.", False, "metadata"),
-    Column("noise_scales", "map<string,double>", "Laplace scale b per noised metric, for error bars.", True, "metadata"),
+    Column(
+        "privacy_level",
+        "string",
+        "anonymized, dp_low (ε=2), dp_medium (ε=1) or dp_high (ε=0.5).",
+        False,
+        "metadata",
+    ),
+    Column(
+        "epsilon", "double", "ε spent on this row's release (0 for anonymized).", False, "metadata"
+    ),
+    Column(
+        "delta", "double", "δ of the release (partition selection); 0 when none.", False, "metadata"
+    ),
+    Column(
+        "k_threshold",
+        "int",
+        "Minimum distinct learners for metrics to be published.",
+        False,
+        "metadata",
+    ),
+    Column(
+        "noise_mechanism",
+        "string",
+        "Noise added: none, or the mechanism per metric family.",
+        False,
+        "metadata",
+    ),
+    Column(
+        "aggregation_level", "string", "individual, cohort, tenant or platform.", False, "metadata"
+    ),
+    Column(
+        "insufficient_data",
+        "boolean",
+        "True when fewer than k learners: metrics are null.",
+        False,
+        "metadata",
+    ),
+    Column(
+        "noise_scales",
+        "map<string,double>",
+        "Laplace scale b per noised metric, for error bars.",
+        True,
+        "metadata",
+    ),
     Column("job_run_id", "string", "The job_runs row that produced this row.", False, "metadata"),
 )
 
@@ -61,11 +97,17 @@ class CuratedTable:
 
 
 TENANT = Column("tenant_id", "string", "Tenant (UUID).", False, "public key")
-SUBJECT = Column("subject", "string", f"Subject, or '{ALL_SUBJECTS}' for the tenant total.", False, "public key")
-PERIOD_START = Column("period_start", "date", "First day of the reporting period.", False, "public key")
+SUBJECT = Column(
+    "subject", "string", f"Subject, or '{ALL_SUBJECTS}' for the tenant total.", False, "public key"
+)
+PERIOD_START = Column(
+    "period_start", "date", "First day of the reporting period.", False, "public key"
+)
 PERIOD_END = Column("period_end", "date", "Last day of the reporting period.", False, "public key")
 
-_K_RULE = "Metrics null and insufficient_data=true when distinct learners < k (noisy count in DP levels)."
+_K_RULE = (
+    "Metrics null and insufficient_data=true when distinct learners < k (noisy count in DP levels)."
+)
 
 SESSION_DAILY = CuratedTable(
     name="session_daily",
@@ -78,13 +120,43 @@ SESSION_DAILY = CuratedTable(
     ),
     metrics=(
         Column("sessions", "long", "Sessions that ended that day.", treatment="count"),
-        Column("active_learners", "long", "Distinct learners with a session.", treatment="distinct count"),
-        Column("avg_duration_minutes", "double", "Mean session length, minutes (each session clamped to [0, 240]).", treatment="mean"),
-        Column("median_duration_minutes", "double", "Median session length, minutes.", treatment="percentile"),
-        Column("p90_duration_minutes", "double", "90th percentile of session length, minutes.", treatment="percentile"),
-        Column("max_duration_minutes", "double", "Longest session (anonymized level only; null under DP).", treatment="max"),
+        Column(
+            "active_learners",
+            "long",
+            "Distinct learners with a session.",
+            treatment="distinct count",
+        ),
+        Column(
+            "avg_duration_minutes",
+            "double",
+            "Mean session length, minutes (each session clamped to [0, 240]).",
+            treatment="mean",
+        ),
+        Column(
+            "median_duration_minutes",
+            "double",
+            "Median session length, minutes.",
+            treatment="percentile",
+        ),
+        Column(
+            "p90_duration_minutes",
+            "double",
+            "90th percentile of session length, minutes.",
+            treatment="percentile",
+        ),
+        Column(
+            "max_duration_minutes",
+            "double",
+            "Longest session (anonymized level only; null under DP).",
+            treatment="max",
+        ),
         Column("total_hours", "double", "Sum of session lengths, hours.", treatment="sum"),
-        Column("trend_direction", "string", "up / down / flat: total hours vs the previous 7 days' mean.", treatment="derived"),
+        Column(
+            "trend_direction",
+            "string",
+            "up / down / flat: total hours vs the previous 7 days' mean.",
+            treatment="derived",
+        ),
     ),
     partition_by=("tenant_id",),
     period_column="activity_date",
@@ -97,11 +169,31 @@ MASTERY_PROGRESS = CuratedTable(
     aggregation_level="cohort",
     keys=(TENANT, SUBJECT, PERIOD_START, PERIOD_END),
     metrics=(
-        Column("learners_assessed", "long", "Distinct learners with an assessment.", treatment="distinct count"),
+        Column(
+            "learners_assessed",
+            "long",
+            "Distinct learners with an assessment.",
+            treatment="distinct count",
+        ),
         Column("assessments_completed", "long", "Assessments completed.", treatment="count"),
-        Column("mean_mastery", "double", "Mean of each learner's latest score in the period, 0-100.", treatment="mean"),
-        Column("improvement_delta", "double", "Mean change per learner from first to latest score in the period, points.", treatment="derived"),
-        Column("median_days_to_mastery", "double", "Median days from first assessment to first score >= 80.", treatment="percentile"),
+        Column(
+            "mean_mastery",
+            "double",
+            "Mean of each learner's latest score in the period, 0-100.",
+            treatment="mean",
+        ),
+        Column(
+            "improvement_delta",
+            "double",
+            "Mean change per learner from first to latest score in the period, points.",
+            treatment="derived",
+        ),
+        Column(
+            "median_days_to_mastery",
+            "double",
+            "Median days from first assessment to first score >= 80.",
+            treatment="percentile",
+        ),
     ),
     partition_by=("tenant_id",),
     period_column="period_start",
@@ -118,15 +210,57 @@ WEEKLY_ACTIVE = CuratedTable(
         Column("iso_week", "string", "ISO week label, e.g. 2025-W03.", False, "public key"),
     ),
     metrics=(
-        Column("active_learners", "long", "Distinct learners with any event that week.", treatment="distinct count"),
-        Column("new_learners", "long", "Active learners whose first-ever activity is this week.", treatment="distinct count"),
-        Column("returning_learners", "long", "Active learners also active before this week.", treatment="distinct count"),
-        Column("churned_learners", "long", "Learners active the previous week but not this week.", treatment="distinct count"),
-        Column("avg_sessions_per_learner", "double", "Sessions per active learner.", treatment="mean"),
-        Column("avg_minutes_per_learner", "double", "Session minutes per active learner.", treatment="mean"),
-        Column("engagement_rate", "double", "active_learners / enrolled learners of the tenant.", treatment="derived"),
-        Column("age_band_distribution", "map<string,long>", "Active learners per age band (under_13, 13_17, 18_plus, not_provided).", treatment="count"),
-        Column("grade_band_distribution", "map<string,long>", "Active learners per grade band.", treatment="count"),
+        Column(
+            "active_learners",
+            "long",
+            "Distinct learners with any event that week.",
+            treatment="distinct count",
+        ),
+        Column(
+            "new_learners",
+            "long",
+            "Active learners whose first-ever activity is this week.",
+            treatment="distinct count",
+        ),
+        Column(
+            "returning_learners",
+            "long",
+            "Active learners also active before this week.",
+            treatment="distinct count",
+        ),
+        Column(
+            "churned_learners",
+            "long",
+            "Learners active the previous week but not this week.",
+            treatment="distinct count",
+        ),
+        Column(
+            "avg_sessions_per_learner", "double", "Sessions per active learner.", treatment="mean"
+        ),
+        Column(
+            "avg_minutes_per_learner",
+            "double",
+            "Session minutes per active learner.",
+            treatment="mean",
+        ),
+        Column(
+            "engagement_rate",
+            "double",
+            "active_learners / enrolled learners of the tenant.",
+            treatment="derived",
+        ),
+        Column(
+            "age_band_distribution",
+            "map<string,long>",
+            "Active learners per age band (under_13, 13_17, 18_plus, not_provided).",
+            treatment="count",
+        ),
+        Column(
+            "grade_band_distribution",
+            "map<string,long>",
+            "Active learners per grade band.",
+            treatment="count",
+        ),
     ),
     partition_by=("tenant_id",),
     period_column="week_start",
@@ -139,15 +273,41 @@ IEP_PROGRESS = CuratedTable(
     aggregation_level="cohort",
     keys=(
         TENANT,
-        Column("iep_category", "string", "IEP goal category (released only if it passes partition selection under DP).", False, "data-dependent key"),
+        Column(
+            "iep_category",
+            "string",
+            "IEP goal category (released only if it passes partition selection under DP).",
+            False,
+            "data-dependent key",
+        ),
         PERIOD_START,
         PERIOD_END,
     ),
     metrics=(
-        Column("learners_with_goals", "long", "Distinct learners with a goal measured.", treatment="distinct count"),
-        Column("mean_progress_pct", "double", "Mean progress from baseline toward target, percent, clamped to [0, 150].", treatment="mean"),
-        Column("share_on_track", "double", "Share of learners whose progress is at or ahead of schedule.", treatment="derived"),
-        Column("support_level_distribution", "map<string,long>", "Learners per support level.", treatment="count"),
+        Column(
+            "learners_with_goals",
+            "long",
+            "Distinct learners with a goal measured.",
+            treatment="distinct count",
+        ),
+        Column(
+            "mean_progress_pct",
+            "double",
+            "Mean progress from baseline toward target, percent, clamped to [0, 150].",
+            treatment="mean",
+        ),
+        Column(
+            "share_on_track",
+            "double",
+            "Share of learners whose progress is at or ahead of schedule.",
+            treatment="derived",
+        ),
+        Column(
+            "support_level_distribution",
+            "map<string,long>",
+            "Learners per support level.",
+            treatment="count",
+        ),
     ),
     partition_by=("tenant_id",),
     period_column="period_start",
@@ -168,12 +328,31 @@ COURSE_METRICS = CuratedTable(
         PERIOD_END,
     ),
     metrics=(
-        Column("enrolled_learners", "long", "Distinct learners with activity in the course.", treatment="distinct count"),
-        Column("completion_rate", "double", "Share of enrolled learners who completed the course.", treatment="derived"),
+        Column(
+            "enrolled_learners",
+            "long",
+            "Distinct learners with activity in the course.",
+            treatment="distinct count",
+        ),
+        Column(
+            "completion_rate",
+            "double",
+            "Share of enrolled learners who completed the course.",
+            treatment="derived",
+        ),
         Column("mean_mastery", "double", "Mean assessment score, 0-100.", treatment="mean"),
-        Column("avg_study_hours", "double", "Session hours per enrolled learner.", treatment="mean"),
-        Column("retry_rate", "double", "Share of assessments that were retries.", treatment="derived"),
-        Column("avg_lessons_per_learner", "double", "Lessons completed per enrolled learner.", treatment="mean"),
+        Column(
+            "avg_study_hours", "double", "Session hours per enrolled learner.", treatment="mean"
+        ),
+        Column(
+            "retry_rate", "double", "Share of assessments that were retries.", treatment="derived"
+        ),
+        Column(
+            "avg_lessons_per_learner",
+            "double",
+            "Lessons completed per enrolled learner.",
+            treatment="mean",
+        ),
     ),
     partition_by=("tenant_id",),
     period_column="period_start",
@@ -186,7 +365,12 @@ PLATFORM_DAILY = CuratedTable(
     aggregation_level="platform",
     keys=(Column("activity_date", "date", "Day (UTC).", False, "public key"),),
     metrics=(
-        Column("active_learners", "long", "Distinct learners active that day.", treatment="distinct count"),
+        Column(
+            "active_learners",
+            "long",
+            "Distinct learners active that day.",
+            treatment="distinct count",
+        ),
         Column("active_tenants", "long", "Tenants with activity that day.", treatment="count"),
         Column("sessions", "long", "Sessions that ended that day.", treatment="count"),
         Column("total_hours", "double", "Session hours.", treatment="sum"),
@@ -223,23 +407,51 @@ LEARNER_SNAPSHOTS = CuratedTable(
     description="Per pseudonymous learner and period: activity, mastery and IEP progress. No raw id, no PII.",
     aggregation_level="individual",
     keys=(
-        Column("learner_id_hash", "string", "HMAC-SHA256 pseudonym of the learner id (hex).", False, "pseudonym"),
+        Column(
+            "learner_id_hash",
+            "string",
+            "HMAC-SHA256 pseudonym of the learner id (hex).",
+            False,
+            "pseudonym",
+        ),
         TENANT,
         PERIOD_START,
         PERIOD_END,
         Column("key_version", "string", "Version of the pseudonym key.", False, "metadata"),
     ),
     metrics=(
-        Column("age_band", "string", "under_13, 13_17, 18_plus or not_provided.", treatment="generalized"),
-        Column("grade_band", "string", "K-2, 3-5, 6-8, 9-12 or not_provided.", treatment="generalized"),
+        Column(
+            "age_band",
+            "string",
+            "under_13, 13_17, 18_plus or not_provided.",
+            treatment="generalized",
+        ),
+        Column(
+            "grade_band", "string", "K-2, 3-5, 6-8, 9-12 or not_provided.", treatment="generalized"
+        ),
         Column("has_iep", "boolean", "Learner has an IEP.", treatment="as is"),
         Column("sessions", "long", "Sessions in the period.", treatment="count"),
         Column("learning_minutes", "double", "Session minutes in the period.", treatment="sum"),
         Column("lessons_completed", "long", "Lessons completed.", treatment="count"),
         Column("assessments_completed", "long", "Assessments completed.", treatment="count"),
-        Column("mastery_by_subject", "map<string,double>", "Latest score per subject, 0-100.", treatment="as is"),
-        Column("iep_mean_progress_pct", "double", "Mean progress toward IEP targets, percent.", treatment="as is"),
-        Column("data_completeness", "double", "Share of the learner's events that passed validation.", treatment="derived"),
+        Column(
+            "mastery_by_subject",
+            "map<string,double>",
+            "Latest score per subject, 0-100.",
+            treatment="as is",
+        ),
+        Column(
+            "iep_mean_progress_pct",
+            "double",
+            "Mean progress toward IEP targets, percent.",
+            treatment="as is",
+        ),
+        Column(
+            "data_completeness",
+            "double",
+            "Share of the learner's events that passed validation.",
+            treatment="derived",
+        ),
     ),
     partition_by=("tenant_id",),
     period_column="period_start",
@@ -249,8 +461,14 @@ LEARNER_SNAPSHOTS = CuratedTable(
 CURATED_TABLES: dict[str, CuratedTable] = {
     table.name: table
     for table in (
-        SESSION_DAILY, MASTERY_PROGRESS, WEEKLY_ACTIVE, IEP_PROGRESS,
-        COURSE_METRICS, PLATFORM_DAILY, PUBLIC_METRICS, LEARNER_SNAPSHOTS,
+        SESSION_DAILY,
+        MASTERY_PROGRESS,
+        WEEKLY_ACTIVE,
+        IEP_PROGRESS,
+        COURSE_METRICS,
+        PLATFORM_DAILY,
+        PUBLIC_METRICS,
+        LEARNER_SNAPSHOTS,
     )
 }
 
@@ -293,7 +511,13 @@ QUARANTINE: tuple[Column, ...] = (
     Column("source_table", "string", "Raw table the row came from.", False),
     Column("tenant_id", "string", "Tenant, when readable."),
     Column("reason", "string", "Why the row was rejected.", False),
-    Column("raw_row", "string", "The rejected row as JSON. Contains PII: same access as raw/.", False, "pii"),
+    Column(
+        "raw_row",
+        "string",
+        "The rejected row as JSON. Contains PII: same access as raw/.",
+        False,
+        "pii",
+    ),
     Column("job_run_id", "string", "Run that rejected it.", False),
     Column("quarantined_at", "timestamp", "When (UTC).", False),
 )

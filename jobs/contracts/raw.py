@@ -25,11 +25,24 @@ class EventType(StrEnum):
 
 
 SUBJECTS: tuple[str, ...] = (
-    "math", "reading", "science", "writing", "history", "coding", "art", "latin",
+    "math",
+    "reading",
+    "science",
+    "writing",
+    "history",
+    "coding",
+    "art",
+    "latin",
 )
 IEP_CATEGORIES: tuple[str, ...] = (
-    "reading_fluency", "math_calculation", "written_expression", "speech_language",
-    "social_emotional", "behavior", "adaptive_living", "orientation_mobility",
+    "reading_fluency",
+    "math_calculation",
+    "written_expression",
+    "speech_language",
+    "social_emotional",
+    "behavior",
+    "adaptive_living",
+    "orientation_mobility",
 )
 SUPPORT_LEVELS: tuple[str, ...] = ("minimal", "moderate", "intensive")
 DIFFICULTIES: tuple[str, ...] = ("introductory", "intermediate", "advanced")

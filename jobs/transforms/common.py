@@ -20,7 +20,9 @@ def tenants_frame(inputs: PreparedInputs) -> DataFrame:
     return inputs.learners.select("tenant_id").distinct()
 
 
-def days_frame(inputs: PreparedInputs, start: dt.date, end: dt.date, name: str = "activity_date") -> DataFrame:
+def days_frame(
+    inputs: PreparedInputs, start: dt.date, end: dt.date, name: str = "activity_date"
+) -> DataFrame:
     """One row per day of [start, end]."""
     spark = inputs.learners.sparkSession
     return spark.range(1).select(F.explode(F.sequence(F.lit(start), F.lit(end))).alias(name))
@@ -72,7 +74,9 @@ def aggregate(
         measures=list(measures),
         level=context.level,
         bounds=context.bounds(
-            lower=lower, upper=upper, max_partitions=max_partitions,
+            lower=lower,
+            upper=upper,
+            max_partitions=max_partitions,
             max_rows_per_partition=max_rows_per_partition,
         ),
         epsilon=epsilon,

@@ -59,10 +59,23 @@ def mastery_progress(inputs: PreparedInputs, context: ReleaseContext) -> DataFra
         group_cols=["tenant_id", "subject"],
         measures=[
             Measure(name="learners_assessed", kind="distinct_count"),
-            Measure(name="assessments_completed", kind="sum", value_col="n_assessments",
-                    lower=0.0, upper=MAX_ASSESSMENTS_PER_SUBJECT),
-            Measure(name="mean_mastery", kind="mean", value_col="latest_score", lower=0.0, upper=100.0),
-            Measure(name="improvement_delta", kind="mean", value_col="improvement", lower=-100.0, upper=100.0),
+            Measure(
+                name="assessments_completed",
+                kind="sum",
+                value_col="n_assessments",
+                lower=0.0,
+                upper=MAX_ASSESSMENTS_PER_SUBJECT,
+            ),
+            Measure(
+                name="mean_mastery", kind="mean", value_col="latest_score", lower=0.0, upper=100.0
+            ),
+            Measure(
+                name="improvement_delta",
+                kind="mean",
+                value_col="improvement",
+                lower=-100.0,
+                upper=100.0,
+            ),
         ],
         epsilon_fraction=0.75,
         public_groups=groups,
@@ -74,15 +87,23 @@ def mastery_progress(inputs: PreparedInputs, context: ReleaseContext) -> DataFra
         context,
         group_cols=["tenant_id", "subject"],
         measures=[
-            Measure(name="median_days_to_mastery", kind="percentile", value_col="days_to_mastery",
-                    lower=0.0, upper=float(scope.period_days()), quantile=0.5),
+            Measure(
+                name="median_days_to_mastery",
+                kind="percentile",
+                value_col="days_to_mastery",
+                lower=0.0,
+                upper=float(scope.period_days()),
+                quantile=0.5,
+            ),
         ],
         epsilon_fraction=0.25,
         public_groups=groups,
         lower=0.0,
         upper=float(scope.period_days()),
     ).select(
-        "tenant_id", "subject", "median_days_to_mastery",
+        "tenant_id",
+        "subject",
+        "median_days_to_mastery",
         F.col("noise_scales").alias("days_noise_scales"),
     )
     # Shape: one row per (tenant, subject) of the public subject list.
@@ -93,8 +114,13 @@ def mastery_progress(inputs: PreparedInputs, context: ReleaseContext) -> DataFra
             F.when(~F.col("insufficient_data"), F.col("median_days_to_mastery")),
         )
         .withColumn("assessments_completed", F.round("assessments_completed").cast("long"))
-        .withColumn("noise_scales", F.map_concat(
-            "noise_scales", F.coalesce("days_noise_scales", F.create_map().cast("map<string,double>"))))
+        .withColumn(
+            "noise_scales",
+            F.map_concat(
+                "noise_scales",
+                F.coalesce("days_noise_scales", F.create_map().cast("map<string,double>")),
+            ),
+        )
         .drop("days_noise_scales")
         .withColumn("period_start", F.lit(scope.start))
         .withColumn("period_end", F.lit(scope.end))

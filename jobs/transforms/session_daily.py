@@ -9,23 +9,40 @@ from jobs.contracts.curated import ALL_SUBJECTS
 from jobs.contracts.raw import SUBJECTS, EventType
 from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
-from jobs.transforms.common import aggregate, days_frame, rename_noise_scale, tenants_frame, values_frame
+from jobs.transforms.common import (
+    aggregate,
+    days_frame,
+    rename_noise_scale,
+    tenants_frame,
+    values_frame,
+)
 from privacy_udfs import Measure
+from privacy_udfs.measures import MeasureKind
 
 TREND_TOLERANCE = 0.05  # ±5% of the previous week's mean counts as flat
 
 
 def session_measures(lower: float, upper: float) -> list[Measure]:
     """The session metrics, all over ``duration_minutes`` clamped to [lower, upper] under DP."""
-    value = {"value_col": "duration_minutes", "lower": lower, "upper": upper}
+
+    def over_duration(name: str, kind: MeasureKind, quantile: float | None = None) -> Measure:
+        return Measure(
+            name=name,
+            kind=kind,
+            value_col="duration_minutes",
+            lower=lower,
+            upper=upper,
+            quantile=quantile,
+        )
+
     return [
         Measure(name="sessions", kind="count"),
         Measure(name="active_learners", kind="distinct_count"),
-        Measure(name="avg_duration_minutes", kind="mean", **value),
-        Measure(name="median_duration_minutes", kind="percentile", quantile=0.5, **value),
-        Measure(name="p90_duration_minutes", kind="percentile", quantile=0.9, **value),
-        Measure(name="max_duration_minutes", kind="max", **value),
-        Measure(name="total_minutes", kind="sum", **value),
+        over_duration("avg_duration_minutes", "mean"),
+        over_duration("median_duration_minutes", "percentile", 0.5),
+        over_duration("p90_duration_minutes", "percentile", 0.9),
+        over_duration("max_duration_minutes", "max"),
+        over_duration("total_minutes", "sum"),
     ]
 
 

@@ -38,9 +38,15 @@ def public_weeks(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
     """The ISO weeks of the period (Mondays within [start, end]), a public key list."""
     spark = inputs.learners.sparkSession
     first_monday = week_start(F.lit(context.scope.start))
-    return spark.range(1).select(
-        F.explode(F.sequence(first_monday, F.lit(context.scope.end), F.expr("INTERVAL 7 DAYS"))).alias("week_start")
-    ).where(F.col("week_start") >= F.lit(context.scope.start))
+    return (
+        spark.range(1)
+        .select(
+            F.explode(
+                F.sequence(first_monday, F.lit(context.scope.end), F.expr("INTERVAL 7 DAYS"))
+            ).alias("week_start")
+        )
+        .where(F.col("week_start") >= F.lit(context.scope.start))
+    )
 
 
 def learner_weeks(inputs: PreparedInputs, weeks: DataFrame) -> DataFrame:
@@ -83,15 +89,24 @@ def churned_learners(inputs: PreparedInputs, weeks: DataFrame) -> DataFrame:
 
 
 def band_distribution(
-    rows: DataFrame, context: ReleaseContext, inputs: PreparedInputs, weeks: DataFrame,
-    band: str, bands: tuple[str, ...], epsilon_fraction: float, output: str,
+    rows: DataFrame,
+    context: ReleaseContext,
+    inputs: PreparedInputs,
+    weeks: DataFrame,
+    band: str,
+    bands: tuple[str, ...],
+    epsilon_fraction: float,
+    output: str,
 ) -> DataFrame:
     """Active learners per band as a map; counts under k are nulled (small cells)."""
     groups = tenants_frame(inputs).crossJoin(weeks).crossJoin(values_frame(inputs, band, bands))
     counts = aggregate(
-        rows, context, group_cols=["tenant_id", "week_start", band],
+        rows,
+        context,
+        group_cols=["tenant_id", "week_start", band],
         measures=[Measure(name="learners", kind="distinct_count")],
-        epsilon_fraction=epsilon_fraction, public_groups=groups,
+        epsilon_fraction=epsilon_fraction,
+        public_groups=groups,
     )
     small = F.col("learners").isNull() | (F.col("learners") < context.k_threshold)
     return counts.groupBy("tenant_id", "week_start").agg(
@@ -112,27 +127,55 @@ def weekly_active(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
     groups = tenants_frame(inputs).crossJoin(weeks)
     per_learner = learner_weeks(inputs, weeks)
     activity = aggregate(
-        per_learner, context, group_cols=["tenant_id", "week_start"],
+        per_learner,
+        context,
+        group_cols=["tenant_id", "week_start"],
         measures=[
             Measure(name="active_learners", kind="distinct_count"),
             Measure(name="new_learners", kind="sum", value_col="is_new", lower=0.0, upper=1.0),
-            Measure(name="returning_learners", kind="sum", value_col="is_returning", lower=0.0, upper=1.0),
-            Measure(name="avg_sessions_per_learner", kind="mean", value_col="sessions",
-                    lower=0.0, upper=MAX_SESSIONS_PER_WEEK),
-            Measure(name="avg_minutes_per_learner", kind="mean", value_col="minutes",
-                    lower=0.0, upper=context.job_bounds.upper),
+            Measure(
+                name="returning_learners",
+                kind="sum",
+                value_col="is_returning",
+                lower=0.0,
+                upper=1.0,
+            ),
+            Measure(
+                name="avg_sessions_per_learner",
+                kind="mean",
+                value_col="sessions",
+                lower=0.0,
+                upper=MAX_SESSIONS_PER_WEEK,
+            ),
+            Measure(
+                name="avg_minutes_per_learner",
+                kind="mean",
+                value_col="minutes",
+                lower=0.0,
+                upper=context.job_bounds.upper,
+            ),
         ],
-        epsilon_fraction=0.45, public_groups=groups,
+        epsilon_fraction=0.45,
+        public_groups=groups,
     )
     churned = aggregate(
-        churned_learners(inputs, weeks), context, group_cols=["tenant_id", "week_start"],
+        churned_learners(inputs, weeks),
+        context,
+        group_cols=["tenant_id", "week_start"],
         measures=[Measure(name="churned_learners", kind="distinct_count")],
-        epsilon_fraction=0.15, public_groups=groups,
-    ).select("tenant_id", "week_start", "churned_learners", F.col("noise_scales").alias("churn_scales"))
+        epsilon_fraction=0.15,
+        public_groups=groups,
+    ).select(
+        "tenant_id", "week_start", "churned_learners", F.col("noise_scales").alias("churn_scales")
+    )
     banded = per_learner.join(
-        inputs.learners.select("learner_id_hash", "age_band", "grade_band"), "learner_id_hash", "left"
+        inputs.learners.select("learner_id_hash", "age_band", "grade_band"),
+        "learner_id_hash",
+        "left",
     ).fillna({"age_band": "not_provided", "grade_band": "not_provided"})
-    ages = band_distribution(banded, context, inputs, weeks, "age_band", AGE_BANDS, 0.15, "age_band_distribution")
+    ages = band_distribution(
+        banded, context, inputs, weeks, "age_band", AGE_BANDS, 0.15, "age_band_distribution"
+    )
     grades = band_distribution(
         banded, context, inputs, weeks, "grade_band", GRADE_BANDS, 0.15, "grade_band_distribution"
     )
@@ -140,9 +183,12 @@ def weekly_active(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
         inputs.learners.where(
             F.col("enrolled_at").isNull() | (F.to_date("enrolled_at") <= F.lit(context.scope.end))
         ),
-        context, group_cols=["tenant_id"],
+        context,
+        group_cols=["tenant_id"],
         measures=[Measure(name="enrolled", kind="distinct_count")],
-        epsilon_fraction=0.10, public_groups=tenants_frame(inputs), max_partitions=1,
+        epsilon_fraction=0.10,
+        public_groups=tenants_frame(inputs),
+        max_partitions=1,
     ).select("tenant_id", "enrolled")
     empty_map = F.create_map().cast("map<string,double>")
     # Shape: one row per (tenant, week) of the period.
@@ -156,20 +202,38 @@ def weekly_active(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
         .withColumn("returning_learners", F.round("returning_learners").cast("long"))
         .withColumn(
             "engagement_rate",
-            F.when(F.col("enrolled") > 0, F.least(F.lit(1.0), F.col("active_learners") / F.col("enrolled"))),
+            F.when(
+                F.col("enrolled") > 0,
+                F.least(F.lit(1.0), F.col("active_learners") / F.col("enrolled")),
+            ),
         )
-        .withColumn("noise_scales", F.map_concat(
+        .withColumn(
             "noise_scales",
-            F.coalesce(F.map_filter("churn_scales", lambda k, _v: k == "churned_learners"), empty_map),
-        ))
+            F.map_concat(
+                "noise_scales",
+                F.coalesce(
+                    F.map_filter("churn_scales", lambda k, _v: k == "churned_learners"), empty_map
+                ),
+            ),
+        )
         .transform(with_metrics_nulled_when_insufficient)
-        .drop("churn_scales", "age_band_distribution_scales", "grade_band_distribution_scales", "enrolled")
+        .drop(
+            "churn_scales",
+            "age_band_distribution_scales",
+            "grade_band_distribution_scales",
+            "enrolled",
+        )
     )
 
 
 def with_metrics_nulled_when_insufficient(df: DataFrame) -> DataFrame:
     """Null the metrics joined from other releases where the activity release is suppressed."""
-    joined = ("churned_learners", "age_band_distribution", "grade_band_distribution", "engagement_rate")
+    joined = (
+        "churned_learners",
+        "age_band_distribution",
+        "grade_band_distribution",
+        "engagement_rate",
+    )
     for name in joined:
         df = df.withColumn(name, F.when(~F.col("insufficient_data"), F.col(name)))
     return df

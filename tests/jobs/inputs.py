@@ -58,8 +58,20 @@ def event(
 ) -> tuple[Any, ...]:
     """One prepared event row in EVENT_SCHEMA order."""
     return (
-        f"e{n}", tenant, learner(learner_n), event_type, when, when.date(), course_id, subject,
-        duration_minutes, lesson_id, score, attempt, goal_id, measurement,
+        f"e{n}",
+        tenant,
+        learner(learner_n),
+        event_type,
+        when,
+        when.date(),
+        course_id,
+        subject,
+        duration_minutes,
+        lesson_id,
+        score,
+        attempt,
+        goal_id,
+        measurement,
     )
 
 

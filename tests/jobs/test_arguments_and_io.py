@@ -28,21 +28,25 @@ def test_tenant_must_be_a_uuid() -> None:
 
 def test_parser_defaults_level_from_settings() -> None:
     parser = job_argument_parser("prog", "desc")
-    args = job_arguments_from(parser.parse_args(["--start", "2025-01-01", "--end", "2025-01-31"]), "dp_high")
+    args = job_arguments_from(
+        parser.parse_args(["--start", "2025-01-01", "--end", "2025-01-31"]), "dp_high"
+    )
     assert (args.privacy_level, args.tenant_id, len(args.run_id)) == ("dp_high", None, 36)
 
 
 def test_bad_date_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
-        job_argument_parser("prog", "desc").parse_args(["--start", "2025-13-01", "--end", "2025-01-31"])
+        job_argument_parser("prog", "desc").parse_args(
+            ["--start", "2025-13-01", "--end", "2025-01-31"]
+        )
     assert "not a date" in capsys.readouterr().err
 
 
 def test_missing_and_mistyped_columns_are_all_named(spark: SparkSession, tmp_path: Path) -> None:
     path = str(tmp_path / "courses")
-    spark.createDataFrame([("c", "t", 3)], "course_id string, tenant_id string, name int").write.format(
-        "delta"
-    ).save(path)
+    spark.createDataFrame(
+        [("c", "t", 3)], "course_id string, tenant_id string, name int"
+    ).write.format("delta").save(path)
     with pytest.raises(SchemaContractError) as raised:
         read_raw_table(spark, path, "courses", COURSES)
     message = str(raised.value)
@@ -50,7 +54,9 @@ def test_missing_and_mistyped_columns_are_all_named(spark: SparkSession, tmp_pat
     assert "name is int, expected string" in message
 
 
-def test_extra_columns_are_ignored_and_missing_table_is_named(spark: SparkSession, tmp_path: Path) -> None:
+def test_extra_columns_are_ignored_and_missing_table_is_named(
+    spark: SparkSession, tmp_path: Path
+) -> None:
     path = str(tmp_path / "courses")
     frame = spark.createDataFrame([("c", "t", "n", "math", "advanced")], spark_schema(COURSES))
     frame.withColumn("surprise", frame.name).write.format("delta").save(path)
@@ -63,10 +69,19 @@ def test_overwrite_slice_replaces_only_the_slice(spark: SparkSession, tmp_path: 
     path = str(tmp_path / "t")
     schema = "tenant_id string, day date, v long"
     spark.createDataFrame(
-        [("a", dt.date(2025, 1, 1), 1), ("a", dt.date(2025, 1, 2), 2), ("b", dt.date(2025, 1, 1), 3)], schema
+        [
+            ("a", dt.date(2025, 1, 1), 1),
+            ("a", dt.date(2025, 1, 2), 2),
+            ("b", dt.date(2025, 1, 1), 3),
+        ],
+        schema,
     ).write.format("delta").save(path)
     replacement = spark.createDataFrame([("a", dt.date(2025, 1, 1), 10)], schema)
     overwrite_slice(replacement, path, "tenant_id = 'a' AND day = DATE'2025-01-01'")
     overwrite_slice(replacement, path, "tenant_id = 'a' AND day = DATE'2025-01-01'")
     rows = sorted(tuple(r) for r in spark.read.format("delta").load(path).collect())
-    assert rows == [("a", dt.date(2025, 1, 1), 10), ("a", dt.date(2025, 1, 2), 2), ("b", dt.date(2025, 1, 1), 3)]
+    assert rows == [
+        ("a", dt.date(2025, 1, 1), 10),
+        ("a", dt.date(2025, 1, 2), 2),
+        ("b", dt.date(2025, 1, 1), 3),
+    ]

@@ -29,19 +29,52 @@ def learners_of(tenant: str, ids: range, age: str = "13_17") -> list[tuple]:
 def test_mastery_progress(spark: SparkSession) -> None:
     events = []
     for i in range(1, 6):  # tenant A: first 50, then 80+i after i days
-        events.append(event(100 + i, i, "assessment_completed", day(0), subject="math", score=50.0, attempt=1))
-        events.append(event(200 + i, i, "assessment_completed", day(i), subject="math", score=80.0 + i, attempt=2))
+        events.append(
+            event(100 + i, i, "assessment_completed", day(0), subject="math", score=50.0, attempt=1)
+        )
+        events.append(
+            event(
+                200 + i,
+                i,
+                "assessment_completed",
+                day(i),
+                subject="math",
+                score=80.0 + i,
+                attempt=2,
+            )
+        )
     for i in range(11, 15):  # tenant B: 4 learners
-        events.append(event(300 + i, i, "assessment_completed", day(0), subject="math", score=90.0,
-                            tenant=TENANT_B))
-    inputs = make_inputs(spark, events=events,
-                         learners=learners_of(TENANT_A, range(1, 6)) + learners_of(TENANT_B, range(11, 15)))
+        events.append(
+            event(
+                300 + i,
+                i,
+                "assessment_completed",
+                day(0),
+                subject="math",
+                score=90.0,
+                tenant=TENANT_B,
+            )
+        )
+    inputs = make_inputs(
+        spark,
+        events=events,
+        learners=learners_of(TENANT_A, range(1, 6)) + learners_of(TENANT_B, range(11, 15)),
+    )
     end = MONDAY + dt.timedelta(days=6)
     actual_df = (
         mastery_progress(inputs, make_context("mastery_progress", MONDAY, end))
         .where(F.col("subject") == "math")
-        .select("tenant_id", "learners_assessed", "assessments_completed", "mean_mastery",
-                "improvement_delta", "median_days_to_mastery", "insufficient_data", "period_start", "period_end")
+        .select(
+            "tenant_id",
+            "learners_assessed",
+            "assessments_completed",
+            "mean_mastery",
+            "improvement_delta",
+            "median_days_to_mastery",
+            "insufficient_data",
+            "period_start",
+            "period_end",
+        )
     )
     expected_df = spark.createDataFrame(
         [
@@ -56,16 +89,35 @@ def test_mastery_progress(spark: SparkSession) -> None:
 
 
 def test_weekly_active(spark: SparkSession) -> None:
-    events = [event(i, i, "session", day(1), subject="math", duration_minutes=30.0) for i in range(1, 6)]
-    events += [event(10 + i, i, "session", day(8), subject="math", duration_minutes=30.0) for i in (1, 2, 3, 6, 7)]
-    events += [event(20 + i, i, "session", day(1), subject="math", duration_minutes=30.0, tenant=TENANT_B)
-               for i in range(11, 15)]
-    learners = learners_of(TENANT_A, range(1, 8)) + learners_of(TENANT_B, range(11, 15), age="under_13")
+    events = [
+        event(i, i, "session", day(1), subject="math", duration_minutes=30.0) for i in range(1, 6)
+    ]
+    events += [
+        event(10 + i, i, "session", day(8), subject="math", duration_minutes=30.0)
+        for i in (1, 2, 3, 6, 7)
+    ]
+    events += [
+        event(20 + i, i, "session", day(1), subject="math", duration_minutes=30.0, tenant=TENANT_B)
+        for i in range(11, 15)
+    ]
+    learners = learners_of(TENANT_A, range(1, 8)) + learners_of(
+        TENANT_B, range(11, 15), age="under_13"
+    )
     inputs = make_inputs(spark, events=events, learners=learners)
-    released = weekly_active(inputs, make_context("weekly_active", MONDAY, MONDAY + dt.timedelta(days=13)))
+    released = weekly_active(
+        inputs, make_context("weekly_active", MONDAY, MONDAY + dt.timedelta(days=13))
+    )
     actual_df = released.select(
-        "tenant_id", "week_start", "iso_week", "active_learners", "new_learners", "returning_learners",
-        "avg_sessions_per_learner", "avg_minutes_per_learner", "engagement_rate", "insufficient_data",
+        "tenant_id",
+        "week_start",
+        "iso_week",
+        "active_learners",
+        "new_learners",
+        "returning_learners",
+        "avg_sessions_per_learner",
+        "avg_minutes_per_learner",
+        "engagement_rate",
+        "insufficient_data",
     )
     week2 = MONDAY + dt.timedelta(days=7)
     expected_df = spark.createDataFrame(
@@ -80,28 +132,53 @@ def test_weekly_active(spark: SparkSession) -> None:
         "engagement_rate double, insufficient_data boolean",
     )
     assert_df_equality(actual_df, expected_df, ignore_row_order=True, ignore_nullable=True)
-    first_week = released.where((F.col("tenant_id") == TENANT_A) & (F.col("week_start") == MONDAY)).first()
+    first_week = released.where(
+        (F.col("tenant_id") == TENANT_A) & (F.col("week_start") == MONDAY)
+    ).first()
     assert first_week is not None
-    assert first_week.age_band_distribution == {"under_13": None, "13_17": 5, "18_plus": None, "not_provided": None}
+    assert first_week.age_band_distribution == {
+        "under_13": None,
+        "13_17": 5,
+        "18_plus": None,
+        "not_provided": None,
+    }
     assert first_week.churned_learners is None  # nobody was active the week before: 0 < k
 
 
 def test_iep_progress(spark: SparkSession) -> None:
     end = MONDAY + dt.timedelta(days=6)
     set_at = end - dt.timedelta(days=182)  # ~49.9% of the goal year elapsed
-    goals = [(f"g{i}", TENANT_A, learner(i), "reading_fluency", 0.0, 100.0, set_at, "moderate")
-             for i in range(1, 6)]
-    goals += [(f"g{i}", TENANT_B, learner(i), "reading_fluency", 0.0, 100.0, set_at, "intensive")
-              for i in range(11, 15)]
-    events = [event(i, i, "iep_goal_measurement", day(1), goal_id=f"g{i}", measurement=40.0 + 5 * i)
-              for i in range(1, 6)]
-    events += [event(i, i, "iep_goal_measurement", day(1), goal_id=f"g{i}", measurement=90.0, tenant=TENANT_B)
-               for i in range(11, 15)]
-    inputs = make_inputs(spark, events=events, iep_goals=goals,
-                         learners=learners_of(TENANT_A, range(1, 6)) + learners_of(TENANT_B, range(11, 15)))
+    goals = [
+        (f"g{i}", TENANT_A, learner(i), "reading_fluency", 0.0, 100.0, set_at, "moderate")
+        for i in range(1, 6)
+    ]
+    goals += [
+        (f"g{i}", TENANT_B, learner(i), "reading_fluency", 0.0, 100.0, set_at, "intensive")
+        for i in range(11, 15)
+    ]
+    events = [
+        event(i, i, "iep_goal_measurement", day(1), goal_id=f"g{i}", measurement=40.0 + 5 * i)
+        for i in range(1, 6)
+    ]
+    events += [
+        event(
+            i, i, "iep_goal_measurement", day(1), goal_id=f"g{i}", measurement=90.0, tenant=TENANT_B
+        )
+        for i in range(11, 15)
+    ]
+    inputs = make_inputs(
+        spark,
+        events=events,
+        iep_goals=goals,
+        learners=learners_of(TENANT_A, range(1, 6)) + learners_of(TENANT_B, range(11, 15)),
+    )
     released = iep_progress(inputs, make_context("iep_progress", MONDAY, end)).localCheckpoint()
     actual_df = released.select(
-        "tenant_id", "iep_category", "learners_with_goals", "mean_progress_pct", "share_on_track",
+        "tenant_id",
+        "iep_category",
+        "learners_with_goals",
+        "mean_progress_pct",
+        "share_on_track",
         "insufficient_data",
     )
     expected_df = spark.createDataFrame(

@@ -1,83 +1,34 @@
 """Generated raw tables -> every curated table, end to end through the real runner.
 
-One small generated dataset (module-scoped) is run at anonymized and dp_medium; the
+The session-scoped ``curated_pipeline`` (tests/pipeline.py) runs at anonymized and dp_medium; the
 tests then check contracts, ledgers, row arithmetic, idempotent reruns, budget and
 the PII canaries on every byte under curated/.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from conf.settings import AnalyticsSettings, load_settings
-from jobs.arguments import JobArguments
 from jobs.contracts.columns import spark_schema
 from jobs.contracts.curated import CURATED_TABLES
-from jobs.generate import CANARY_PREFIX, GeneratorConfig, generate_raw_tables, write_raw_tables
-from jobs.run_all import ALL_JOBS
-from jobs.runner import RunSummary, run_release
-from privacy_udfs import seeded_random_source_for_tests
+from jobs.generate import CANARY_PREFIX
+from tests.pipeline import CuratedPipeline as Pipeline
+from tests.pipeline import comparable, curated, run
 
 pytestmark = pytest.mark.slow
 
-TEST_KEY = "end-to-end-test-key-" + "0123456789abcdef" * 3
-CONFIG = GeneratorConfig(events=6_000, seed=11, tenants=4, learners=160, days=21, malformed_rate=0.03)
-START = CONFIG.start
-END = CONFIG.start + dt.timedelta(days=CONFIG.days - 1)
-NOW = dt.datetime(2026, 1, 1)
 
-
-@dataclass
-class Pipeline:
-    settings: AnalyticsSettings
-    root: Path
-    anonymized: RunSummary
-    dp_first: RunSummary
-    dp_tables_after_first: dict[str, DataFrame]
-
-
-def run(spark: SparkSession, settings: AnalyticsSettings, level: str, seed: int | None = None) -> RunSummary:
-    arguments = JobArguments(START, END, None, level, str(uuid.uuid4()))
-    source = seeded_random_source_for_tests(seed) if seed is not None else None
-    return run_release(spark, settings, arguments, ALL_JOBS, run_name="run_all", random_source=source, now=NOW)
-
-
-def curated(spark: SparkSession, settings: AnalyticsSettings, name: str, level: str) -> DataFrame:
-    return spark.read.format("delta").load(settings.path("curated", name)).where(F.col("privacy_level") == level)
-
-
-@pytest.fixture(scope="module")
-def pipeline(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory,
-             monkeypatch_module: pytest.MonkeyPatch) -> Iterator[Pipeline]:
-    root = tmp_path_factory.mktemp("pipeline")
-    monkeypatch_module.setenv("PRIVACY_UDFS_ALLOW_SEEDED_RANDOMNESS", "1")
-    settings = load_settings(data_root=str(root), pseudonym_key=TEST_KEY, dp_epsilon_budget=1.5)
-    write_raw_tables(generate_raw_tables(spark, CONFIG), settings.path("raw"))
-    anonymized = run(spark, settings, "anonymized")
-    dp_first = run(spark, settings, "dp_medium", seed=5)
-    snapshot = {name: curated(spark, settings, name, "dp_medium").localCheckpoint() for name in CURATED_TABLES}
-    yield Pipeline(settings, root, anonymized, dp_first, snapshot)
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
-
-
-def test_every_curated_table_matches_its_contract(spark: SparkSession, pipeline: Pipeline) -> None:
+def test_every_curated_table_matches_its_contract(
+    spark: SparkSession, curated_pipeline: Pipeline
+) -> None:
     for name, table in CURATED_TABLES.items():
-        frame = curated(spark, pipeline.settings, name, "anonymized")
+        frame = curated(spark, curated_pipeline.settings, name, "anonymized")
         expected = spark_schema(table.columns)
         assert [(f.name, f.dataType) for f in frame.schema.fields] == [
             (f.name, f.dataType) for f in expected.fields
@@ -85,81 +36,132 @@ def test_every_curated_table_matches_its_contract(spark: SparkSession, pipeline:
         assert frame.count() > 0, f"{name} is empty"
 
 
-def test_rows_read_equal_rows_used_plus_quarantined(spark: SparkSession, pipeline: Pipeline) -> None:
-    runs = spark.read.format("delta").load(pipeline.settings.path("ops", "job_runs"))
-    row = runs.where(F.col("run_id") == pipeline.anonymized.run_id).first()
+def test_rows_read_equal_rows_used_plus_quarantined(
+    spark: SparkSession, curated_pipeline: Pipeline
+) -> None:
+    runs = spark.read.format("delta").load(curated_pipeline.settings.path("ops", "job_runs"))
+    row = runs.where(F.col("run_id") == curated_pipeline.anonymized.run_id).first()
     assert row is not None and row.status == "succeeded"
     quarantined = (
-        spark.read.format("delta").load(pipeline.settings.path("quarantine", "rows"))
-        .where((F.col("job_run_id") == pipeline.anonymized.run_id) & (F.col("source_table") == "events"))
+        spark.read.format("delta")
+        .load(curated_pipeline.settings.path("quarantine", "rows"))
+        .where(
+            (F.col("job_run_id") == curated_pipeline.anonymized.run_id)
+            & (F.col("source_table") == "events")
+        )
         .count()
     )
     assert row.rows_quarantined == quarantined > 0
-    raw_events = spark.read.format("delta").load(pipeline.settings.path("raw", "events"))
+    raw_events = spark.read.format("delta").load(curated_pipeline.settings.path("raw", "events"))
     assert row.rows_read == raw_events.count()  # the window covers every generated event
     used = raw_events.count() - quarantined
     assert row.rows_read == used + row.rows_quarantined
     reasons = {
         r.reason
-        for r in spark.read.format("delta").load(pipeline.settings.path("quarantine", "rows"))
-        .select("reason").distinct().collect()
+        for r in spark.read.format("delta")
+        .load(curated_pipeline.settings.path("quarantine", "rows"))
+        .select("reason")
+        .distinct()
+        .collect()
     }
     assert {"duplicate event_id", "null learner_id", "occurred_at in the future"} <= reasons
 
 
-def test_small_cohorts_are_suppressed_at_anonymized(spark: SparkSession, pipeline: Pipeline) -> None:
-    frame = curated(spark, pipeline.settings, "mastery_progress", "anonymized")
+def test_small_cohorts_are_suppressed_at_anonymized(
+    spark: SparkSession, curated_pipeline: Pipeline
+) -> None:
+    frame = curated(spark, curated_pipeline.settings, "mastery_progress", "anonymized")
     suppressed = frame.where(F.col("insufficient_data"))
     assert suppressed.count() > 0
-    assert suppressed.where(F.col("mean_mastery").isNotNull() | F.col("learners_assessed").isNotNull()).count() == 0
+    assert (
+        suppressed.where(
+            F.col("mean_mastery").isNotNull() | F.col("learners_assessed").isNotNull()
+        ).count()
+        == 0
+    )
     kept = frame.where(~F.col("insufficient_data"))
     assert kept.where(F.col("learners_assessed") < 5).count() == 0
 
 
-def test_dp_release_metadata(spark: SparkSession, pipeline: Pipeline) -> None:
-    frame = curated(spark, pipeline.settings, "session_daily", "dp_medium")
-    meta = frame.select("epsilon", "k_threshold", "aggregation_level", "job_run_id").distinct().collect()
+def test_dp_release_metadata(spark: SparkSession, curated_pipeline: Pipeline) -> None:
+    frame = curated(spark, curated_pipeline.settings, "session_daily", "dp_medium")
+    meta = (
+        frame.select("epsilon", "k_threshold", "aggregation_level", "job_run_id")
+        .distinct()
+        .collect()
+    )
     assert len(meta) == 1
     assert meta[0].epsilon == pytest.approx(1.0 * 0.25)
     assert (meta[0].k_threshold, meta[0].aggregation_level, meta[0].job_run_id) == (
-        5, "tenant", pipeline.dp_first.run_id)
+        5,
+        "tenant",
+        curated_pipeline.dp_first.run_id,
+    )
     published = frame.where(~F.col("insufficient_data"))
     assert published.where(F.col("noise_scales")["sessions"].isNull()).count() == 0
 
 
-def test_dp_rerun_reuses_the_published_release(spark: SparkSession, pipeline: Pipeline) -> None:
-    again = run(spark, pipeline.settings, "dp_medium", seed=99)
+def test_dp_rerun_reuses_the_published_release(
+    spark: SparkSession, curated_pipeline: Pipeline
+) -> None:
+    again = run(spark, curated_pipeline.settings, "dp_medium", seed=99)
     assert again.counters.epsilon_charged == 0.0
-    for name, before in pipeline.dp_tables_after_first.items():
-        after = curated(spark, pipeline.settings, name, "dp_medium")
-        assert_df_equality(after, before, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
+    for name, before in curated_pipeline.dp_tables_after_first.items():
+        after = curated(spark, curated_pipeline.settings, name, "dp_medium")
+        assert_df_equality(
+            comparable(after),
+            comparable(before),
+            ignore_row_order=True,
+            ignore_nullable=True,
+            ignore_metadata=True,
+        )
 
 
-def test_anonymized_rerun_is_identical_and_never_duplicates(spark: SparkSession, pipeline: Pipeline) -> None:
-    before = {n: curated(spark, pipeline.settings, n, "anonymized").drop("job_run_id").localCheckpoint()
-              for n in CURATED_TABLES}
-    run(spark, pipeline.settings, "anonymized")
+def test_anonymized_rerun_is_identical_and_never_duplicates(
+    spark: SparkSession, curated_pipeline: Pipeline
+) -> None:
+    before = {
+        n: curated(spark, curated_pipeline.settings, n, "anonymized")
+        .drop("job_run_id")
+        .localCheckpoint()
+        for n in CURATED_TABLES
+    }
+    run(spark, curated_pipeline.settings, "anonymized")
     for name, frame in before.items():
-        after = curated(spark, pipeline.settings, name, "anonymized").drop("job_run_id")
-        assert_df_equality(after, frame, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
+        after = curated(spark, curated_pipeline.settings, name, "anonymized").drop("job_run_id")
+        assert_df_equality(
+            comparable(after),
+            comparable(frame),
+            ignore_row_order=True,
+            ignore_nullable=True,
+            ignore_metadata=True,
+        )
 
 
-def test_budget_refuses_a_release_over_the_limit(spark: SparkSession, pipeline: Pipeline) -> None:
+def test_budget_refuses_a_release_over_the_limit(
+    spark: SparkSession, curated_pipeline: Pipeline
+) -> None:
     # dp_low costs 2.0 > the 1.5 budget left after nothing else: every tenant is refused.
-    refused = run(spark, pipeline.settings, "dp_low", seed=1)
+    refused = run(spark, curated_pipeline.settings, "dp_low", seed=1)
     assert refused.status == "refused"
     assert refused.counters.epsilon_charged == 0.0
-    assert curated(spark, pipeline.settings, "session_daily", "dp_low").count() == 0
+    assert curated(spark, curated_pipeline.settings, "session_daily", "dp_low").count() == 0
 
 
 UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def test_no_pii_canary_or_raw_learner_id_reaches_curated(spark: SparkSession, pipeline: Pipeline) -> None:
-    raw = spark.read.format("delta").load(pipeline.settings.path("raw", "learners"))
-    learner_ids = {r.learner_id.encode() for r in raw.select("learner_id").collect() if r.learner_id}
-    birth_dates = {str(r.date_of_birth) for r in raw.select("date_of_birth").collect() if r.date_of_birth}
-    curated_root = Path(pipeline.settings.path("curated"))
+def test_no_pii_canary_or_raw_learner_id_reaches_curated(
+    spark: SparkSession, curated_pipeline: Pipeline
+) -> None:
+    raw = spark.read.format("delta").load(curated_pipeline.settings.path("raw", "learners"))
+    learner_ids = {
+        r.learner_id.encode() for r in raw.select("learner_id").collect() if r.learner_id
+    }
+    birth_dates = {
+        str(r.date_of_birth) for r in raw.select("date_of_birth").collect() if r.date_of_birth
+    }
+    curated_root = Path(curated_pipeline.settings.path("curated"))
     files = [p for p in curated_root.rglob("*") if p.is_file()]
     assert any(p.suffix == ".parquet" for p in files) and any(p.suffix == ".json" for p in files)
     for path in files:
@@ -168,8 +170,12 @@ def test_no_pii_canary_or_raw_learner_id_reaches_curated(spark: SparkSession, pi
         assert not (set(UUID.findall(content)) & learner_ids), path
     # Compressed pages could hide a marker from a byte scan: decode every string value too.
     for name in CURATED_TABLES:
-        frame = spark.read.format("delta").load(pipeline.settings.path("curated", name))
-        strings = [F.col(f.name) for f in frame.schema.fields if f.dataType.simpleString() == "string"]
+        frame = spark.read.format("delta").load(curated_pipeline.settings.path("curated", name))
+        strings = [
+            F.col(f.name) for f in frame.schema.fields if f.dataType.simpleString() == "string"
+        ]
         joined = frame.select(F.concat_ws("|", *strings).alias("s"))
         assert joined.where(F.col("s").contains(CANARY_PREFIX)).count() == 0, name
-        assert joined.where(F.col("s").rlike("|".join(sorted(birth_dates)[:200]))).count() == 0, name
+        assert joined.where(F.col("s").rlike("|".join(sorted(birth_dates)[:200]))).count() == 0, (
+            name
+        )

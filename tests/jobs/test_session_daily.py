@@ -18,13 +18,25 @@ AT = dt.datetime(2025, 1, 6, 10, 0)
 
 
 def five_and_four(spark: SparkSession):
-    events = [
-        event(i, i, "session", AT, subject="math", duration_minutes=10.0 * i, tenant=TENANT_A)
-        for i in range(1, 6)
-    ] + [
-        event(10 + i, 10 + i, "session", AT, subject="math", duration_minutes=30.0, tenant=TENANT_B)
-        for i in range(1, 5)
-    ] + [event(99, 1, "session", AT, subject="reading", duration_minutes=500.0, tenant=TENANT_A)]
+    events = (
+        [
+            event(i, i, "session", AT, subject="math", duration_minutes=10.0 * i, tenant=TENANT_A)
+            for i in range(1, 6)
+        ]
+        + [
+            event(
+                10 + i,
+                10 + i,
+                "session",
+                AT,
+                subject="math",
+                duration_minutes=30.0,
+                tenant=TENANT_B,
+            )
+            for i in range(1, 5)
+        ]
+        + [event(99, 1, "session", AT, subject="reading", duration_minutes=500.0, tenant=TENANT_A)]
+    )
     learners = [(learner(i), TENANT_A, "13_17", "9-12", False, None) for i in range(1, 6)] + [
         (learner(10 + i), TENANT_B, "under_13", "3-5", False, None) for i in range(1, 5)
     ]
@@ -36,8 +48,17 @@ def test_anonymized_exact_values_and_k5_suppression(spark: SparkSession) -> None
     actual_df = (
         session_daily(inputs, make_context("session_daily", DAY, DAY))
         .where(F.col("subject").isin("math", "all"))
-        .select("tenant_id", "subject", "sessions", "active_learners", "avg_duration_minutes",
-                "median_duration_minutes", "max_duration_minutes", "total_hours", "insufficient_data")
+        .select(
+            "tenant_id",
+            "subject",
+            "sessions",
+            "active_learners",
+            "avg_duration_minutes",
+            "median_duration_minutes",
+            "max_duration_minutes",
+            "total_hours",
+            "insufficient_data",
+        )
     )
     expected_df = spark.createDataFrame(
         [
@@ -53,12 +74,20 @@ def test_anonymized_exact_values_and_k5_suppression(spark: SparkSession) -> None
         "avg_duration_minutes double, median_duration_minutes double, max_duration_minutes double, "
         "total_hours double, insufficient_data boolean",
     )
-    assert_df_equality(actual_df, expected_df, ignore_row_order=True, ignore_nullable=True,
-                       allow_nan_equality=True, ignore_column_order=False)
+    assert_df_equality(
+        actual_df,
+        expected_df,
+        ignore_row_order=True,
+        ignore_nullable=True,
+        allow_nan_equality=True,
+        ignore_column_order=False,
+    )
 
 
 def test_every_public_key_is_released(spark: SparkSession) -> None:
-    released = session_daily(five_and_four(spark), make_context("session_daily", DAY, DAY + dt.timedelta(days=1)))
+    released = session_daily(
+        five_and_four(spark), make_context("session_daily", DAY, DAY + dt.timedelta(days=1))
+    )
     # 2 tenants x 2 days x (8 subjects + 'all')
     assert released.count() == 2 * 2 * 9
 
@@ -67,8 +96,13 @@ def test_dp_level_noises_and_suppresses_on_the_noisy_count(
     spark: SparkSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PRIVACY_UDFS_ALLOW_SEEDED_RANDOMNESS", "1")
-    context = make_context("session_daily", DAY, DAY, level=PrivacyLevel.DP_LOW,
-                           random_source=seeded_random_source_for_tests(3))
+    context = make_context(
+        "session_daily",
+        DAY,
+        DAY,
+        level=PrivacyLevel.DP_LOW,
+        random_source=seeded_random_source_for_tests(3),
+    )
     released = session_daily(five_and_four(spark), context).localCheckpoint()
     rows = released.collect()
     assert {r.noise_mechanism for r in rows} and all(r.noise_mechanism != "none" for r in rows)

@@ -18,10 +18,34 @@ C = "20000000-0000-4000-8000-000000000001"
 START = dt.datetime(2025, 1, 10, 9, 0)
 
 
-def raw_event(event_id, *, learner=L, event_type="session", occurred=START, start=START,
-              end=START + dt.timedelta(minutes=30), score=None, subject="math", tenant=T):
-    return (event_id, tenant, learner, event_type, occurred, C, subject, start, end,
-            None, score, None, None, None)
+def raw_event(
+    event_id,
+    *,
+    learner=L,
+    event_type="session",
+    occurred=START,
+    start=START,
+    end=START + dt.timedelta(minutes=30),
+    score=None,
+    subject="math",
+    tenant=T,
+):
+    return (
+        event_id,
+        tenant,
+        learner,
+        event_type,
+        occurred,
+        C,
+        subject,
+        start,
+        end,
+        None,
+        score,
+        None,
+        None,
+        None,
+    )
 
 
 def test_each_malformed_kind_gets_its_reason(spark: SparkSession) -> None:
@@ -57,7 +81,9 @@ def test_each_malformed_kind_gets_its_reason(spark: SparkSession) -> None:
         ],
         "event_id string, rejection_reason string",
     )
-    assert_df_equality(actual_df, expected_df, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
+    assert_df_equality(
+        actual_df, expected_df, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True
+    )
 
 
 def test_duplicates_keep_exactly_one_copy(spark: SparkSession) -> None:
@@ -72,7 +98,9 @@ def test_duplicates_keep_exactly_one_copy(spark: SparkSession) -> None:
         [("dup", None, 1), ("dup", "duplicate event_id", 2), ("single", None, 1)],
         "event_id string, rejection_reason string, count long",
     )
-    assert_df_equality(actual_df, expected_df, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
+    assert_df_equality(
+        actual_df, expected_df, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True
+    )
 
 
 def test_a_rejected_copy_does_not_hide_the_valid_one(spark: SparkSession) -> None:
