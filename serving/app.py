@@ -26,6 +26,7 @@ from serving.config import AppConfig, load_app_config
 from serving.data.store import init_table_store
 from serving.errors import register_error_handlers, validation_error_response
 from serving.guards.response import init_guards
+from serving.pages.views import pages
 from serving.services.etl_launcher import EtlLauncher
 
 SECURITY_SCHEMES = {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
@@ -83,4 +84,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
     init_guards(app, settings)
     for blueprint in BLUEPRINTS:
         app.register_api(blueprint)
+    app.register_blueprint(pages)  # HTML pages: outside the OpenAPI document, same guards
     return app
