@@ -40,6 +40,10 @@ if [[ $# -lt 1 ]]; then
   exit 2
 fi
 job="$1"; shift
+if ! jobs_list="$(cd "$here" && "$python" -c 'import sys; from jobs.entrypoint import RUNNABLE_JOBS as J; print(", ".join(J)); sys.exit(0 if sys.argv[1] in J else 2)' "$job")"; then
+  echo "error: unknown job '$job'; job is one of: $jobs_list" >&2
+  exit 2
+fi
 
 spark_home="$("$python" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')"
 jars="$("$python" -m jobs.delta_jars path)" || exit 2
