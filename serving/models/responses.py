@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 NoiseScales = dict[str, float | None]
 
@@ -242,8 +242,16 @@ class ExportMetadata(BaseModel):
     privacy_notice: str
 
 
+# Exports answer text/csv when format=csv; the OpenAPI document must say so.
+_CSV_ALTERNATIVE = ConfigDict(
+    openapi_extra={"content": {"text/csv": {"schema": {"type": "string"}}}}
+)
+
+
 class ExportResult(BaseModel):
     """A research export (JSON form; CSV carries the same rows)."""
+
+    model_config = _CSV_ALTERNATIVE
 
     export: ExportMetadata
     rows: list[dict[str, Any]]
@@ -278,7 +286,9 @@ class AuditLogPage(BaseModel):
 
 
 class AuditExport(BaseModel):
-    """An audit export (JSON form)."""
+    """An audit export (JSON form; CSV carries the same entries)."""
+
+    model_config = _CSV_ALTERNATIVE
 
     export: dict[str, Any]
     entries: list[dict[str, Any]]
