@@ -9,7 +9,7 @@ DATA_ROOT ?= ./data
 DEMO_EVENTS ?= 200000
 PORT ?= 8001
 
-.PHONY: setup demo test lint format serve notebook bench clean
+.PHONY: setup demo test lint format serve notebook bench screenshots clean
 
 setup: $(SETUP_STAMP) $(JARS_STAMP)
 
@@ -39,6 +39,9 @@ serve: setup
 notebook: setup
 	$(BIN)/python -m pip install --quiet -e '.[notebook]'
 	DATA_ROOT=$(abspath $(DATA_ROOT)) $(BIN)/jupyter lab --notebook-dir notebooks
+
+screenshots: setup
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/pages -q
 
 bench: setup
 	@echo "Benchmarks are long-running scripts; see docs/BENCHMARKS.md for each command."
