@@ -26,14 +26,14 @@ class ContributionBounds:
     Attributes:
         max_partitions: ``L``, groups one learner may contribute to (≥ 1).
         max_rows_per_partition: ``C``, rows one learner may contribute to a group (≥ 1).
-        lower: Smallest value kept when clamping.
-        upper: Largest value kept when clamping (``lower <= upper``).
+        lower: Smallest value kept when clamping; ``None`` for count-only releases.
+        upper: Largest value kept when clamping (``lower <= upper``); ``None`` with ``lower``.
     """
 
     max_partitions: int
     max_rows_per_partition: int
-    lower: float = 0.0
-    upper: float = 1.0
+    lower: float | None = None
+    upper: float | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -41,7 +41,11 @@ class ContributionBounds:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 problems.append(f"{name} must be an integer >= 1 (got {value!r})")
-        if not (math.isfinite(self.lower) and math.isfinite(self.upper)):
+        if (self.lower is None) != (self.upper is None):
+            problems.append("give both lower and upper, or neither (count-only releases)")
+        elif self.lower is None or self.upper is None:
+            pass
+        elif not (math.isfinite(self.lower) and math.isfinite(self.upper)):
             problems.append(f"lower and upper must be finite (got {self.lower}, {self.upper})")
         elif self.lower > self.upper:
             problems.append(f"lower must be <= upper (got {self.lower} > {self.upper})")
@@ -118,7 +122,8 @@ def bound_contributions(
         df: One row per event: ``privacy_id``, ``partition_cols`` and other columns.
         privacy_id: Column identifying the learner (pseudonym).
         partition_cols: Columns defining the groups of the release.
-        bounds: The caps; ``lower``/``upper`` clamp ``value_col`` when given.
+        bounds: The caps; ``lower``/``upper`` clamp ``value_col`` when given (without them
+            the value sensitivities are 0).
         value_col: Optional value column clamped in place.
         random_source: Source of the salt and seed; defaults to the OS CSPRNG.
 
@@ -158,6 +163,12 @@ def bound_contributions(
         )
         .drop(*rank_columns)
     )  # shape: <= L·C rows per learner, <= L distinct partitions per learner
+    if bounds.lower is None or bounds.upper is None:
+        if value_col is not None:
+            raise PrivacyConfigurationError(
+                f"bound_contributions: clamping {value_col!r} needs ContributionBounds.lower/upper"
+            )
+        return BoundedData(bounded, Sensitivities.of(bounds, 0.0, 0.0))
     if value_col is not None:
         bounded = bounded.withColumn(value_col, clamp(value_col, bounds.lower, bounds.upper))
     return BoundedData(bounded, Sensitivities.of(bounds, bounds.lower, bounds.upper))

@@ -72,9 +72,18 @@ class Measure:
             )
 
     def value_range(self, bounds: ContributionBounds) -> tuple[float, float]:
-        """The clamp range: the measure's own bounds, else the release's."""
+        """The clamp range: the measure's own bounds, else the release's.
+
+        Raises:
+            PrivacyConfigurationError: Neither gives a range, or it is empty.
+        """
         lower = bounds.lower if self.lower is None else self.lower
         upper = bounds.upper if self.upper is None else self.upper
+        if lower is None or upper is None:
+            raise PrivacyConfigurationError(
+                f"Measure {self.name!r} needs a clamp range: set lower/upper on the measure "
+                "or on the ContributionBounds (from domain knowledge, never from the data)"
+            )
         if lower > upper:
             raise PrivacyConfigurationError(
                 f"Measure {self.name!r}: clamp range [{lower}, {upper}] is empty "

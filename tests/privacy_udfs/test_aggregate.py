@@ -231,6 +231,15 @@ def test_arguments_are_checked_up_front(events: DataFrame) -> None:
         )
     with pytest.raises(PrivacyConfigurationError, match="value_col"):
         Measure("avg", "mean")
+    with pytest.raises(PrivacyConfigurationError, match="needs a clamp range"):
+        private_aggregate(
+            events,
+            privacy_id="learner",
+            group_cols=["tenant"],
+            measures=[Measure("total", "sum", "score")],
+            level=PrivacyLevel.ANONYMIZED,
+            bounds=ContributionBounds(1, 1),
+        )
     with pytest.raises(PrivacyConfigurationError, match="quantile"):
         Measure("p", "percentile", "score", quantile=1.5)
     with pytest.raises(Exception, match=r"\['minutes'\]"):

@@ -41,7 +41,9 @@ def test_bounds_validate_and_imply_sensitivities() -> None:
     bounds = ContributionBounds(
         max_partitions=3, max_rows_per_partition=4, lower=-10.0, upper=240.0
     )
-    assert Sensitivities.of(bounds, bounds.lower, bounds.upper) == Sensitivities(
+    with pytest.raises(PrivacyConfigurationError, match="both lower and upper"):
+        ContributionBounds(max_partitions=1, max_rows_per_partition=1, lower=0.0)
+    assert Sensitivities.of(bounds, -10.0, 240.0) == Sensitivities(
         distinct_count=3.0, count=12.0, sum=12 * 240.0, centered_sum=12 * 125.0
     )
 
