@@ -9,9 +9,10 @@ transforms downstream receive :class:`PreparedInputs`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from jobs.contracts.raw import EventType
@@ -23,6 +24,8 @@ from jobs.validation import (
     with_rejection_reason,
 )
 from privacy_udfs import PseudonymKey, generalize_age, generalize_grade, hash_id
+
+Pseudonymizer = Callable[[Column], Column]
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,9 @@ def validate_learners(learners: DataFrame) -> DataFrame:
     return learners.withColumn("rejection_reason", reason)
 
 
-def pseudonymize_learners(learners: DataFrame, key: PseudonymKey, as_of: dt.date) -> DataFrame:
+def pseudonymize_learners(
+    learners: DataFrame, pseudonym: Pseudonymizer, as_of: dt.date
+) -> DataFrame:
     """Hash learner ids and keep only banded, non-identifying attributes.
 
     Shape: one row per valid raw learner -> (learner_id_hash, tenant_id, age_band,
@@ -133,7 +138,7 @@ def pseudonymize_learners(learners: DataFrame, key: PseudonymKey, as_of: dt.date
     return (
         learners.where(F.col("rejection_reason").isNull())
         .select(
-            hash_id(F.col("learner_id"), key).alias("learner_id_hash"),
+            pseudonym(F.col("learner_id")).alias("learner_id_hash"),
             F.col("tenant_id"),
             generalize_age(F.col("date_of_birth"), as_of).alias("age_band"),
             generalize_grade(F.col("grade_level")).alias("grade_band"),
@@ -144,7 +149,7 @@ def pseudonymize_learners(learners: DataFrame, key: PseudonymKey, as_of: dt.date
     )
 
 
-def pseudonymize_events(events: DataFrame, key: PseudonymKey) -> DataFrame:
+def pseudonymize_events(events: DataFrame, pseudonym: Pseudonymizer) -> DataFrame:
     """Valid events with the learner id replaced by its pseudonym and derived fields added.
 
     Shape: one row per valid, de-duplicated event -> (event_id, tenant_id, learner_id_hash,
@@ -155,7 +160,7 @@ def pseudonymize_events(events: DataFrame, key: PseudonymKey) -> DataFrame:
     return events.where(F.col("rejection_reason").isNull()).select(
         "event_id",
         "tenant_id",
-        hash_id(F.col("learner_id"), key).alias("learner_id_hash"),
+        pseudonym(F.col("learner_id")).alias("learner_id_hash"),
         "event_type",
         "occurred_at",
         F.to_date("occurred_at").alias("activity_date"),
@@ -172,12 +177,12 @@ def pseudonymize_events(events: DataFrame, key: PseudonymKey) -> DataFrame:
     )
 
 
-def pseudonymize_iep_goals(iep_goals: DataFrame, key: PseudonymKey) -> DataFrame:
+def pseudonymize_iep_goals(iep_goals: DataFrame, pseudonym: Pseudonymizer) -> DataFrame:
     """IEP goals keyed by pseudonym; goals with unusable ids are left out of the dimension."""
     return iep_goals.where(is_uuid(F.col("learner_id"))).select(
         "goal_id",
         "tenant_id",
-        hash_id(F.col("learner_id"), key).alias("learner_id_hash"),
+        pseudonym(F.col("learner_id")).alias("learner_id_hash"),
         "category",
         "baseline",
         "target",
@@ -186,8 +191,20 @@ def pseudonymize_iep_goals(iep_goals: DataFrame, key: PseudonymKey) -> DataFrame
     )
 
 
-def prepare_inputs(raw: RawTables, scope: Scope, key: PseudonymKey) -> PreparedInputs:
-    """Validate and pseudonymize the raw tables for one run (pure: no I/O)."""
+def keyed_pseudonym(key: PseudonymKey) -> Pseudonymizer:
+    """The production pseudonymizer: HMAC-SHA256 of the learner id under ``key``."""
+    return lambda learner_id: hash_id(learner_id, key)
+
+
+def prepare_inputs(raw: RawTables, scope: Scope, pseudonym: Pseudonymizer) -> PreparedInputs:
+    """Validate and pseudonymize the raw tables for one run (pure: no I/O).
+
+    Args:
+        raw: The raw tables, contract-checked.
+        scope: Period, tenant and clock of the run.
+        pseudonym: Maps a learner-id column to its pseudonym; the runner always passes
+            :func:`keyed_pseudonym` (the non-private baseline of ``bench/`` passes identity).
+    """
     checked_events = validate_events(raw.events, scope)
     checked_learners = validate_learners(scope.in_tenant(raw.learners))
     history_end = dt.datetime.combine(scope.end + dt.timedelta(days=1), dt.time.min)
@@ -197,7 +214,7 @@ def prepare_inputs(raw: RawTables, scope: Scope, key: PseudonymKey) -> PreparedI
         .transform(with_rejection_reason(scope.now))
         .where(F.col("rejection_reason").isNull())
         .select(
-            hash_id(F.col("learner_id"), key).alias("learner_id_hash"),
+            pseudonym(F.col("learner_id")).alias("learner_id_hash"),
             "tenant_id",
             F.to_date("occurred_at").alias("activity_date"),
         )
@@ -207,10 +224,10 @@ def prepare_inputs(raw: RawTables, scope: Scope, key: PseudonymKey) -> PreparedI
     )
     return PreparedInputs(
         checked_events=checked_events,
-        events=pseudonymize_events(checked_events, key),
+        events=pseudonymize_events(checked_events, pseudonym),
         history=history,
-        learners=pseudonymize_learners(checked_learners, key, scope.end),
-        iep_goals=pseudonymize_iep_goals(scope.in_tenant(raw.iep_goals), key),
+        learners=pseudonymize_learners(checked_learners, pseudonym, scope.end),
+        iep_goals=pseudonymize_iep_goals(scope.in_tenant(raw.iep_goals), pseudonym),
         courses=scope.in_tenant(raw.courses),
         rejected=rejected,
     )

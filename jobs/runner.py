@@ -32,7 +32,7 @@ from jobs.delta_io import (
     with_retries,
 )
 from jobs.job_runs import JobRunLedger, RunCounters
-from jobs.prepare import PreparedInputs, RawTables, Scope, prepare_inputs
+from jobs.prepare import PreparedInputs, RawTables, Scope, keyed_pseudonym, prepare_inputs
 from jobs.release import CuratedJob, ReleaseContext, slice_predicate, with_release_metadata
 from privacy_udfs import Charge, PrivacyBudget, PrivacyLevel, RandomSource, load_pseudonym_key
 
@@ -285,7 +285,7 @@ def run_release(
                 settings.pseudonym_key_version,
             )
         with step("validate", f"events {scope.start}..{scope.end}, pseudonymize"):
-            inputs = prepare_inputs(raw, scope, key)
+            inputs = prepare_inputs(raw, scope, keyed_pseudonym(key))
             inputs.checked_events.persist()
             counters.rows_read, _, counters.rows_quarantined = _count_inputs(inputs)
             _write_quarantine(spark, settings, inputs.rejected, arguments.run_id)

@@ -1,0 +1,148 @@
+"""End-to-end pipeline benchmark: run_all with privacy on vs the same pipeline with privacy off.
+
+For each size it generates raw tables (once, cached under --out), then times:
+
+* ``private``: the real ``run_release`` at ``dp_medium`` (HMAC pseudonyms, validation,
+  quarantine, contribution bounding, noise UDFs, suppression, budget ledger, slice writes);
+* ``baseline``: the same validation and transforms with privacy off: identity instead of
+  HMAC, ``anonymized`` (no bounding, no noise) and k = 0 (no suppression), writing the
+  same curated tables with a plain overwrite.
+
+It reports wall time, events/s, the private/baseline ratio and peak memory (driver
+process plus the JVM it started), and appends a Markdown row per size to stdout.
+
+    .venv/bin/python bench/bench_pipeline.py --events 1000000 --events 10000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+
+from conf.bounds import load_job_bounds
+from conf.settings import load_settings
+from jobs.arguments import JobArguments
+from jobs.delta_io import is_delta_table
+from jobs.generate import GeneratorConfig, generate_raw_tables, write_raw_tables
+from jobs.prepare import Scope, prepare_inputs
+from jobs.release import ReleaseContext, with_release_metadata
+from jobs.run_all import ALL_JOBS
+from jobs.runner import read_raw_tables, run_release
+from jobs.session import build_spark_session
+from privacy_udfs import PrivacyLevel
+
+BENCH_KEY = "benchmark-only-key-" + "5f3a9c1e7b2d4086" * 3
+
+
+class PeakMemory:
+    """Samples the RSS of this process and its children (the JVM) every 0.5 s."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = me.memory_info().rss
+            for child in me.children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    total += child.memory_info().rss
+            self.peak = max(self.peak, total)
+            time.sleep(0.5)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run_baseline(spark, settings, config: GeneratorConfig) -> None:  # type: ignore[no-untyped-def]
+    """The pipeline with privacy off, writing to <root>/baseline/<table>."""
+    end = config.start + dt.timedelta(days=config.days - 1)
+    scope = Scope(config.start, end, None, dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    inputs = prepare_inputs(read_raw_tables(spark, settings), scope, lambda learner_id: learner_id)
+    inputs.checked_events.persist()
+    bounds = load_job_bounds()
+    for job in ALL_JOBS:
+        context = ReleaseContext(
+            level=PrivacyLevel.ANONYMIZED,
+            job_bounds=bounds[job.name],
+            k_threshold=0,
+            scope=scope,
+            run_id=str(uuid.uuid4()),
+            key_version="none",
+        )
+        released = job.transform(inputs, context).transform(
+            with_release_metadata(job.table, context)
+        )
+        released.write.format("delta").mode("overwrite").save(settings.path("baseline", job.name))
+    inputs.checked_events.unpersist()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, action="append", required=True)
+    parser.add_argument("--out", type=Path, default=Path("data/bench"))
+    parser.add_argument("--master", default="local[2]")
+    args = parser.parse_args()
+    spark = build_spark_session(
+        "bench-pipeline", master=args.master, shuffle_partitions=8, ui_enabled=False
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    rows = []
+    for events in args.events:
+        root = (args.out / f"events-{events}").resolve()
+        settings = load_settings(
+            data_root=str(root), pseudonym_key=BENCH_KEY, dp_epsilon_budget=1e9
+        )
+        config = GeneratorConfig(events=events, seed=7)
+        if not is_delta_table(spark, settings.path("raw", "events")):
+            started = time.monotonic()
+            write_raw_tables(generate_raw_tables(spark, config), settings.path("raw"))
+            print(f"generated {events:,} events in {time.monotonic() - started:.0f}s", flush=True)
+        timings = {}
+        peaks = {}
+        for name in ("baseline", "private"):
+            with PeakMemory() as memory:
+                started = time.monotonic()
+                if name == "baseline":
+                    run_baseline(spark, settings, config)
+                else:
+                    end = config.start + dt.timedelta(days=config.days - 1)
+                    arguments = JobArguments(
+                        config.start, end, None, "dp_medium", str(uuid.uuid4()), force=True
+                    )
+                    run_release(spark, settings, arguments, ALL_JOBS, run_name="bench")
+                timings[name] = time.monotonic() - started
+            peaks[name] = memory.peak
+            print(
+                f"{events:,} events {name}: {timings[name]:.1f}s, peak {peaks[name] / 2**30:.2f} GiB",
+                flush=True,
+            )
+        rows.append((events, timings, peaks))
+    print("\n| events | baseline s | private s | private events/s | ratio | peak GiB (private) |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for events, timings, peaks in rows:
+        print(
+            f"| {events:,} | {timings['baseline']:.1f} | {timings['private']:.1f} | "
+            f"{events / timings['private']:,.0f} | {timings['private'] / timings['baseline']:.2f} | "
+            f"{peaks['private'] / 2**30:.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
