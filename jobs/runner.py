@@ -286,7 +286,10 @@ def run_release(
             )
         with step("validate", f"events {scope.start}..{scope.end}, pseudonymize"):
             inputs = prepare_inputs(raw, scope, keyed_pseudonym(key))
-            inputs.checked_events.persist()
+            # Every job reads these; cache them so raw events are validated and hashed once.
+            shared = (inputs.checked_events, inputs.events, inputs.history, inputs.learners)
+            for frame in shared:
+                frame.persist()
             counters.rows_read, _, counters.rows_quarantined = _count_inputs(inputs)
             _write_quarantine(spark, settings, inputs.rejected, arguments.run_id)
             tenants = tenant_directory(raw, scope)
@@ -330,7 +333,8 @@ def run_release(
             counters.refused_tenants.extend(
                 t for t in outcome.refused_tenants if t not in counters.refused_tenants
             )
-        inputs.checked_events.unpersist()
+        for frame in shared:
+            frame.unpersist()
     except Exception as error:
         ledger.finish(arguments.run_id, "failed", counters, f"{type(error).__name__}: {error}")
         raise
