@@ -64,9 +64,13 @@ class AnalyticsSettings(BaseSettings):
 
     @field_validator("data_root")
     @classmethod
-    def _strip_trailing_slash(cls, value: str) -> str:
+    def _normalize_root(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be empty")
+        if "://" not in value and not value.startswith("/"):
+            # Relative local paths (./data) are made absolute: Delta's table builder and
+            # executors in other working directories must all see the same location.
+            value = str(Path(value).resolve())
         return value.rstrip("/") or "/"
 
     def path(self, *parts: str) -> str:

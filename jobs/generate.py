@@ -21,6 +21,7 @@ import argparse
 import datetime as dt
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -137,6 +138,9 @@ def write_raw_tables(tables: Mapping[str, DataFrame], raw_root: str) -> None:
     if not raw_root.strip():
         raise ValueError("raw_root must be a non-empty path or URI")
     root = raw_root.rstrip("/")
+    if "://" not in root and not root.startswith("/"):
+        # Delta's table builder rejects relative locations such as ./data/raw.
+        root = str(Path(root).resolve())
     for name, columns in RAW_TABLES.items():
         df = tables[name]
         path = f"{root}/{name}"

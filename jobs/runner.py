@@ -34,6 +34,7 @@ from jobs.delta_io import (
 from jobs.job_runs import JobRunLedger, RunCounters
 from jobs.prepare import PreparedInputs, RawTables, Scope, keyed_pseudonym, prepare_inputs
 from jobs.release import CuratedJob, ReleaseContext, slice_predicate, with_release_metadata
+from jobs.validation import is_uuid
 from privacy_udfs import Charge, PrivacyBudget, PrivacyLevel, RandomSource, load_pseudonym_key
 
 
@@ -90,13 +91,9 @@ def tenant_directory(raw: RawTables, scope: Scope) -> list[str]:
         return [scope.tenant_id]
     rows = (
         raw.learners.select("tenant_id")
-        .where(
-            F.col("tenant_id").rlike(
-                r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-            )
-        )
+        .where(is_uuid(F.col("tenant_id")))
         .distinct()
-        .collect()
+        .collect()  # one row per tenant: a few hundred at most, never learner-level
     )
     return sorted(r.tenant_id for r in rows)
 
@@ -129,7 +126,7 @@ def _count_inputs(inputs: PreparedInputs) -> tuple[int, int, int]:
     counts = (
         inputs.checked_events.groupBy(F.col("rejection_reason").isNull().alias("valid"))
         .count()
-        .collect()
+        .collect()  # two rows: valid and rejected counts
     )
     valid = sum(r["count"] for r in counts if r.valid)
     rejected = sum(r["count"] for r in counts if not r.valid)
