@@ -17,7 +17,7 @@ import hmac
 import secrets
 
 import pandas as pd
-from _spark import bench_session, machine_load, median_seconds
+from _privacy_bench import bench_session, machine_load, median_seconds
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import numpy as np
 import opendp.prelude as dp
 import pandas as pd
-from _spark import bench_session, machine_load, median_seconds
+from _privacy_bench import bench_session, machine_load, median_seconds
 from pyspark.sql import functions as F
 
 from privacy_udfs import laplace_count, laplace_sum, secure_random_source

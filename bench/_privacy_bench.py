@@ -1,4 +1,4 @@
-"""Shared set-up of the privacy_udfs benchmarks: a local[2] session whose workers use this venv."""
+"""Shared set-up of the privacy_udfs benchmarks: local[2] session, timing, machine load."""
 
 from __future__ import annotations
 
