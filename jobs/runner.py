@@ -346,20 +346,23 @@ def run_release(
 
 
 def format_summary(summary: RunSummary) -> str:
-    """The end-of-run table: rows, suppressed groups and ε per table."""
+    """The end-of-run table: rows, suppressed groups, and ε charged per tenant per table."""
+    counters = summary.counters
     lines = [
         f"run {summary.run_id}: {summary.status}",
-        f"events read {summary.counters.rows_read:,}  quarantined {summary.counters.rows_quarantined:,}",
-        f"{'table':<20}{'rows':>10}{'suppressed':>12}{'ε charged':>12}  note",
+        f"events read {counters.rows_read:,}  used {counters.rows_read - counters.rows_quarantined:,}"
+        f"  quarantined {counters.rows_quarantined:,}",
+        f"{'table':<20}{'rows':>10}{'suppressed':>12}{'ε/tenant':>10}{'tenants':>9}  note",
     ]
     for t in summary.tables:
-        eps = sum(t.epsilon_by_tenant.values())
-        note = t.skipped_reason or ""
+        per_tenant = max(t.epsilon_by_tenant.values(), default=0.0)
+        notes = [t.skipped_reason or ""]
         if t.refused_tenants:
-            note += f" refused tenants: {len(t.refused_tenants)}"
+            notes.append(f"refused (over budget): {len(t.refused_tenants)} tenant(s)")
         if t.reused_tenants:
-            note += f" reused published release for {len(t.reused_tenants)} tenant(s)"
+            notes.append(f"published release reused for {len(t.reused_tenants)} tenant(s)")
         lines.append(
-            f"{t.table:<20}{t.rows_written:>10,}{t.groups_suppressed:>12,}{eps:>12.3f}  {note.strip()}"
+            f"{t.table:<20}{t.rows_written:>10,}{t.groups_suppressed:>12,}{per_tenant:>10.3f}"
+            f"{len(t.epsilon_by_tenant):>9}  {'; '.join(n for n in notes if n)}"
         )
     return "\n".join(lines)
