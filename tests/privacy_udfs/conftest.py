@@ -1,28 +1,17 @@
-"""Fixtures of the privacy_udfs tests: the seeded-randomness switch and worker Python.
+"""Fixtures of the privacy_udfs tests: the seeded-randomness switch.
 
-Pandas UDFs run in Python worker processes started by Spark. They must use
-this virtualenv's interpreter (numpy, pandas, pyarrow) and be able to import
-``privacy_udfs``; both come from the environment at the moment Spark starts,
-so they are set here, at collection time, before the session fixture runs.
+(Python workers run the venv's interpreter: ``jobs.session`` sets PYSPARK_PYTHON,
+and the editable install puts the packages on their path.)
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from privacy_udfs.randomness import SEEDED_RANDOMNESS_ENV
-
-_REPO = str(Path(__file__).resolve().parents[2])
-os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-if _REPO not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (_REPO, os.environ.get("PYTHONPATH", "")) if p
-    )
 
 
 @pytest.fixture()
