@@ -214,7 +214,11 @@ def _release_table(
             # Platform rows mix every tenant's learners: one tenant over budget blocks them.
             outcome.skipped_reason = "refused: a tenant is over its privacy budget"
             return outcome
-        write_tenants = [c.tenant_id for c in allowed]
+        # Reserve ε before computing: a crash later wastes budget but can never spend it
+        # twice, and a concurrent run releasing the same data finds it published.
+        charged = budget.charge(list(allowed), job_run_id=context.run_id, forced=force)
+        outcome.reused_tenants += [c.tenant_id for c in charged.already_published]
+        write_tenants = [c.tenant_id for c in charged.charged]
         if not write_tenants:
             outcome.skipped_reason = "nothing to release (published or over budget)"
             return outcome
@@ -226,7 +230,6 @@ def _release_table(
     predicate = slice_predicate(job.table, scope, level, write_tenants if has_tenant else None)
     overwrite_slice(released, path, predicate)
     if level.is_dp:
-        budget.charge([c for c in allowed], job_run_id=context.run_id, forced=force)
         outcome.epsilon_by_tenant = {t: epsilon for t in write_tenants}
 
     # Read back what was written: the published draw, not a recomputation.

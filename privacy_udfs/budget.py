@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -120,6 +122,23 @@ class BudgetCheck(NamedTuple):
 
     allowed: tuple[Charge, ...]
     refused: tuple[Refusal, ...]
+
+
+_COMMIT_ATTEMPTS = 6
+_CONFLICTS = (
+    "ConcurrentAppend",
+    "ConcurrentTransaction",
+    "ConcurrentWrite",
+    "MetadataChanged",
+    "ProtocolChanged",
+    "DELTA_TABLE_ALREADY_EXISTS",
+)
+
+
+def _is_concurrent_write(error: Exception) -> bool:
+    """True for Delta's optimistic-concurrency conflicts (a retry can succeed)."""
+    text = f"{type(error).__name__} {error}"
+    return any(name in text for name in _CONFLICTS)
 
 
 @dataclass(frozen=True)
@@ -233,32 +252,67 @@ class PrivacyBudget:
         """
         if not job_run_id.strip():
             raise PrivacyConfigurationError("job_run_id must be non-empty")
-        result = self.check(charges, forced=forced)
-        if result.refused:
-            raise BudgetExceededError(result.refused)
-        pending = self._pending(charges, forced)
-        if pending:
-            now = dt.datetime.now(dt.UTC)
-            rows = [
-                (
-                    c.tenant_id,
-                    c.period_start,
-                    c.period_end,
-                    c.release_id,
-                    c.job_name,
-                    str(c.privacy_level),
-                    float(c.epsilon),
-                    forced,
-                    job_run_id,
-                    now,
-                )
-                for c in pending
-            ]
-            self._spark.createDataFrame(rows, spark_schema(PRIVACY_BUDGET)).write.format(
-                "delta"
-            ).mode("append").save(self._path)
-        published = tuple(c for c in charges if c not in pending)
-        return ChargeOutcome(charged=tuple(pending), already_published=published)
+        for attempt in range(_COMMIT_ATTEMPTS):
+            result = self.check(charges, forced=forced)
+            if result.refused:
+                raise BudgetExceededError(result.refused)
+            pending = self._pending(charges, forced)
+            published = tuple(c for c in charges if c not in pending)
+            if not pending:
+                return ChargeOutcome(charged=(), already_published=published)
+            try:
+                self._commit(pending, job_run_id=job_run_id, forced=forced)
+            except Exception as error:  # py4j wraps Delta's ConcurrentAppendException
+                if not _is_concurrent_write(error) or attempt == _COMMIT_ATTEMPTS - 1:
+                    raise
+                # Another run charged meanwhile: re-read the ledger and decide again
+                # (the release may now be published, or the tenant out of budget).
+                time.sleep(0.2 * 2**attempt)
+                continue
+            return ChargeOutcome(charged=tuple(pending), already_published=published)
+        raise AssertionError("unreachable")
+
+    def _commit(self, pending: Sequence[Charge], *, job_run_id: str, forced: bool) -> None:
+        """Append ``pending`` in one commit that conflicts with any concurrent charge.
+
+        An insert-only MERGE reads the whole (unpartitioned) ledger, so Delta's
+        optimistic concurrency control rejects it if another writer committed since:
+        check-then-append becomes atomic without a lock.
+        """
+        now = dt.datetime.now(dt.UTC)
+        rows = [
+            (
+                c.tenant_id,
+                c.period_start,
+                c.period_end,
+                c.release_id,
+                c.job_name,
+                str(c.privacy_level),
+                float(c.epsilon),
+                forced,
+                job_run_id,
+                now,
+            )
+            for c in pending
+        ]
+        source = self._spark.createDataFrame(rows, spark_schema(PRIVACY_BUDGET))
+        (
+            DeltaTable.createIfNotExists(self._spark)
+            .location(self._path)
+            .addColumns(spark_schema(PRIVACY_BUDGET))
+            .comment("ε charged per tenant, period and release")
+            .execute()
+        )
+        (
+            DeltaTable.forPath(self._spark, self._path)
+            .alias("ledger")
+            .merge(
+                source.alias("charge"),
+                "ledger.release_id = charge.release_id AND ledger.job_run_id = charge.job_run_id",
+            )
+            .whenNotMatchedInsertAll()
+            .execute()
+        )
 
     def _pending(self, charges: Sequence[Charge], forced: bool) -> list[Charge]:
         """Charges that will spend ε: all if forced, else those not yet published."""
