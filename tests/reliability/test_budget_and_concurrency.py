@@ -115,11 +115,6 @@ def test_two_tenants_writing_the_same_table_at_once_both_succeed(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="known bug (issue 6 report): runner writes the slice before charging; two concurrent "
-    "DP runs both draw and publish noise, the ledger charges the first, the table keeps the second",
-    strict=False,
-)
 def test_same_tenant_and_period_at_dp_one_release_wins_epsilon_charged_once(
     spark: SparkSession, tmp_path: Path
 ) -> None:
