@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F  # noqa: N812
+from pyspark.sql import functions as F
 
 from jobs.contracts.raw import SCORE_RANGE, EventType
 from jobs.release import ReleaseContext

@@ -40,7 +40,7 @@ subject and difficulty come from the (public) course catalogue after selection.
 from __future__ import annotations
 
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F  # noqa: N812
+from pyspark.sql import functions as F
 
 from jobs.contracts.raw import SCORE_RANGE
 from jobs.prepare import PreparedInputs

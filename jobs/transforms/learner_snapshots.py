@@ -58,7 +58,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F  # noqa: N812
+from pyspark.sql import functions as F
 
 from jobs.contracts.raw import EventType
 from jobs.prepare import PreparedInputs

@@ -32,7 +32,7 @@ metric null and ``insufficient_data = true``.
 from __future__ import annotations
 
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F  # noqa: N812
+from pyspark.sql import functions as F
 
 from jobs.contracts.raw import SCORE_RANGE
 from jobs.prepare import PreparedInputs

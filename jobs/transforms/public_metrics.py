@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 
 from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F  # noqa: N812
+from pyspark.sql import functions as F
 
 from jobs.contracts.raw import SCORE_RANGE
 from jobs.prepare import PreparedInputs

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F  # noqa: N812
+from pyspark.sql import functions as F
 
 from jobs.contracts.curated import LEARNER_SNAPSHOTS
 from jobs.release import ReleaseContext, with_release_metadata
