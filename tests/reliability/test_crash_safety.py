@@ -16,6 +16,7 @@ from chispa import assert_df_equality
 from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
+from conf.settings import AnalyticsSettings
 from tests.pipeline import comparable
 from tests.reliability.rawdata import (
     END,
@@ -140,3 +141,65 @@ def test_sigkill_mid_write_leaves_previous_version_and_rerun_matches_clean_run(
         .collect()
     }
     assert totals == {tenant_id(1): 2 * LEARNERS_PER_TENANT, tenant_id(2): LEARNERS_PER_TENANT}
+
+
+def _run_stalled_child(
+    settings: AnalyticsSettings, tmp_path: Path, run_id: str, level: str
+) -> None:
+    """Start the stalled job in its own process group, wait for the write, SIGKILL the group."""
+    marker = tmp_path / f"stalled-{run_id}"
+    env = {
+        **os.environ,
+        "PSEUDONYM_KEY": TEST_KEY,
+        "STALL_MARKER": str(marker),
+        "PYTHONPATH": str(REPO),
+    }
+    args = ["--start", START.isoformat(), "--end", END.isoformat(), "--run-id", run_id]
+    args += ["--data-root", settings.data_root, "--privacy-level", level, "--master", "local[2]"]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.reliability.stalled_job", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + MARKER_TIMEOUT
+        while not marker.exists():
+            if child.poll() is not None:
+                pytest.fail(f"child exited early: {child.stderr.read().decode()[-3000:]}")  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "the child never reached the curated write"
+            time.sleep(0.5)
+    finally:
+        _kill_group(child)
+        if child.stderr:
+            child.stderr.close()
+    assert child.returncode == -signal.SIGKILL
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    reason="known gap (issue 6 report): ε is reserved before the write, so a DP run killed "
+    "mid-write leaves its release 'published' in the budget ledger with no rows; the rerun "
+    "reuses it and publishes nothing for the tenant",
+    strict=True,
+)
+def test_dp_run_killed_mid_write_is_released_by_the_rerun(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    settings = settings_for(tmp_path)
+    write_raw(spark, settings, RawData.for_tenants([1]))
+    release(spark, settings)  # the curated table exists (anonymized slice)
+    run_id = str(uuid.uuid4())
+    _run_stalled_child(settings, tmp_path, run_id, "dp_medium")
+    table_path = settings.path("curated", "session_daily")
+    dp_rows = spark.read.format("delta").load(table_path).where("privacy_level = 'dp_medium'")
+    assert dp_rows.count() == 0  # nothing partial is visible
+
+    rerun = release(spark, settings, level="dp_medium")
+
+    assert job_run(spark, settings, run_id).status == "abandoned"
+    assert rerun.status == "succeeded"
+    days = (END - START).days + 1
+    assert dp_rows.count() == days * 9  # every (day, subject) of the tenant is released
