@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -175,6 +176,63 @@ def refused_tenants(
     return frozenset(r.tenant_id for r in refused)
 
 
+ReleaseState = Literal["published", "unwritten", "in progress"]
+
+
+def release_states(
+    spark: SparkSession,
+    settings: AnalyticsSettings,
+    job: CuratedJob,
+    context: ReleaseContext,
+    ledgered: Sequence[Charge],
+) -> dict[str, ReleaseState]:
+    """What became of releases already charged in the budget ledger, per tenant.
+
+    ``published``: rows are in the curated slice, or the charging run succeeded (an
+    empty release is still a release). ``unwritten``: the charging run failed or was
+    abandoned before writing, so its noise was never seen. ``in progress``: the
+    charging run is still running. Only tiny ledger rows reach the driver.
+    """
+    if not ledgered:
+        return {}
+    path = settings.path("curated", job.name)
+    tenants = [c.tenant_id for c in ledgered]
+    slice_rows = (
+        spark.read.format("delta")
+        .load(path)
+        .where(slice_predicate(job.table, context.scope, context.level, tenants))
+    )
+    if "tenant_id" in job.table.key_names:
+        present = {r.tenant_id for r in slice_rows.select("tenant_id").distinct().collect()}
+    else:
+        present = set(tenants) if slice_rows.limit(1).count() else set()
+    charging_runs = (
+        spark.read.format("delta")
+        .load(settings.path("ops", "privacy_budget"))
+        .where(F.col("release_id").isin([c.release_id for c in ledgered]))
+        .groupBy("tenant_id")
+        .agg(F.max_by("job_run_id", "charged_at").alias("run_id"))
+        .join(
+            spark.read.format("delta")
+            .load(settings.path("ops", "job_runs"))
+            .select("run_id", "status"),
+            "run_id",
+            "left",
+        )
+        .collect()  # one row per tenant
+    )
+    status = {r.tenant_id: r.status for r in charging_runs}
+    states: dict[str, ReleaseState] = {}
+    for tenant in tenants:
+        if tenant in present or status.get(tenant) == "succeeded":
+            states[tenant] = "published"
+        elif status.get(tenant) in ("failed", "abandoned"):
+            states[tenant] = "unwritten"
+        else:
+            states[tenant] = "in progress"
+    return states
+
+
 def _release_table(
     spark: SparkSession,
     settings: AnalyticsSettings,
@@ -203,11 +261,16 @@ def _release_table(
             for c in release_charges(job, context, tenants)
             if c.tenant_id not in refused_for_release
         ]
+        resumed: list[str] = []
         if not force:
-            outcome.reused_tenants = [
-                c.tenant_id for c in charges if budget.published(c.release_id)
-            ]
-            charges = [c for c in charges if c.tenant_id not in outcome.reused_tenants]
+            ledgered = [c for c in charges if budget.published(c.release_id)]
+            state = release_states(spark, settings, job, context, ledgered)
+            outcome.reused_tenants = sorted(t for t, s in state.items() if s == "published")
+            resumed = sorted(t for t, s in state.items() if s == "unwritten")
+            busy = sorted(t for t, s in state.items() if s == "in progress")
+            if busy:
+                outcome.skipped_reason = f"being released by another run for {len(busy)} tenant(s)"
+            charges = [c for c in charges if c.tenant_id not in state]
         allowed, refused = budget.check(charges, forced=force)
         outcome.refused_tenants += [r.tenant_id for r in refused]
         if job.platform_wide and outcome.refused_tenants:
@@ -218,7 +281,9 @@ def _release_table(
         # twice, and a concurrent run releasing the same data finds it published.
         charged = budget.charge(list(allowed), job_run_id=context.run_id, forced=force)
         outcome.reused_tenants += [c.tenant_id for c in charged.already_published]
-        write_tenants = [c.tenant_id for c in charged.charged]
+        # Charged by a run that died before writing: that draw was never seen, so the
+        # release is computed now under the same charge.
+        write_tenants = [c.tenant_id for c in charged.charged] + resumed
         if not write_tenants:
             outcome.skipped_reason = "nothing to release (published or over budget)"
             return outcome

@@ -179,15 +179,10 @@ def _run_stalled_child(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="known gap (issue 6 report): ε is reserved before the write, so a DP run killed "
-    "mid-write leaves its release 'published' in the budget ledger with no rows; the rerun "
-    "reuses it and publishes nothing for the tenant",
-    strict=True,
-)
 def test_dp_run_killed_mid_write_is_released_by_the_rerun(
     spark: SparkSession, tmp_path: Path
 ) -> None:
+    """ε was reserved before the write; the rerun releases under that charge, once."""
     settings = settings_for(tmp_path)
     write_raw(spark, settings, RawData.for_tenants([1]))
     release(spark, settings)  # the curated table exists (anonymized slice)
