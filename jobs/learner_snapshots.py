@@ -10,22 +10,14 @@ How each metric is computed and protected: see jobs/transforms/learner_snapshots
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from jobs.cli import run_cli
+from jobs.cli import job_entry_point
 from jobs.contracts.curated import LEARNER_SNAPSHOTS
 from jobs.release import CuratedJob
 from jobs.transforms.learner_snapshots import learner_snapshots
 
 JOB = CuratedJob(LEARNER_SNAPSHOTS, learner_snapshots)
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point."""
-    return run_cli(
-        [JOB], prog="python -m jobs.learner_snapshots", description=__doc__ or "", argv=argv
-    )
-
+main = job_entry_point(JOB, __doc__)
 
 if __name__ == "__main__":
     raise SystemExit(main())

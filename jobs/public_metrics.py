@@ -10,22 +10,14 @@ How each metric is computed and protected: see jobs/transforms/public_metrics.py
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from jobs.cli import run_cli
+from jobs.cli import job_entry_point
 from jobs.contracts.curated import PUBLIC_METRICS
 from jobs.release import CuratedJob
 from jobs.transforms.public_metrics import public_metrics
 
 JOB = CuratedJob(PUBLIC_METRICS, public_metrics, platform_wide=True)
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point."""
-    return run_cli(
-        [JOB], prog="python -m jobs.public_metrics", description=__doc__ or "", argv=argv
-    )
-
+main = job_entry_point(JOB, __doc__)
 
 if __name__ == "__main__":
     raise SystemExit(main())
