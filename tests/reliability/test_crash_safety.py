@@ -198,3 +198,5 @@ def test_dp_run_killed_mid_write_is_released_by_the_rerun(
     assert rerun.status == "succeeded"
     days = (END - START).days + 1
     assert dp_rows.count() == days * 9  # every (day, subject) of the tenant is released
+    charges = spark.read.format("delta").load(settings.path("ops", "privacy_budget")).collect()
+    assert [(c.tenant_id, c.epsilon) for c in charges] == [(tenant_id(1), 0.25)]  # charged once
