@@ -1,0 +1,1 @@
+"""Reading curated and ops Delta tables with delta-rs and pyarrow (no JVM)."""
