@@ -9,7 +9,7 @@ DATA_ROOT ?= ./data
 DEMO_EVENTS ?= 200000
 PORT ?= 8001
 
-.PHONY: setup demo test lint format serve notebook bench screenshots clean
+.PHONY: setup demo test test-reliability lint format serve notebook bench screenshots clean
 
 setup: $(SETUP_STAMP) $(JARS_STAMP)
 
@@ -31,6 +31,9 @@ demo: setup
 test: setup
 	@if [ -x scripts/ensure_browser.sh ]; then scripts/ensure_browser.sh; fi
 	$(BIN)/python -m pytest
+
+test-reliability: setup
+	$(BIN)/python -m pytest tests/reliability
 
 serve: setup
 	DATA_ROOT=$(DATA_ROOT) $(BIN)/gunicorn 'serving.app:create_app()' \

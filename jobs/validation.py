@@ -96,13 +96,14 @@ def with_rejection_reason(now: dt.datetime) -> Callable[[DataFrame], DataFrame]:
 
 
 def with_duplicates_flagged(df: DataFrame) -> DataFrame:
-    """Set ``rejection_reason`` to 'duplicate event_id' on all but one copy of each event.
+    """Set ``rejection_reason`` to 'duplicate event_id' on all but one copy of each (tenant, event).
 
     The copy kept is chosen deterministically (smallest ``occurred_at``, then the
     row's own hash) so reruns keep the same row. Rows already rejected are left alone.
     """
     valid = F.col("rejection_reason").isNull()
-    order = Window.partitionBy("event_id", valid).orderBy(
+    # Event ids are unique per tenant's feed; two tenants may reuse one.
+    order = Window.partitionBy("tenant_id", "event_id", valid).orderBy(
         F.col("occurred_at").asc_nulls_last(),
         F.xxhash64(*[c for c in df.columns if c != "rejection_reason"]),
     )

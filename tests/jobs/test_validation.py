@@ -103,6 +103,17 @@ def test_duplicates_keep_exactly_one_copy(spark: SparkSession) -> None:
     )
 
 
+def test_the_same_event_id_in_two_tenants_is_two_events(spark: SparkSession) -> None:
+    other = "00000000-0000-4000-8000-00000000000b"
+    rows = [raw_event("e1"), raw_event("e1", tenant=other)]
+    flagged = (
+        spark.createDataFrame(rows, spark_schema(EVENTS))
+        .transform(with_rejection_reason(NOW))
+        .transform(with_duplicates_flagged)
+    )
+    assert flagged.where("rejection_reason IS NULL").count() == 2
+
+
 def test_a_rejected_copy_does_not_hide_the_valid_one(spark: SparkSession) -> None:
     rows = [raw_event("e1", learner=None), raw_event("e1")]
     flagged = (
