@@ -24,9 +24,11 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def claims(**overrides):
+    # Built at collection time; the suite may reach these tests much later, so the
+    # tokens must outlive the whole run (only the "expired" case tests expiry).
     now = int(time.time())
     base = {"sub": "u", "role": "admin", "tenant_id": TENANT_A, "aud": AUDIENCE,
-            "iat": now, "exp": now + 60}  # fmt: skip
+            "iat": now, "exp": now + 24 * 3600}  # fmt: skip
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
 
