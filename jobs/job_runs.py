@@ -20,6 +20,7 @@ from pyspark.sql import functions as F
 from jobs.contracts.columns import spark_schema
 from jobs.contracts.curated import JOB_RUNS
 from jobs.delta_io import ensure_ledger_table, with_retries
+from jobs.processes import pid_alive
 
 RUN_STATUSES = ("running", "succeeded", "failed", "refused", "abandoned")
 
@@ -38,16 +39,6 @@ class RunCounters:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class JobRunLedger:
@@ -129,7 +120,7 @@ class JobRunLedger:
         dead = [
             r.run_id
             for r in running
-            if r.pid is not None and r.pid != os.getpid() and not _pid_alive(r.pid)
+            if r.pid is not None and r.pid != os.getpid() and not pid_alive(r.pid)
         ]
         if dead:
             table = DeltaTable.forPath(self._spark, self._path)

@@ -203,7 +203,9 @@ def release_states(
         .where(slice_predicate(job.table, context.scope, context.level, tenants))
     )
     if "tenant_id" in job.table.key_names:
-        present = {r.tenant_id for r in slice_rows.select("tenant_id").distinct().collect()}
+        present = {
+            r.tenant_id for r in slice_rows.select("tenant_id").distinct().collect()
+        }  # tenants
     else:
         present = set(tenants) if slice_rows.limit(1).count() else set()
     charging_runs = (

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from jobs.processes import pid_alive
+
 
 class RunAlreadyActiveError(Exception):
     """A run for this tenant is still going."""
@@ -34,16 +36,6 @@ class LaunchRequest:
     privacy_level: str
     start: date
     end: date
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class EtlLauncher:
@@ -79,7 +71,7 @@ class EtlLauncher:
             pid = int(self._lock_path(tenant_id).read_text().strip() or "0")
         except (FileNotFoundError, ValueError):
             return None
-        if pid > 0 and _pid_alive(pid) and not self._is_zombie(pid):
+        if pid > 0 and pid_alive(pid) and not self._is_zombie(pid):
             return pid
         return None
 
