@@ -21,6 +21,16 @@ from jobs.contracts.curated import CuratedTable
 
 ResultT = TypeVar("ResultT")
 
+# Delta's optimistic-concurrency conflicts, by exception name or error class.
+_CONFLICT_MARKERS = (
+    "Concurrent",
+    "MetadataChanged",
+    "ProtocolChanged",
+    "DELTA_CONCURRENT",
+    "DELTA_METADATA_CHANGED",
+    "DELTA_PROTOCOL_CHANGED",
+)
+
 # Types a raw column may arrive as and still be read losslessly as the contract type.
 _WIDENINGS: dict[type[T.DataType], tuple[type[T.DataType], ...]] = {
     T.LongType: (T.IntegerType, T.ShortType, T.ByteType),
@@ -146,14 +156,8 @@ def with_retries(
         try:
             return action()
         except Exception as error:  # Delta raises JVM-side exceptions wrapped by py4j
-            conflict = (
-                "Concurrent" in type(error).__name__
-                or "ConcurrentModification" in str(error)
-                or "ConcurrentAppend" in str(error)
-                or "ProtocolChanged" in str(error)
-                or "MetadataChanged" in str(error)
-                or "ConcurrentTransaction" in str(error)
-            )
+            text = f"{type(error).__name__} {error}"
+            conflict = any(marker in text for marker in _CONFLICT_MARKERS)
             if not conflict or attempt == attempts - 1:
                 raise
             time.sleep(base_delay * (2**attempt))

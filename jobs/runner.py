@@ -170,8 +170,10 @@ def refused_tenants(
         for job, context in zip(jobs, contexts, strict=True)
         if context.level.is_dp and not (job.platform_wide and context.scope.tenant_id)
         for c in release_charges(job, context, tenants)
-        if force or not budget.published(c.release_id)
     ]
+    if not force:
+        published = budget.published_releases([c.release_id for c in charges])
+        charges = [c for c in charges if c.release_id not in published]
     _, refused = budget.check(charges, forced=force)
     return frozenset(r.tenant_id for r in refused)
 
@@ -265,7 +267,8 @@ def _release_table(
         ]
         resumed: list[str] = []
         if not force:
-            ledgered = [c for c in charges if budget.published(c.release_id)]
+            published = budget.published_releases([c.release_id for c in charges])
+            ledgered = [c for c in charges if c.release_id in published]
             state = release_states(spark, settings, job, context, ledgered)
             outcome.reused_tenants = sorted(t for t, s in state.items() if s == "published")
             resumed = sorted(t for t, s in state.items() if s == "unwritten")

@@ -129,8 +129,12 @@ _CONFLICTS = (
     "ConcurrentAppend",
     "ConcurrentTransaction",
     "ConcurrentWrite",
+    "ConcurrentDelete",
     "MetadataChanged",
     "ProtocolChanged",
+    "DELTA_CONCURRENT",
+    "DELTA_METADATA_CHANGED",
+    "DELTA_PROTOCOL_CHANGED",
     "DELTA_TABLE_ALREADY_EXISTS",
 )
 
@@ -202,11 +206,20 @@ class PrivacyBudget:
 
     def published(self, release_id: str) -> bool:
         """Whether ``release_id`` is in the ledger (its values must be reused, not redrawn)."""
+        return release_id in self.published_releases([release_id])
+
+    def published_releases(self, release_ids: Sequence[str]) -> frozenset[str]:
+        """The subset of ``release_ids`` already in the ledger, in one query."""
         ledger = self._ledger()
-        return (
-            ledger is not None
-            and ledger.where(F.col("release_id") == release_id).limit(1).count() > 0
+        if ledger is None or not release_ids:
+            return frozenset()
+        rows = (
+            ledger.where(F.col("release_id").isin(list(release_ids)))
+            .select("release_id")
+            .distinct()
+            .collect()  # at most len(release_ids) ids
         )
+        return frozenset(row.release_id for row in rows)
 
     def check(self, charges: Sequence[Charge], *, forced: bool = False) -> BudgetCheck:
         """Split ``charges`` into those that fit and those that would exceed the limit.
