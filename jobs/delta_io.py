@@ -29,6 +29,9 @@ _CONFLICT_MARKERS = (
     "DELTA_CONCURRENT",
     "DELTA_METADATA_CHANGED",
     "DELTA_PROTOCOL_CHANGED",
+    # A concurrent run is creating the same table: its log exists, its first commit not yet.
+    "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION",
+    "DELTA_TABLE_ALREADY_EXISTS",
 )
 
 # Types a raw column may arrive as and still be read losslessly as the contract type.
@@ -128,20 +131,20 @@ def ensure_curated_table(
     for key, value in table_properties(table, k_threshold).items():
         if key != "comment":
             builder = builder.property(key, value)
-    builder.execute()
+    with_retries(builder.execute)
 
 
 def ensure_ledger_table(
     spark: SparkSession, path: str, columns: tuple[Column, ...], comment: str
 ) -> None:
     """Create an operational ledger table (job_runs, privacy_budget, quarantine) if absent."""
-    (
+    builder = (
         DeltaTable.createIfNotExists(spark)
         .location(path)
         .addColumns(spark_schema(columns))
         .comment(comment)
-        .execute()
     )
+    with_retries(builder.execute)
 
 
 def with_retries(

@@ -136,6 +136,8 @@ _CONFLICTS = (
     "DELTA_METADATA_CHANGED",
     "DELTA_PROTOCOL_CHANGED",
     "DELTA_TABLE_ALREADY_EXISTS",
+    # Another run is creating the ledger right now: its log exists, its first commit not yet.
+    "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION",
 )
 
 
