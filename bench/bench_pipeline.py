@@ -4,9 +4,11 @@ For each size it generates raw tables (once, cached under --out), then times:
 
 * ``private``: the real ``run_release`` at ``dp_medium`` (HMAC pseudonyms, validation,
   quarantine, contribution bounding, noise UDFs, suppression, budget ledger, slice writes);
-* ``baseline``: the same validation and transforms with privacy off: identity instead of
-  HMAC, ``anonymized`` (no bounding, no noise) and k = 0 (no suppression), writing the
-  same curated tables with a plain overwrite.
+* ``baseline``: the same runner with privacy off: identity instead of HMAC,
+  ``anonymized`` (no bounding, no noise, no budget ledger) and k = 0 (no suppression);
+  job ledger, validation, quarantine, slice writes and read-back are the same.
+
+Each phase starts from empty curated tables and ledgers (the raw tables are kept).
 
 It reports wall time, events/s, the private/baseline ratio and peak memory (driver
 process plus the JVM it started), and appends a Markdown row per size to stdout.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import shutil
 import threading
 import time
 import uuid
@@ -26,17 +29,13 @@ from pathlib import Path
 
 import psutil
 
-from conf.bounds import load_job_bounds
 from conf.settings import load_settings
 from jobs.arguments import JobArguments
 from jobs.delta_io import is_delta_table
 from jobs.generate import GeneratorConfig, generate_raw_tables, write_raw_tables
-from jobs.prepare import Scope, prepare_inputs
-from jobs.release import ReleaseContext, with_release_metadata
 from jobs.run_all import ALL_JOBS
-from jobs.runner import read_raw_tables, run_release
+from jobs.runner import run_release
 from jobs.session import build_spark_session
-from privacy_udfs import PrivacyLevel
 
 BENCH_KEY = "benchmark-only-key-" + "5f3a9c1e7b2d4086" * 3
 
@@ -68,27 +67,30 @@ class PeakMemory:
         self._thread.join()
 
 
-def run_baseline(spark, settings, config: GeneratorConfig) -> None:  # type: ignore[no-untyped-def]
-    """The pipeline with privacy off, writing to <root>/baseline/<table>."""
+def run_pipeline(spark, settings, config: GeneratorConfig, private: bool) -> None:  # type: ignore[no-untyped-def]
+    """One ``run_release`` of every job over the whole generated period, from empty outputs.
+
+    Both phases go through the same runner (job ledger, validation, quarantine, slice
+    writes, read-back); the baseline turns privacy off: identity pseudonyms, the
+    ``anonymized`` level (no bounding, no noise, no budget ledger) and k = 0.
+    """
+    for outputs in ("curated", "ops", "quarantine"):
+        shutil.rmtree(settings.path(outputs), ignore_errors=True)
     end = config.start + dt.timedelta(days=config.days - 1)
-    scope = Scope(config.start, end, None, dt.datetime.now(dt.UTC).replace(tzinfo=None))
-    inputs = prepare_inputs(read_raw_tables(spark, settings), scope, lambda learner_id: learner_id)
-    inputs.checked_events.persist()
-    bounds = load_job_bounds()
-    for job in ALL_JOBS:
-        context = ReleaseContext(
-            level=PrivacyLevel.ANONYMIZED,
-            job_bounds=bounds[job.name],
+    level = "dp_medium" if private else "anonymized"
+    arguments = JobArguments(config.start, end, None, level, str(uuid.uuid4()), force=True)
+    if private:
+        run_release(spark, settings, arguments, ALL_JOBS, run_name="bench")
+    else:
+        run_release(
+            spark,
+            settings,
+            arguments,
+            ALL_JOBS,
+            run_name="bench-baseline",
+            pseudonymizer=lambda learner_id: learner_id,
             k_threshold=0,
-            scope=scope,
-            run_id=str(uuid.uuid4()),
-            key_version="none",
         )
-        released = job.transform(inputs, context).transform(
-            with_release_metadata(job.table, context)
-        )
-        released.write.format("delta").mode("overwrite").save(settings.path("baseline", job.name))
-    inputs.checked_events.unpersist()
 
 
 def main() -> None:
@@ -119,14 +121,7 @@ def main() -> None:
         for name in ("baseline", "private"):
             with PeakMemory() as memory:
                 started = time.monotonic()
-                if name == "baseline":
-                    run_baseline(spark, settings, config)
-                else:
-                    end = config.start + dt.timedelta(days=config.days - 1)
-                    arguments = JobArguments(
-                        config.start, end, None, "dp_medium", str(uuid.uuid4()), force=True
-                    )
-                    run_release(spark, settings, arguments, ALL_JOBS, run_name="bench")
+                run_pipeline(spark, settings, config, private=name == "private")
                 timings[name] = time.monotonic() - started
             peaks[name] = memory.peak
             print(

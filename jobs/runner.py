@@ -33,7 +33,14 @@ from jobs.delta_io import (
     with_retries,
 )
 from jobs.job_runs import JobRunLedger, RunCounters
-from jobs.prepare import PreparedInputs, RawTables, Scope, keyed_pseudonym, prepare_inputs
+from jobs.prepare import (
+    PreparedInputs,
+    Pseudonymizer,
+    RawTables,
+    Scope,
+    keyed_pseudonym,
+    prepare_inputs,
+)
 from jobs.release import CuratedJob, ReleaseContext, slice_predicate, with_release_metadata
 from jobs.validation import is_uuid
 from privacy_udfs import Charge, PrivacyBudget, PrivacyLevel, RandomSource, load_pseudonym_key
@@ -153,31 +160,6 @@ def release_charges(
     ]
 
 
-def refused_tenants(
-    budget: PrivacyBudget,
-    jobs: Sequence[CuratedJob],
-    contexts: Sequence[ReleaseContext],
-    tenants: Sequence[str],
-    force: bool,
-) -> frozenset[str]:
-    """Tenants whose budget cannot pay for the whole release; they get none of it.
-
-    Checking every table's charge up front means a tenant is either released in full
-    or refused in full, never left with half a release.
-    """
-    charges = [
-        c
-        for job, context in zip(jobs, contexts, strict=True)
-        if context.level.is_dp and not (job.platform_wide and context.scope.tenant_id)
-        for c in release_charges(job, context, tenants)
-    ]
-    if not force:
-        published = budget.published_releases([c.release_id for c in charges])
-        charges = [c for c in charges if c.release_id not in published]
-    _, refused = budget.check(charges, forced=force)
-    return frozenset(r.tenant_id for r in refused)
-
-
 ReleaseState = Literal["published", "unwritten", "in progress"]
 
 
@@ -237,70 +219,118 @@ def release_states(
     return states
 
 
+@dataclass
+class ReleasePlan:
+    """What one job of a run may write, decided before anything is computed."""
+
+    outcome: TableOutcome
+    write_tenants: list[str]
+
+
+def plan_releases(
+    spark: SparkSession,
+    settings: AnalyticsSettings,
+    budget: PrivacyBudget,
+    jobs: Sequence[CuratedJob],
+    contexts: Sequence[ReleaseContext],
+    tenants: Sequence[str],
+    force: bool,
+) -> list[ReleasePlan]:
+    """Decide, for every job at once, which tenants each release writes, and reserve their ε.
+
+    One ledger lookup, one budget check and one charge (a single Delta commit) cover the
+    whole run, so the budget costs the same few queries however many tables are released.
+    A tenant is released in full or refused in full, never left with half a release.
+    ε is reserved before anything is computed: a crash later wastes budget but can never
+    spend it twice, and a concurrent run releasing the same data finds it published.
+    """
+    plans = []
+    for job, context in zip(jobs, contexts, strict=True):
+        plan = ReleasePlan(TableOutcome(job.name), list(tenants))
+        if job.platform_wide and context.scope.tenant_id is not None:
+            plan.outcome.skipped_reason = "platform-wide table: not released by a single-tenant run"
+            plan.write_tenants = []
+        else:
+            ensure_curated_table(
+                spark, settings.path("curated", job.name), job.table, context.k_threshold
+            )
+        plans.append(plan)
+    dp = [
+        (job, context, plan)
+        for job, context, plan in zip(jobs, contexts, plans, strict=True)
+        if context.level.is_dp and plan.outcome.skipped_reason is None
+    ]
+    if not dp:
+        return plans
+
+    charges = {job.name: release_charges(job, context, tenants) for job, context, _ in dp}
+    published = (
+        frozenset()
+        if force
+        else budget.published_releases([c.release_id for cs in charges.values() for c in cs])
+    )
+    resumed: dict[str, list[str]] = {}
+    for job, context, plan in dp:
+        ledgered = [c for c in charges[job.name] if c.release_id in published]
+        state = release_states(spark, settings, job, context, ledgered)
+        plan.outcome.reused_tenants = sorted(t for t, s in state.items() if s == "published")
+        resumed[job.name] = sorted(t for t, s in state.items() if s == "unwritten")
+        busy = sorted(t for t, s in state.items() if s == "in progress")
+        if busy:
+            plan.outcome.skipped_reason = f"being released by another run for {len(busy)} tenant(s)"
+        charges[job.name] = [c for c in charges[job.name] if c.tenant_id not in state]
+
+    _, refusals = budget.check([c for cs in charges.values() for c in cs], forced=force)
+    refused = sorted({r.tenant_id for r in refusals})
+    to_charge: list[Charge] = []
+    for job, _, plan in dp:
+        plan.outcome.refused_tenants = refused
+        if job.platform_wide and refused:
+            # Platform rows mix every tenant's learners: one tenant over budget blocks them.
+            plan.outcome.skipped_reason = "refused: a tenant is over its privacy budget"
+            charges[job.name] = []
+        to_charge += [c for c in charges[job.name] if c.tenant_id not in refused]
+
+    reserved = budget.charge(to_charge, job_run_id=contexts[0].run_id, forced=force)
+    charged = {c.release_id for c in reserved.charged}
+    raced = {c.release_id for c in reserved.already_published}
+    for job, _, plan in dp:
+        plan.outcome.reused_tenants += [
+            c.tenant_id for c in charges[job.name] if c.release_id in raced
+        ]
+        # Charged by a run that died before writing: that draw was never seen, so the
+        # release is computed now under the same charge.
+        plan.write_tenants = [
+            c.tenant_id for c in charges[job.name] if c.release_id in charged
+        ] + resumed[job.name]
+        if not plan.write_tenants and plan.outcome.skipped_reason is None:
+            plan.outcome.skipped_reason = "nothing to release (published or over budget)"
+    return plans
+
+
 def _release_table(
     spark: SparkSession,
     settings: AnalyticsSettings,
     job: CuratedJob,
     inputs: PreparedInputs,
     context: ReleaseContext,
-    tenants: Sequence[str],
-    budget: PrivacyBudget,
-    force: bool,
-    refused_for_release: frozenset[str],
+    plan: ReleasePlan,
 ) -> TableOutcome:
-    outcome = TableOutcome(job.name)
-    scope, level = context.scope, context.level
-    if job.platform_wide and scope.tenant_id is not None:
-        outcome.skipped_reason = "platform-wide table: not released by a single-tenant run"
+    """Compute the planned release, replace its slice and read back what was written."""
+    outcome, write_tenants = plan.outcome, plan.write_tenants
+    if not write_tenants:
         return outcome
     path = settings.path("curated", job.name)
-    ensure_curated_table(spark, path, job.table, context.k_threshold)
-
-    epsilon = context.epsilon or 0.0
-    write_tenants = list(tenants)
-    if level.is_dp:
-        outcome.refused_tenants = sorted(refused_for_release)
-        charges = [
-            c
-            for c in release_charges(job, context, tenants)
-            if c.tenant_id not in refused_for_release
-        ]
-        resumed: list[str] = []
-        if not force:
-            published = budget.published_releases([c.release_id for c in charges])
-            ledgered = [c for c in charges if c.release_id in published]
-            state = release_states(spark, settings, job, context, ledgered)
-            outcome.reused_tenants = sorted(t for t, s in state.items() if s == "published")
-            resumed = sorted(t for t, s in state.items() if s == "unwritten")
-            busy = sorted(t for t, s in state.items() if s == "in progress")
-            if busy:
-                outcome.skipped_reason = f"being released by another run for {len(busy)} tenant(s)"
-            charges = [c for c in charges if c.tenant_id not in state]
-        allowed, refused = budget.check(charges, forced=force)
-        outcome.refused_tenants += [r.tenant_id for r in refused]
-        if job.platform_wide and outcome.refused_tenants:
-            # Platform rows mix every tenant's learners: one tenant over budget blocks them.
-            outcome.skipped_reason = "refused: a tenant is over its privacy budget"
-            return outcome
-        # Reserve ε before computing: a crash later wastes budget but can never spend it
-        # twice, and a concurrent run releasing the same data finds it published.
-        charged = budget.charge(list(allowed), job_run_id=context.run_id, forced=force)
-        outcome.reused_tenants += [c.tenant_id for c in charged.already_published]
-        # Charged by a run that died before writing: that draw was never seen, so the
-        # release is computed now under the same charge.
-        write_tenants = [c.tenant_id for c in charged.charged] + resumed
-        if not write_tenants:
-            outcome.skipped_reason = "nothing to release (published or over budget)"
-            return outcome
-
     released = job.transform(inputs, context).transform(with_release_metadata(job.table, context))
     has_tenant = "tenant_id" in job.table.key_names
     if has_tenant:
         released = released.where(F.col("tenant_id").isin(write_tenants))
-    predicate = slice_predicate(job.table, scope, level, write_tenants if has_tenant else None)
+    predicate = slice_predicate(
+        job.table, context.scope, context.level, write_tenants if has_tenant else None
+    )
     overwrite_slice(released, path, predicate)
-    if level.is_dp:
-        outcome.epsilon_by_tenant = {t: epsilon for t in write_tenants}
+    if context.level.is_dp:
+        outcome.epsilon_by_tenant = {t: context.epsilon or 0.0 for t in write_tenants}
 
     # Read back what was written: the published draw, not a recomputation.
     stats = (
@@ -327,10 +357,24 @@ def run_release(
     run_name: str,
     random_source: RandomSource | None = None,
     now: dt.datetime | None = None,
+    pseudonymizer: Pseudonymizer | None = None,
+    k_threshold: int | None = None,
 ) -> RunSummary:
     """Run ``jobs`` for one scope and privacy level, end to end, recording everything.
 
     Failures are recorded in job_runs (status ``failed`` with the message) and re-raised.
+
+    Args:
+        spark: The session to run on (built by the caller, see :mod:`jobs.session`).
+        settings: Paths, key and privacy settings.
+        arguments: Period, tenant, level, run id and ``force`` from the command line.
+        jobs: The curated jobs to release, in order.
+        run_name: Name recorded in ``job_runs`` (the job or ``run_all``).
+        random_source: Noise source; ``None`` is the OS CSPRNG (tests pass a seeded one).
+        now: The run's clock (tests pin it).
+        pseudonymizer: Replaces the keyed HMAC pseudonym. Only the non-private baseline
+            of ``bench/bench_pipeline.py`` sets it (to the identity); the CLI never does.
+        k_threshold: Replaces ``MIN_COHORT_SIZE`` (the same baseline passes 0).
     """
     level = PrivacyLevel(arguments.privacy_level)
     scope = Scope(
@@ -355,7 +399,7 @@ def run_release(
                 settings.pseudonym_key_version,
             )
         with step("validate", f"events {scope.start}..{scope.end}, pseudonymize"):
-            inputs = prepare_inputs(raw, scope, keyed_pseudonym(key))
+            inputs = prepare_inputs(raw, scope, pseudonymizer or keyed_pseudonym(key))
             # Every job reads these; cache them so raw events are validated and hashed once.
             shared = (inputs.checked_events, inputs.events, inputs.history, inputs.learners)
             for frame in shared:
@@ -371,7 +415,7 @@ def run_release(
             ReleaseContext(
                 level=level,
                 job_bounds=all_bounds[job.name],
-                k_threshold=settings.min_cohort_size,
+                k_threshold=settings.min_cohort_size if k_threshold is None else k_threshold,
                 scope=scope,
                 run_id=arguments.run_id,
                 key_version=key.version,
@@ -379,23 +423,14 @@ def run_release(
             )
             for job in jobs
         ]
-        refused = refused_tenants(budget, jobs, contexts, tenants, arguments.force)
+        with step("budget", "check and reserve ε for every release of the run"):
+            plans = plan_releases(spark, settings, budget, jobs, contexts, tenants, arguments.force)
+        refused = {t for plan in plans for t in plan.outcome.refused_tenants}
         if refused:
             log("budget", f"over budget, not released: {', '.join(sorted(refused))}")
-        released_tenants = [t for t in tenants if t not in refused]
-        for job, context in zip(jobs, contexts, strict=True):
+        for job, context, plan in zip(jobs, contexts, plans, strict=True):
             with step(job.name, "aggregate, bound, noise, suppress, write"):
-                outcome = _release_table(
-                    spark,
-                    settings,
-                    job,
-                    inputs,
-                    context,
-                    released_tenants,
-                    budget,
-                    arguments.force,
-                    refused,
-                )
+                outcome = _release_table(spark, settings, job, inputs, context, plan)
             outcomes.append(outcome)
             counters.rows_written += outcome.rows_written
             counters.groups_suppressed += outcome.groups_suppressed
