@@ -100,9 +100,18 @@ def main() -> None:
     parser.add_argument("--events", type=int, action="append", required=True)
     parser.add_argument("--out", type=Path, default=Path("data/bench"))
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument(
+        "--driver-memory",
+        default="8g",
+        help="JVM heap of the local driver, as spark-submit --driver-memory (default 8g)",
+    )
     args = parser.parse_args()
     spark = build_spark_session(
-        "bench-pipeline", master=args.master, shuffle_partitions=8, ui_enabled=False
+        "bench-pipeline",
+        master=args.master,
+        shuffle_partitions=8,
+        ui_enabled=False,
+        extra_conf={"spark.driver.memory": args.driver_memory},
     )
     spark.sparkContext.setLogLevel("ERROR")
     rows = []
