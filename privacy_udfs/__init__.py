@@ -17,7 +17,13 @@ from privacy_udfs.bounding import (
     bound_contributions,
     clamp,
 )
-from privacy_udfs.budget import BudgetExceededError, Charge, ChargeOutcome, PrivacyBudget
+from privacy_udfs.budget import (
+    BudgetConflictError,
+    BudgetExceededError,
+    Charge,
+    ChargeOutcome,
+    PrivacyBudget,
+)
 from privacy_udfs.errors import MissingColumnsError, PrivacyConfigurationError
 from privacy_udfs.generalize import AGE_BANDS, GRADE_BANDS, generalize_age, generalize_grade
 from privacy_udfs.keys import PseudonymKey, PseudonymKeyError, derive_export_key, load_pseudonym_key
@@ -38,6 +44,7 @@ __all__ = [
     "GRADE_BANDS",
     "RELEASE_COLUMNS",
     "BoundedData",
+    "BudgetConflictError",
     "BudgetExceededError",
     "Charge",
     "ChargeOutcome",

@@ -14,8 +14,12 @@ Rules (DESIGN.md §2 "Budget"):
   values; fresh noise on a rerun is an averaging attack), unless ``forced``,
   which draws fresh noise and charges again.
 
-The ledger assumes one writer at a time per path (the job runner serializes
-runs); two concurrent writers could both pass the check before either appends.
+Concurrent runs may charge the same ledger. Each charge is checked against a
+snapshot, appended, and then re-checked against the ledger exactly as it stood
+just before its own commit: the serial order is the commit order, so a charge
+that a concurrent commit made invalid (same release already charged, or the
+tenant's budget now exceeded) is withdrawn and retried, and ε is never charged
+twice for one release nor past a tenant's limit.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -117,6 +122,10 @@ class BudgetExceededError(RuntimeError):
         )
 
 
+class BudgetConflictError(RuntimeError):
+    """Concurrent runs kept invalidating a charge; nothing of it stands. Retry the run."""
+
+
 class BudgetCheck(NamedTuple):
     """Outcome of :meth:`PrivacyBudget.check`; unpacks as ``allowed, refused = ...``."""
 
@@ -125,6 +134,9 @@ class BudgetCheck(NamedTuple):
 
 
 _COMMIT_ATTEMPTS = 6
+# Commits to look back through for our own; more than this many concurrent charges in
+# the moment between our append and the lookup counts as a lost race (withdraw, retry).
+_HISTORY_DEPTH = 50
 _CONFLICTS = (
     "ConcurrentAppend",
     "ConcurrentTransaction",
@@ -179,12 +191,14 @@ class PrivacyBudget:
     def __repr__(self) -> str:
         return f"PrivacyBudget(path={self._path!r}, limit_per_period={self.limit_per_period})"
 
-    def _ledger(self) -> DataFrame | None:
-        from delta.tables import DeltaTable
-
+    def _ledger(self, version: int | None = None) -> DataFrame | None:
+        """The ledger as it is now, or as it stood at ``version``; None before the first charge."""
         if not DeltaTable.isDeltaTable(self._spark, self._path):
             return None
-        return self._spark.read.format("delta").load(self._path)
+        reader = self._spark.read.format("delta")
+        if version is not None:
+            reader = reader.option("versionAsOf", version)
+        return reader.load(self._path)
 
     def spent(self, tenant_id: str, period_start: dt.date, period_end: dt.date) -> float:
         """ε already charged to ``tenant_id`` by releases overlapping the period."""
@@ -230,8 +244,14 @@ class PrivacyBudget:
         allowed charges of the same tenant with overlapping periods. Already
         published releases are allowed at no cost unless ``forced``.
         """
-        pending = self._pending(charges, forced)
-        spent_before = self._spent_per_charge(pending)
+        return self._check(charges, forced, self._ledger())
+
+    def _check(
+        self, charges: Sequence[Charge], forced: bool, ledger: DataFrame | None
+    ) -> BudgetCheck:
+        """:meth:`check` against a given state of the ledger."""
+        pending = self._pending(charges, forced, ledger)
+        spent_before = self._spent_per_charge(pending, ledger)
         allowed: list[Charge] = [c for c in charges if c not in pending]
         accepted: list[Charge] = []
         refused: list[Refusal] = []
@@ -268,32 +288,36 @@ class PrivacyBudget:
         if not job_run_id.strip():
             raise PrivacyConfigurationError("job_run_id must be non-empty")
         for attempt in range(_COMMIT_ATTEMPTS):
-            result = self.check(charges, forced=forced)
+            ledger = self._ledger()
+            result = self._check(charges, forced, ledger)
             if result.refused:
                 raise BudgetExceededError(result.refused)
-            pending = self._pending(charges, forced)
+            pending = self._pending(charges, forced, ledger)
             published = tuple(c for c in charges if c not in pending)
             if not pending:
                 return ChargeOutcome(charged=(), already_published=published)
             try:
-                self._commit(pending, job_run_id=job_run_id, forced=forced)
-            except Exception as error:  # py4j wraps Delta's ConcurrentAppendException
+                version, stamp = self._append(pending, job_run_id=job_run_id, forced=forced)
+            except Exception as error:  # py4j wraps Delta's concurrency exceptions
                 if not _is_concurrent_write(error) or attempt == _COMMIT_ATTEMPTS - 1:
                     raise
-                # Another run charged meanwhile: re-read the ledger and decide again
-                # (the release may now be published, or the tenant out of budget).
                 time.sleep(0.2 * 2**attempt)
                 continue
-            return ChargeOutcome(charged=tuple(pending), already_published=published)
-        raise AssertionError("unreachable")
+            # The check above read a snapshot; another run may have committed since. What
+            # counts is the ledger just before our own commit (commit order = serial order).
+            if version is not None and self._still_valid(pending, forced, version - 1):
+                return ChargeOutcome(charged=tuple(pending), already_published=published)
+            self._withdraw(pending, job_run_id=job_run_id, stamp=stamp)
+            time.sleep(0.2 * 2**attempt)
+        raise BudgetConflictError(
+            f"could not charge {len(charges)} release(s) after {_COMMIT_ATTEMPTS} attempts: "
+            "other runs kept charging the same tenants; retry the run"
+        )
 
-    def _commit(self, pending: Sequence[Charge], *, job_run_id: str, forced: bool) -> None:
-        """Append ``pending`` in one commit that conflicts with any concurrent charge.
-
-        An insert-only MERGE reads the whole (unpartitioned) ledger, so Delta's
-        optimistic concurrency control rejects it if another writer committed since:
-        check-then-append becomes atomic without a lock.
-        """
+    def _append(
+        self, pending: Sequence[Charge], *, job_run_id: str, forced: bool
+    ) -> tuple[int | None, dt.datetime]:
+        """Append ``pending`` in one commit; return its version (None if not found) and stamp."""
         now = dt.datetime.now(dt.UTC)
         rows = [
             (
@@ -310,7 +334,6 @@ class PrivacyBudget:
             )
             for c in pending
         ]
-        source = self._spark.createDataFrame(rows, spark_schema(PRIVACY_BUDGET))
         (
             DeltaTable.createIfNotExists(self._spark)
             .location(self._path)
@@ -318,27 +341,54 @@ class PrivacyBudget:
             .comment("ε charged per tenant, period and release")
             .execute()
         )
+        marker = f"privacy-budget-charge {job_run_id} {uuid.uuid4()}"
         (
-            DeltaTable.forPath(self._spark, self._path)
-            .alias("ledger")
-            .merge(
-                source.alias("charge"),
-                "ledger.release_id = charge.release_id AND ledger.job_run_id = charge.job_run_id",
-            )
-            .whenNotMatchedInsertAll()
-            .execute()
+            self._spark.createDataFrame(rows, spark_schema(PRIVACY_BUDGET))
+            .write.format("delta")
+            .mode("append")
+            .option("userMetadata", marker)
+            .save(self._path)
         )
+        commit = (
+            DeltaTable.forPath(self._spark, self._path)
+            .history(_HISTORY_DEPTH)
+            .where(F.col("userMetadata") == marker)
+            .select("version")
+            .first()
+        )
+        return (int(commit["version"]) if commit else None), now
 
-    def _pending(self, charges: Sequence[Charge], forced: bool) -> list[Charge]:
+    def _still_valid(self, pending: Sequence[Charge], forced: bool, version: int) -> bool:
+        """Whether ``pending`` was still publishable and within budget at ``version``."""
+        before = self._ledger(version)
+        unpublished = len(self._pending(pending, forced, before)) == len(pending)
+        return unpublished and not self._check(pending, forced, before).refused
+
+    def _withdraw(self, pending: Sequence[Charge], *, job_run_id: str, stamp: dt.datetime) -> None:
+        """Delete the rows of a charge that lost a race (they were never acted on)."""
+        ours = (
+            (F.col("job_run_id") == job_run_id)
+            & (F.col("charged_at") == F.lit(stamp))
+            & F.col("release_id").isin([c.release_id for c in pending])
+        )
+        for attempt in range(_COMMIT_ATTEMPTS):
+            try:
+                DeltaTable.forPath(self._spark, self._path).delete(ours)
+                return
+            except Exception as error:
+                if not _is_concurrent_write(error) or attempt == _COMMIT_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.2 * 2**attempt)
+
+    def _pending(
+        self, charges: Sequence[Charge], forced: bool, ledger: DataFrame | None
+    ) -> list[Charge]:
         """Charges that will spend ε: all if forced, else those not yet published."""
         ids = [c.release_id for c in charges]
         repeated = sorted({i for i in ids if ids.count(i) > 1})
         if repeated:
             raise PrivacyConfigurationError(f"release ids repeat within one batch: {repeated}")
-        if forced or not charges:
-            return list(charges)
-        ledger = self._ledger()
-        if ledger is None:
+        if forced or not charges or ledger is None:
             return list(charges)
         known = {
             row[0]
@@ -349,9 +399,8 @@ class PrivacyBudget:
         }
         return [c for c in charges if c.release_id not in known]
 
-    def _spent_per_charge(self, charges: Sequence[Charge]) -> list[float]:
+    def _spent_per_charge(self, charges: Sequence[Charge], ledger: DataFrame | None) -> list[float]:
         """Ledger ε overlapping each charge's tenant and period, in one Spark query."""
-        ledger = self._ledger()
         if ledger is None or not charges:
             return [0.0] * len(charges)
         wanted = self._spark.createDataFrame(

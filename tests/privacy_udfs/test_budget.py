@@ -87,3 +87,50 @@ def test_charges_and_budget_are_validated(spark: SparkSession, tmp_path: Path) -
     budget = PrivacyBudget(spark, str(tmp_path / "ledger"), 1.0)
     with pytest.raises(PrivacyConfigurationError, match="repeat"):
         budget.check([_charge("r", "t", JAN, 0.1), _charge("r", "u", JAN, 0.1)])
+
+
+class _ChargedMeanwhile(PrivacyBudget):
+    """A ledger client whose first append is preceded by another run's charge.
+
+    This pins the race a real concurrent run can win: our check has read the ledger,
+    the other run commits, then we append.
+    """
+
+    def __init__(self, spark: SparkSession, path: str, limit: float, other: list[Charge]) -> None:
+        super().__init__(spark, path, limit)
+        self._other = other
+
+    def _append(self, pending, *, job_run_id, forced):  # type: ignore[no-untyped-def]
+        if self._other:
+            other, self._other = self._other, []
+            PrivacyBudget(self._spark, self._path, self.limit_per_period).charge(
+                other, job_run_id="other-run"
+            )
+        return super()._append(pending, job_run_id=job_run_id, forced=forced)
+
+
+def test_a_release_charged_by_another_run_after_our_check_is_not_charged_twice(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "privacy_budget")
+    budget = _ChargedMeanwhile(spark, path, 2.0, other=[_charge("r1", "t1", JAN, 1.0)])
+
+    outcome = budget.charge([_charge("r1", "t1", JAN, 1.0)], job_run_id="our-run")
+
+    assert outcome.charged == () and [c.release_id for c in outcome.already_published] == ["r1"]
+    rows = spark.read.format("delta").load(path).select("release_id", "job_run_id").collect()
+    assert [(r.release_id, r.job_run_id) for r in rows] == [("r1", "other-run")]
+
+
+def test_a_budget_spent_by_another_run_after_our_check_refuses_our_charge(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "privacy_budget")
+    budget = _ChargedMeanwhile(spark, path, 2.0, other=[_charge("r1", "t1", JAN, 1.5)])
+
+    with pytest.raises(BudgetExceededError, match=r"spent 1\.5"):
+        budget.charge([_charge("r2", "t1", JAN_WEEK, 1.0)], job_run_id="our-run")
+
+    rows = spark.read.format("delta").load(path).select("release_id", "job_run_id").collect()
+    assert [(r.release_id, r.job_run_id) for r in rows] == [("r1", "other-run")]  # ours withdrawn
+    assert budget.spent("t1", *JAN) == 1.5
