@@ -284,7 +284,7 @@ def plan_releases(
     refused = sorted({r.tenant_id for r in refusals})
     to_charge: list[Charge] = []
     for job, _, plan in dp:
-        plan.outcome.refused_tenants = refused
+        plan.outcome.refused_tenants = list(refused)
         if job.platform_wide and refused:
             # Platform rows mix every tenant's learners: one tenant over budget blocks them.
             plan.outcome.skipped_reason = "refused: a tenant is over its privacy budget"
