@@ -283,6 +283,8 @@ class PrivacyBudget:
 
         Raises:
             BudgetExceededError: Some charge would exceed its tenant's limit; nothing written.
+            BudgetConflictError: Concurrent runs invalidated the charge on every attempt;
+                nothing written.
             PrivacyConfigurationError: ``job_run_id`` is empty or release ids repeat.
         """
         if not job_run_id.strip():
