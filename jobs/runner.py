@@ -2,9 +2,10 @@
 
 ``run_release`` is the wiring every ``main()`` calls: it records the run in
 ``job_runs``, reads and checks the raw tables, prepares pseudonymous inputs
-once, then for each job computes the release, applies the privacy budget per
-tenant, replaces exactly the run's slice of the curated table, and finally
-records the counts. Nothing here is job-specific.
+once, checks and reserves the privacy budget of every table in one commit
+(:func:`plan_releases`), then for each job computes the release, replaces
+exactly the run's slice of the curated table, and finally records the
+counts. Nothing here is job-specific.
 """
 
 from __future__ import annotations

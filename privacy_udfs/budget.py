@@ -244,12 +244,12 @@ class PrivacyBudget:
         allowed charges of the same tenant with overlapping periods. Already
         published releases are allowed at no cost unless ``forced``.
         """
-        return self._check(charges, forced, self._ledger())
+        return self._check(charges, forced, self._ledger())[1]
 
     def _check(
         self, charges: Sequence[Charge], forced: bool, ledger: DataFrame | None
-    ) -> BudgetCheck:
-        """:meth:`check` against a given state of the ledger."""
+    ) -> tuple[list[Charge], BudgetCheck]:
+        """:meth:`check` against a given state of the ledger, with the charges it would spend."""
         pending = self._pending(charges, forced, ledger)
         spent_before = self._spent_per_charge(pending, ledger)
         allowed: list[Charge] = [c for c in charges if c not in pending]
@@ -266,7 +266,7 @@ class PrivacyBudget:
                 refused.append(Refusal(charge, spent, self.limit_per_period))
             else:
                 accepted.append(charge)
-        return BudgetCheck(tuple(allowed + accepted), tuple(refused))
+        return pending, BudgetCheck(tuple(allowed + accepted), tuple(refused))
 
     def charge(
         self, charges: Sequence[Charge], *, job_run_id: str, forced: bool = False
@@ -290,11 +290,9 @@ class PrivacyBudget:
         if not job_run_id.strip():
             raise PrivacyConfigurationError("job_run_id must be non-empty")
         for attempt in range(_COMMIT_ATTEMPTS):
-            ledger = self._ledger()
-            result = self._check(charges, forced, ledger)
+            pending, result = self._check(charges, forced, self._ledger())
             if result.refused:
                 raise BudgetExceededError(result.refused)
-            pending = self._pending(charges, forced, ledger)
             published = tuple(c for c in charges if c not in pending)
             if not pending:
                 return ChargeOutcome(charged=(), already_published=published)
@@ -362,9 +360,8 @@ class PrivacyBudget:
 
     def _still_valid(self, pending: Sequence[Charge], forced: bool, version: int) -> bool:
         """Whether ``pending`` was still publishable and within budget at ``version``."""
-        before = self._ledger(version)
-        unpublished = len(self._pending(pending, forced, before)) == len(pending)
-        return unpublished and not self._check(pending, forced, before).refused
+        still_pending, result = self._check(pending, forced, self._ledger(version))
+        return len(still_pending) == len(pending) and not result.refused
 
     def _withdraw(self, pending: Sequence[Charge], *, job_run_id: str, stamp: dt.datetime) -> None:
         """Delete the rows of a charge that lost a race (they were never acted on)."""
