@@ -38,10 +38,18 @@ class AnalyticsSettings(BaseSettings):
         default="anonymized", validation_alias="DEFAULT_PRIVACY_LEVEL"
     )
     dp_epsilon_budget: float = Field(
-        default=6.0,
+        default=4.0,
         gt=0,
         validation_alias="DP_EPSILON_BUDGET",
-        description="Total epsilon a tenant may be charged per reporting period.",
+        description=(
+            "Total epsilon a tenant may be charged per fixed accounting window "
+            "(DP_BUDGET_WINDOW), summed over every release whose input touches the window."
+        ),
+    )
+    dp_budget_window: Literal["month", "quarter"] = Field(
+        default="quarter",
+        validation_alias="DP_BUDGET_WINDOW",
+        description="Fixed calendar accounting window of the privacy budget: month or quarter.",
     )
     min_cohort_size: int = Field(default=5, ge=2, le=1000, validation_alias="MIN_COHORT_SIZE")
     etl_batch_size: int = Field(

@@ -9,35 +9,77 @@ See ``docs/privacy_toolkit.md`` for a walkthrough with runnable examples.
 
 from __future__ import annotations
 
-from privacy_udfs.aggregate import RELEASE_COLUMNS, private_aggregate
-from privacy_udfs.bounding import (
-    BoundedData,
-    ContributionBounds,
-    Sensitivities,
-    bound_contributions,
-    clamp,
-)
-from privacy_udfs.budget import (
-    BudgetConflictError,
-    BudgetExceededError,
-    Charge,
-    ChargeOutcome,
-    PrivacyBudget,
-)
-from privacy_udfs.errors import MissingColumnsError, PrivacyConfigurationError
-from privacy_udfs.generalize import AGE_BANDS, GRADE_BANDS, generalize_age, generalize_grade
-from privacy_udfs.keys import PseudonymKey, PseudonymKeyError, derive_export_key, load_pseudonym_key
-from privacy_udfs.levels import PrivacyLevel
-from privacy_udfs.measures import Measure
-from privacy_udfs.noise import exponential_quantile, laplace_count, laplace_sum
-from privacy_udfs.partition_selection import select_partitions
-from privacy_udfs.pseudonyms import hash_id
-from privacy_udfs.randomness import (
-    RandomSource,
-    secure_random_source,
-    seeded_random_source_for_tests,
-)
-from privacy_udfs.suppression import suppress_small_groups
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Spark is imported lazily: the Spark-free parts (levels, mechanisms, accounting, keys)
+# serve processes without a JVM, such as the API, through ``privacy_udfs.<module>`` or here.
+_EXPORTS: dict[str, str] = {
+    "AGE_BANDS": "privacy_udfs.generalize",
+    "BoundedData": "privacy_udfs.bounding",
+    "BudgetConflictError": "privacy_udfs.budget",
+    "BudgetExceededError": "privacy_udfs.budget",
+    "Charge": "privacy_udfs.budget",
+    "ChargeOutcome": "privacy_udfs.budget",
+    "ContributionBounds": "privacy_udfs.bounding",
+    "GRADE_BANDS": "privacy_udfs.generalize",
+    "Measure": "privacy_udfs.measures",
+    "MissingColumnsError": "privacy_udfs.errors",
+    "PrivacyBudget": "privacy_udfs.budget",
+    "PrivacyConfigurationError": "privacy_udfs.errors",
+    "PrivacyLevel": "privacy_udfs.levels",
+    "PseudonymKey": "privacy_udfs.keys",
+    "PseudonymKeyError": "privacy_udfs.keys",
+    "RELEASE_COLUMNS": "privacy_udfs.aggregate",
+    "RandomSource": "privacy_udfs.randomness",
+    "Sensitivities": "privacy_udfs.bounding",
+    "bound_contributions": "privacy_udfs.bounding",
+    "clamp": "privacy_udfs.bounding",
+    "derive_export_key": "privacy_udfs.keys",
+    "exponential_quantile": "privacy_udfs.noise",
+    "generalize_age": "privacy_udfs.generalize",
+    "generalize_grade": "privacy_udfs.generalize",
+    "hash_id": "privacy_udfs.pseudonyms",
+    "laplace_count": "privacy_udfs.noise",
+    "laplace_sum": "privacy_udfs.noise",
+    "load_pseudonym_key": "privacy_udfs.keys",
+    "private_aggregate": "privacy_udfs.aggregate",
+    "secure_random_source": "privacy_udfs.randomness",
+    "seeded_random_source_for_tests": "privacy_udfs.randomness",
+    "select_partitions": "privacy_udfs.partition_selection",
+    "suppress_small_groups": "privacy_udfs.suppression",
+}
+
+if TYPE_CHECKING:
+    from privacy_udfs.aggregate import RELEASE_COLUMNS, private_aggregate
+    from privacy_udfs.bounding import (
+        BoundedData,
+        ContributionBounds,
+        Sensitivities,
+        bound_contributions,
+        clamp,
+    )
+    from privacy_udfs.budget import (
+        BudgetConflictError,
+        BudgetExceededError,
+        Charge,
+        ChargeOutcome,
+        PrivacyBudget,
+    )
+    from privacy_udfs.errors import MissingColumnsError, PrivacyConfigurationError
+    from privacy_udfs.generalize import AGE_BANDS, GRADE_BANDS, generalize_age, generalize_grade
+    from privacy_udfs.keys import PseudonymKey, PseudonymKeyError, derive_export_key, load_pseudonym_key
+    from privacy_udfs.levels import PrivacyLevel
+    from privacy_udfs.measures import Measure
+    from privacy_udfs.noise import exponential_quantile, laplace_count, laplace_sum
+    from privacy_udfs.partition_selection import select_partitions
+    from privacy_udfs.pseudonyms import hash_id
+    from privacy_udfs.randomness import (
+        RandomSource,
+        secure_random_source,
+        seeded_random_source_for_tests,
+    )
+    from privacy_udfs.suppression import suppress_small_groups
 
 __all__ = [
     "AGE_BANDS",
@@ -74,3 +116,16 @@ __all__ = [
     "select_partitions",
     "suppress_small_groups",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'privacy_udfs' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

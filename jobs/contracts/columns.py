@@ -19,6 +19,7 @@ ColumnType = Literal[
     "timestamp",
     "map<string,long>",
     "map<string,double>",
+    "array<string>",
 ]
 
 
@@ -46,6 +47,7 @@ class Column:
             "timestamp": T.TimestampType(),
             "map<string,long>": T.MapType(T.StringType(), T.LongType()),
             "map<string,double>": T.MapType(T.StringType(), T.DoubleType()),
+            "array<string>": T.ArrayType(T.StringType()),
         }
         return scalar[self.type]
 
@@ -63,6 +65,7 @@ class Column:
             "timestamp": pa.timestamp("us", tz="UTC"),
             "map<string,long>": pa.map_(pa.string(), pa.int64()),
             "map<string,double>": pa.map_(pa.string(), pa.float64()),
+            "array<string>": pa.list_(pa.string()),
         }
         return scalar[self.type]
 
