@@ -46,6 +46,10 @@ class Scope:
     end: dt.date
     tenant_id: str | None
     now: dt.datetime
+    # First day of the history read for first-activity dates (new / returning / churned);
+    # None reads all history. DP runs bound it to the start of the accounting window of
+    # ``start``, so the history they read is charged to no window beyond their period's.
+    history_start: dt.date | None = None
 
     def in_tenant(self, df: DataFrame) -> DataFrame:
         """Keep the rows of the scope's tenant (all rows when it covers every tenant)."""
@@ -208,10 +212,12 @@ def prepare_inputs(raw: RawTables, scope: Scope, pseudonym: Pseudonymizer) -> Pr
     checked_events = validate_events(raw.events, scope)
     checked_learners = validate_learners(scope.in_tenant(raw.learners))
     history_end = dt.datetime.combine(scope.end + dt.timedelta(days=1), dt.time.min)
+    history_events = scope.in_tenant(raw.events).where(F.col("occurred_at") < F.lit(history_end))
+    if scope.history_start is not None:
+        history_start = dt.datetime.combine(scope.history_start, dt.time.min)
+        history_events = history_events.where(F.col("occurred_at") >= F.lit(history_start))
     history = (
-        scope.in_tenant(raw.events)
-        .where(F.col("occurred_at") < F.lit(history_end))
-        .transform(with_rejection_reason(scope.now))
+        history_events.transform(with_rejection_reason(scope.now))
         .where(F.col("rejection_reason").isNull())
         .select(
             pseudonym(F.col("learner_id")).alias("learner_id_hash"),

@@ -45,6 +45,7 @@ from jobs.prepare import (
 from jobs.release import CuratedJob, ReleaseContext, slice_predicate, with_release_metadata
 from jobs.validation import is_uuid
 from privacy_udfs import Charge, PrivacyBudget, PrivacyLevel, RandomSource, load_pseudonym_key
+from privacy_udfs.windows import window_of
 
 
 @dataclass
@@ -145,7 +146,11 @@ def _count_inputs(inputs: PreparedInputs) -> tuple[int, int, int]:
 def release_charges(
     job: CuratedJob, context: ReleaseContext, tenants: Sequence[str]
 ) -> list[Charge]:
-    """What releasing ``job`` costs each tenant (platform-wide tables charge every tenant)."""
+    """What releasing ``job`` costs each tenant (platform-wide tables charge every tenant).
+
+    Each charge names the first day of data the release reads (its history included), so
+    the ledger charges every accounting window the input touches.
+    """
     scope, level = context.scope, context.level
     return [
         Charge(
@@ -156,6 +161,7 @@ def release_charges(
             job_name=job.name,
             privacy_level=level.value,
             epsilon=context.epsilon or 0.0,
+            input_start=scope.history_start,
         )
         for t in tenants
     ]
@@ -273,6 +279,15 @@ def plan_releases(
     resumed: dict[str, list[str]] = {}
     for job, context, plan in dp:
         ledgered = [c for c in charges[job.name] if c.release_id in published]
+        if job.platform_wide and ledgered and not force:
+            # One platform slice per (level, period): once any tenant's share of it is in
+            # the ledger, the slice is published. A tenant added since enters at the next
+            # period; its new charge must not redraw the noise everyone has seen.
+            plan.outcome.reused_tenants = sorted(c.tenant_id for c in charges[job.name])
+            plan.outcome.skipped_reason = "already published (platform-wide: once per period)"
+            charges[job.name] = []
+            resumed[job.name] = []
+            continue
         state = release_states(spark, settings, job, context, ledgered)
         plan.outcome.reused_tenants = sorted(t for t, s in state.items() if s == "published")
         resumed[job.name] = sorted(t for t, s in state.items() if s == "unwritten")
@@ -383,6 +398,9 @@ def run_release(
         arguments.end,
         arguments.tenant_id,
         now or dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        history_start=(
+            window_of(arguments.start, settings.dp_budget_window).start if level.is_dp else None
+        ),
     )
     ledger = JobRunLedger(spark, settings.path("ops", "job_runs"))
     abandoned = ledger.mark_abandoned_runs()
@@ -408,8 +426,12 @@ def run_release(
             counters.rows_read, _, counters.rows_quarantined = _count_inputs(inputs)
             _write_quarantine(spark, settings, inputs.rejected, arguments.run_id)
             tenants = tenant_directory(raw, scope)
+            counters.tenants = list(tenants)
         budget = PrivacyBudget(
-            spark, settings.path("ops", "privacy_budget"), settings.dp_epsilon_budget
+            spark,
+            settings.path("ops", "privacy_budget"),
+            settings.dp_epsilon_budget,
+            settings.dp_budget_window,
         )
         all_bounds = load_job_bounds()
         contexts = [
@@ -435,10 +457,10 @@ def run_release(
             outcomes.append(outcome)
             counters.rows_written += outcome.rows_written
             counters.groups_suppressed += outcome.groups_suppressed
-            counters.epsilon_charged += sum(outcome.epsilon_by_tenant.values())
             counters.refused_tenants.extend(
                 t for t in outcome.refused_tenants if t not in counters.refused_tenants
             )
+        counters.epsilon_charged = epsilon_per_tenant(outcomes)
         for frame in shared:
             frame.unpersist()
     except Exception as error:
@@ -452,6 +474,15 @@ def run_release(
     )
     ledger.finish(arguments.run_id, status, counters, message)
     return RunSummary(arguments.run_id, status, counters, outcomes)
+
+
+def epsilon_per_tenant(outcomes: Sequence[TableOutcome]) -> float:
+    """The most ε the run charged any one tenant (its tables add up), without float dust."""
+    totals: dict[str, float] = {}
+    for outcome in outcomes:
+        for tenant, epsilon in outcome.epsilon_by_tenant.items():
+            totals[tenant] = totals.get(tenant, 0.0) + epsilon
+    return round(max(totals.values(), default=0.0), 9)
 
 
 def format_summary(summary: RunSummary) -> str:

@@ -19,7 +19,14 @@ _EXPORTS: dict[str, str] = {
     "BoundedData": "privacy_udfs.bounding",
     "BudgetConflictError": "privacy_udfs.budget",
     "BudgetExceededError": "privacy_udfs.budget",
-    "Charge": "privacy_udfs.budget",
+    "Accountant": "privacy_udfs.accountant",
+    "AccountingWindow": "privacy_udfs.windows",
+    "Audience": "privacy_udfs.levels",
+    "BudgetCheck": "privacy_udfs.accountant",
+    "Charge": "privacy_udfs.accountant",
+    "Refusal": "privacy_udfs.accountant",
+    "WindowAccount": "privacy_udfs.accountant",
+    "windows_touched": "privacy_udfs.windows",
     "ChargeOutcome": "privacy_udfs.budget",
     "ContributionBounds": "privacy_udfs.bounding",
     "GRADE_BANDS": "privacy_udfs.generalize",
@@ -51,6 +58,13 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
+    from privacy_udfs.accountant import (
+        Accountant,
+        BudgetCheck,
+        Charge,
+        Refusal,
+        WindowAccount,
+    )
     from privacy_udfs.aggregate import RELEASE_COLUMNS, private_aggregate
     from privacy_udfs.bounding import (
         BoundedData,
@@ -62,14 +76,18 @@ if TYPE_CHECKING:
     from privacy_udfs.budget import (
         BudgetConflictError,
         BudgetExceededError,
-        Charge,
         ChargeOutcome,
         PrivacyBudget,
     )
     from privacy_udfs.errors import MissingColumnsError, PrivacyConfigurationError
     from privacy_udfs.generalize import AGE_BANDS, GRADE_BANDS, generalize_age, generalize_grade
-    from privacy_udfs.keys import PseudonymKey, PseudonymKeyError, derive_export_key, load_pseudonym_key
-    from privacy_udfs.levels import PrivacyLevel
+    from privacy_udfs.keys import (
+        PseudonymKey,
+        PseudonymKeyError,
+        derive_export_key,
+        load_pseudonym_key,
+    )
+    from privacy_udfs.levels import Audience, PrivacyLevel
     from privacy_udfs.measures import Measure
     from privacy_udfs.noise import exponential_quantile, laplace_count, laplace_sum
     from privacy_udfs.partition_selection import select_partitions
@@ -80,12 +98,17 @@ if TYPE_CHECKING:
         seeded_random_source_for_tests,
     )
     from privacy_udfs.suppression import suppress_small_groups
+    from privacy_udfs.windows import AccountingWindow, windows_touched
 
 __all__ = [
     "AGE_BANDS",
     "GRADE_BANDS",
     "RELEASE_COLUMNS",
+    "Accountant",
+    "AccountingWindow",
+    "Audience",
     "BoundedData",
+    "BudgetCheck",
     "BudgetConflictError",
     "BudgetExceededError",
     "Charge",
@@ -99,7 +122,9 @@ __all__ = [
     "PseudonymKey",
     "PseudonymKeyError",
     "RandomSource",
+    "Refusal",
     "Sensitivities",
+    "WindowAccount",
     "bound_contributions",
     "clamp",
     "derive_export_key",
@@ -115,6 +140,7 @@ __all__ = [
     "seeded_random_source_for_tests",
     "select_partitions",
     "suppress_small_groups",
+    "windows_touched",
 ]
 
 

@@ -493,7 +493,11 @@ JOB_RUNS: tuple[Column, ...] = (
     Column("rows_written", "long", "Curated rows written."),
     Column("rows_quarantined", "long", "Raw rows sent to quarantine."),
     Column("groups_suppressed", "long", "Groups with insufficient_data=true."),
-    Column("epsilon_charged", "double", "ε charged to the budget ledger."),
+    Column(
+        "epsilon_charged",
+        "double",
+        "ε the run charged each tenant it released (the most any one tenant was charged).",
+    ),
     Column("error_message", "string", "Why the run failed or was refused."),
     Column("host", "string", "Driver host."),
     Column("pid", "long", "Driver process id."),
