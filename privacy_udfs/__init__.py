@@ -42,8 +42,12 @@ _EXPORTS: dict[str, str] = {
     "Sensitivities": "privacy_udfs.bounding",
     "bound_contributions": "privacy_udfs.bounding",
     "clamp": "privacy_udfs.bounding",
+    "compare_mechanisms": "privacy_udfs.zcdp",
     "derive_export_key": "privacy_udfs.keys",
+    "epsilon_of_rho": "privacy_udfs.zcdp",
     "exponential_quantile": "privacy_udfs.noise",
+    "gaussian_count": "privacy_udfs.noise",
+    "gaussian_sum": "privacy_udfs.noise",
     "generalize_age": "privacy_udfs.generalize",
     "generalize_grade": "privacy_udfs.generalize",
     "hash_id": "privacy_udfs.pseudonyms",
@@ -51,6 +55,7 @@ _EXPORTS: dict[str, str] = {
     "laplace_sum": "privacy_udfs.noise",
     "load_pseudonym_key": "privacy_udfs.keys",
     "private_aggregate": "privacy_udfs.aggregate",
+    "rho_for_epsilon": "privacy_udfs.zcdp",
     "secure_random_source": "privacy_udfs.randomness",
     "seeded_random_source_for_tests": "privacy_udfs.randomness",
     "select_partitions": "privacy_udfs.partition_selection",
@@ -89,7 +94,13 @@ if TYPE_CHECKING:
     )
     from privacy_udfs.levels import Audience, PrivacyLevel
     from privacy_udfs.measures import Measure
-    from privacy_udfs.noise import exponential_quantile, laplace_count, laplace_sum
+    from privacy_udfs.noise import (
+        exponential_quantile,
+        gaussian_count,
+        gaussian_sum,
+        laplace_count,
+        laplace_sum,
+    )
     from privacy_udfs.partition_selection import select_partitions
     from privacy_udfs.pseudonyms import hash_id
     from privacy_udfs.randomness import (
@@ -99,6 +110,7 @@ if TYPE_CHECKING:
     )
     from privacy_udfs.suppression import suppress_small_groups
     from privacy_udfs.windows import AccountingWindow, windows_touched
+    from privacy_udfs.zcdp import compare_mechanisms, epsilon_of_rho, rho_for_epsilon
 
 __all__ = [
     "AGE_BANDS",
@@ -127,8 +139,12 @@ __all__ = [
     "WindowAccount",
     "bound_contributions",
     "clamp",
+    "compare_mechanisms",
     "derive_export_key",
+    "epsilon_of_rho",
     "exponential_quantile",
+    "gaussian_count",
+    "gaussian_sum",
     "generalize_age",
     "generalize_grade",
     "hash_id",
@@ -136,6 +152,7 @@ __all__ = [
     "laplace_sum",
     "load_pseudonym_key",
     "private_aggregate",
+    "rho_for_epsilon",
     "secure_random_source",
     "seeded_random_source_for_tests",
     "select_partitions",
