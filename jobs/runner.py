@@ -42,9 +42,16 @@ from jobs.prepare import (
     keyed_pseudonym,
     prepare_inputs,
 )
-from jobs.release import CuratedJob, ReleaseContext, slice_predicate, with_release_metadata
+from jobs.release import (
+    LEARNER_COLUMNS,
+    CuratedJob,
+    ReleaseContext,
+    slice_predicate,
+    with_release_metadata,
+)
 from jobs.validation import is_uuid
 from privacy_udfs import Charge, PrivacyBudget, PrivacyLevel, RandomSource, load_pseudonym_key
+from privacy_udfs.accountant import WindowSpend
 from privacy_udfs.windows import window_of
 
 
@@ -56,9 +63,18 @@ class TableOutcome:
     rows_written: int = 0
     groups_suppressed: int = 0
     epsilon_by_tenant: dict[str, float] = field(default_factory=dict)
+    charges: list[Charge] = field(default_factory=list)
     refused_tenants: list[str] = field(default_factory=list)
     reused_tenants: list[str] = field(default_factory=list)
     skipped_reason: str | None = None
+    median_error_bar: float | None = None
+
+    @property
+    def published_share(self) -> float | None:
+        """Share of written cells that carry values (not suppressed)."""
+        if not self.rows_written:
+            return None
+        return 1.0 - self.groups_suppressed / self.rows_written
 
 
 @dataclass
@@ -161,6 +177,8 @@ def release_charges(
             job_name=job.name,
             privacy_level=level.value,
             epsilon=context.epsilon or 0.0,
+            delta=context.delta,
+            rho=context.rho,
             input_start=scope.history_start,
         )
         for t in tenants
@@ -320,7 +338,13 @@ def plan_releases(
             c.tenant_id for c in charges[job.name] if c.release_id in charged
         ] + resumed[job.name]
         if not plan.write_tenants and plan.outcome.skipped_reason is None:
-            plan.outcome.skipped_reason = "nothing to release (published or over budget)"
+            plan.outcome.skipped_reason = (
+                "already published"
+                if plan.outcome.reused_tenants and not plan.outcome.refused_tenants
+                else "over budget"
+                if plan.outcome.refused_tenants and not plan.outcome.reused_tenants
+                else "already published or over budget for every tenant"
+            )
     return plans
 
 
@@ -347,8 +371,17 @@ def _release_table(
     overwrite_slice(released, path, predicate)
     if context.level.is_dp:
         outcome.epsilon_by_tenant = {t: context.epsilon or 0.0 for t in write_tenants}
+        outcome.charges = release_charges(job, context, write_tenants)
 
     # Read back what was written: the published draw, not a recomputation.
+    learners = LEARNER_COLUMNS.get(job.name)
+    error_bar = (
+        F.percentile_approx(
+            F.when(~F.col("insufficient_data"), F.col("ci95")[learners] / F.col(learners)), 0.5
+        )
+        if learners
+        else F.lit(None)
+    )
     stats = (
         spark.read.format("delta")
         .load(path)
@@ -356,11 +389,13 @@ def _release_table(
         .agg(
             F.count(F.lit(1)).alias("rows"),
             F.sum(F.col("insufficient_data").cast("int")).alias("suppressed"),
+            error_bar.cast("double").alias("error_bar"),
         )
         .first()
     )
     outcome.rows_written = int(stats["rows"] or 0) if stats else 0
     outcome.groups_suppressed = int(stats["suppressed"] or 0) if stats else 0
+    outcome.median_error_bar = stats["error_bar"] if stats else None
     return outcome
 
 
@@ -432,6 +467,7 @@ def run_release(
             settings.path("ops", "privacy_budget"),
             settings.dp_epsilon_budget,
             settings.dp_budget_window,
+            settings.dp_delta,
         )
         all_bounds = load_job_bounds()
         contexts = [
@@ -460,7 +496,7 @@ def run_release(
             counters.refused_tenants.extend(
                 t for t in outcome.refused_tenants if t not in counters.refused_tenants
             )
-        counters.epsilon_charged = epsilon_per_tenant(outcomes)
+        counters.epsilon_charged = epsilon_per_tenant(outcomes, settings.dp_delta)
         for frame in shared:
             frame.unpersist()
     except Exception as error:
@@ -476,33 +512,43 @@ def run_release(
     return RunSummary(arguments.run_id, status, counters, outcomes)
 
 
-def epsilon_per_tenant(outcomes: Sequence[TableOutcome]) -> float:
-    """The most ε the run charged any one tenant (its tables add up), without float dust."""
-    totals: dict[str, float] = {}
+def epsilon_per_tenant(outcomes: Sequence[TableOutcome], delta: float) -> float:
+    """The most ε the run cost any one tenant, its tables composed, without float dust.
+
+    Composition as the ledger does it: zCDP tables add their ρ (stated at ``delta``),
+    pure ones their ε (see :class:`privacy_udfs.accountant.WindowSpend`).
+    """
+    spends: dict[str, WindowSpend] = {}
     for outcome in outcomes:
-        for tenant, epsilon in outcome.epsilon_by_tenant.items():
-            totals[tenant] = totals.get(tenant, 0.0) + epsilon
-    return round(max(totals.values(), default=0.0), 9)
+        for charge in outcome.charges:
+            spends[charge.tenant_id] = spends.get(charge.tenant_id, WindowSpend()).plus(charge)
+    return round(max((s.epsilon_at(delta) for s in spends.values()), default=0.0), 9)
 
 
 def format_summary(summary: RunSummary) -> str:
-    """The end-of-run table: rows, suppressed groups, and ε charged per tenant per table."""
+    """The end-of-run table: rows, published share, error bar and ε per tenant per table."""
     counters = summary.counters
     lines = [
         f"run {summary.run_id}: {summary.status}",
         f"events read {counters.rows_read:,}  used {counters.rows_read - counters.rows_quarantined:,}"
         f"  quarantined {counters.rows_quarantined:,}",
-        f"{'table':<20}{'rows':>10}{'suppressed':>12}{'ε/tenant':>10}{'tenants':>9}  note",
+        f"tenants {len(counters.tenants)}  ε per tenant (tables composed) "
+        f"{counters.epsilon_charged:.4g}",
+        f"{'table':<20}{'rows':>9}{'suppressed':>11}{'published':>10}{'±95 %':>8}"
+        f"{'ε/tenant':>10}{'tenants':>8}  note",
     ]
     for t in summary.tables:
         per_tenant = max(t.epsilon_by_tenant.values(), default=0.0)
         notes = [t.skipped_reason or ""]
         if t.refused_tenants:
-            notes.append(f"refused (over budget): {len(t.refused_tenants)} tenant(s)")
+            notes.append(f"over budget, refused: {len(t.refused_tenants)} tenant(s)")
         if t.reused_tenants:
-            notes.append(f"published release reused for {len(t.reused_tenants)} tenant(s)")
+            notes.append(f"already published, reused: {len(t.reused_tenants)} tenant(s)")
+        share = "–" if t.published_share is None else f"{100 * t.published_share:.0f} %"
+        bar = "–" if t.median_error_bar is None else f"{100 * t.median_error_bar:.0f} %"
         lines.append(
-            f"{t.table:<20}{t.rows_written:>10,}{t.groups_suppressed:>12,}{per_tenant:>10.3f}"
-            f"{len(t.epsilon_by_tenant):>9}  {'; '.join(n for n in notes if n)}"
+            f"{t.table:<20}{t.rows_written:>9,}{t.groups_suppressed:>11,}{share:>10}{bar:>8}"
+            f"{per_tenant:>10.4g}{len(t.epsilon_by_tenant):>8}  {'; '.join(n for n in notes if n)}"
         )
+    lines.append("±95 %: median over published cells of the learner count's 95 % error bar")
     return "\n".join(lines)

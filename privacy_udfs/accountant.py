@@ -10,8 +10,12 @@ Rules (DESIGN.md §2 "Budget and accounting windows"):
   A release is charged, in full, to every window its input touches — its period and
   any history it reads. Cutting a period into many small runs charges the same
   window many times, so it can never spend more than the window's budget.
-* Releases compose sequentially within a window: the ε of every release charged to
-  a window add up, and so do their δ.
+* Releases compose within a window. A window's privacy loss is the tighter of two
+  valid bounds: pure composition (the ε add up) when every release in it is pure
+  ε-DP, and zCDP composition (the ρ add up; a pure ε release is ε²/2-zCDP) converted
+  to (ε, δ) at ``DP_DELTA`` with the tight conversion of Canonne, Kamath and Steinke
+  (2020). Many zCDP releases in a window therefore cost far less than the sum of
+  their ε.
 * A batch is checked in order: each charge counts the ledger plus the earlier
   accepted charges of the batch.
 """
@@ -34,6 +38,43 @@ TOLERANCE = 1e-9
 
 WindowKey = tuple[str, dt.date]
 """(tenant_id, window_start): the unit the budget is kept in."""
+
+
+@dataclass(frozen=True)
+class WindowSpend:
+    """What a window holds, summed over its charges.
+
+    Attributes:
+        epsilon: Σ of each release's own ε (basic composition, always valid).
+        rho: Σ of each release's ρ (zCDP releases; pure ε releases count ε²/2).
+        has_zcdp: Some release is accounted in zCDP (pure composition no longer applies).
+        approximate: Some release is (ε, δ)-DP without a ρ (partition selection): only
+            basic composition is valid for the window.
+    """
+
+    epsilon: float = 0.0
+    rho: float = 0.0
+    has_zcdp: bool = False
+    approximate: bool = False
+
+    def plus(self, charge: Charge) -> WindowSpend:
+        """This spend with ``charge`` added."""
+        rho = charge.zcdp_rho
+        return WindowSpend(
+            self.epsilon + charge.epsilon,
+            self.rho + (rho or 0.0),
+            self.has_zcdp or charge.rho is not None,
+            self.approximate or rho is None,
+        )
+
+    def epsilon_at(self, delta: float) -> float:
+        """The window's privacy loss: the tightest composition bound that applies."""
+        if self.approximate or self.rho <= 0.0:
+            return max(self.epsilon, 0.0)
+        from privacy_udfs.zcdp import epsilon_of_rho
+
+        converted = epsilon_of_rho(self.rho, delta)
+        return converted if self.has_zcdp else min(self.epsilon, converted)
 
 
 @dataclass(frozen=True)
@@ -94,6 +135,19 @@ class Charge:
             )
 
     @property
+    def zcdp_rho(self) -> float | None:
+        """The charge in ρ (None for an (ε, δ) release that has no ρ).
+
+        Its own ρ under zCDP; ε²/2 for a pure ε-DP release, signed like ε on
+        compensating rows.
+        """
+        if self.rho is not None:
+            return self.rho
+        if self.delta > 0:
+            return None
+        return math.copysign(self.epsilon**2 / 2.0, self.epsilon)
+
+    @property
     def first_day_read(self) -> dt.date:
         """The first day of data the release reads (its history included)."""
         return self.input_start or self.period_start
@@ -111,6 +165,7 @@ class Refusal:
     window: AccountingWindow
     spent: float
     limit: float
+    after: float | None = None
 
     @property
     def tenant_id(self) -> str:
@@ -119,9 +174,11 @@ class Refusal:
 
     def __str__(self) -> str:
         c = self.charge
+        reach = "" if self.after is None else f" (window would reach ε={self.after:.6g})"
         return (
             f"tenant {c.tenant_id} window {self.window.label}: spent {self.spent:.6g} "
-            f"+ requested {c.epsilon:.6g} > limit {self.limit:.6g} (release {c.release_id})"
+            f"+ requested {c.epsilon:.6g}{reach} > limit {self.limit:.6g} "
+            f"(release {c.release_id})"
         )
 
 
@@ -140,6 +197,7 @@ class WindowAccount:
     window: AccountingWindow
     spent: float
     limit: float
+    rho: float = 0.0
 
     @property
     def remaining(self) -> float:
@@ -150,12 +208,21 @@ class WindowAccount:
 class Accountant:
     """Checks charges against per-(tenant, window) budgets. Pure: holds no ledger."""
 
-    def __init__(self, limit_per_window: float, window_kind: str) -> None:
+    def __init__(self, limit_per_window: float, window_kind: str, delta: float = 1e-6) -> None:
         """Budget ``limit_per_window`` ε per tenant and window of ``window_kind``.
 
+        Args:
+            limit_per_window: ε a tenant's window may reach (``DP_EPSILON_BUDGET``).
+            window_kind: ``month`` or ``quarter`` (``DP_BUDGET_WINDOW``).
+            delta: δ at which a window's zCDP composition is stated (``DP_DELTA``).
+
         Raises:
-            PrivacyConfigurationError: The limit is not positive or the kind unknown.
+            PrivacyConfigurationError: The limit is not positive, the kind unknown or
+                δ not in (0, 1).
         """
+        if not (math.isfinite(delta) and 0.0 < delta < 1.0):
+            raise PrivacyConfigurationError(f"DP_DELTA must be in (0, 1), got {delta}")
+        self.delta = float(delta)
         if not (math.isfinite(limit_per_window) and limit_per_window > 0):
             raise PrivacyConfigurationError(
                 f"the ε budget per window must be positive (DP_EPSILON_BUDGET), "
@@ -165,46 +232,61 @@ class Accountant:
         self.window_kind = validate_window_kind(window_kind)
 
     def __repr__(self) -> str:
-        return f"Accountant(limit={self.limit}, window_kind={self.window_kind!r})"
+        return (
+            f"Accountant(limit={self.limit}, window_kind={self.window_kind!r}, delta={self.delta})"
+        )
 
     def keys(self, charge: Charge) -> list[tuple[WindowKey, AccountingWindow]]:
         """The (tenant, window) budgets ``charge`` counts against."""
         return [((charge.tenant_id, w.start), w) for w in charge.windows(self.window_kind)]
 
-    def check(self, charges: Sequence[Charge], spent: Mapping[WindowKey, float]) -> BudgetCheck:
+    def check(
+        self, charges: Sequence[Charge], spent: Mapping[WindowKey, WindowSpend]
+    ) -> BudgetCheck:
         """Split ``charges`` into those that fit and those that would exceed a window.
 
         Args:
             charges: In order; each counts ``spent`` plus the earlier accepted charges.
-            spent: ε already charged per (tenant, window start) — the ledger's sums.
+            spent: What the ledger holds per (tenant, window start).
         """
-        running: dict[WindowKey, float] = defaultdict(float, spent)
+        running: dict[WindowKey, WindowSpend] = defaultdict(WindowSpend, spent)
         accepted: list[Charge] = []
         refused: list[Refusal] = []
         for charge in charges:
             keys = self.keys(charge)
-            over = [
-                (w, running[key])
-                for key, w in keys
-                if running[key] + charge.epsilon > self.limit + TOLERANCE
-            ]
+            over = []
+            for key, window in keys:
+                after = running[key].plus(charge).epsilon_at(self.delta)
+                if after > self.limit + TOLERANCE:
+                    before = running[key].epsilon_at(self.delta)
+                    zcdp = running[key].has_zcdp or charge.rho is not None
+                    over.append(
+                        Refusal(charge, window, before, self.limit, after if zcdp else None)
+                    )
             if over:
-                window, already = over[0]
-                refused.append(Refusal(charge, window, already, self.limit))
+                refused.append(over[0])
                 continue
             for key, _ in keys:
-                running[key] += charge.epsilon
+                running[key] = running[key].plus(charge)
             accepted.append(charge)
         return BudgetCheck(tuple(accepted), tuple(refused))
 
     def accounts(
-        self, tenant_id: str, spent: Mapping[WindowKey, float], windows: Iterable[AccountingWindow]
+        self,
+        tenant_id: str,
+        spent: Mapping[WindowKey, WindowSpend],
+        windows: Iterable[AccountingWindow],
     ) -> list[WindowAccount]:
         """The budget of ``tenant_id`` in each of ``windows``."""
-        return [
-            WindowAccount(tenant_id, w, spent.get((tenant_id, w.start), 0.0), self.limit)
-            for w in windows
-        ]
+        accounts = []
+        for window in windows:
+            spend = spent.get((tenant_id, window.start), WindowSpend())
+            accounts.append(
+                WindowAccount(
+                    tenant_id, window, spend.epsilon_at(self.delta), self.limit, spend.rho
+                )
+            )
+        return accounts
 
 
 def epsilon_per_year(limit_per_window: float, window_kind: str) -> float:

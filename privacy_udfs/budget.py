@@ -45,6 +45,7 @@ from privacy_udfs.accountant import (
     Refusal,
     WindowAccount,
     WindowKey,
+    WindowSpend,
 )
 from privacy_udfs.errors import PrivacyConfigurationError
 from privacy_udfs.windows import window_of, windows_touched
@@ -117,6 +118,7 @@ class PrivacyBudget:
         path: str,
         limit_per_window: float,
         window_kind: str = "quarter",
+        delta: float = 1e-6,
     ) -> None:
         """Open the ledger at ``path`` (created on the first charge).
 
@@ -125,6 +127,7 @@ class PrivacyBudget:
             path: Delta location of the ledger.
             limit_per_window: ε a tenant may be charged per window (``DP_EPSILON_BUDGET``).
             window_kind: ``month`` or ``quarter`` (``DP_BUDGET_WINDOW``).
+            delta: δ at which a window's zCDP composition is stated (``DP_DELTA``).
 
         Raises:
             PrivacyConfigurationError: ``path`` is empty, the limit is not positive or
@@ -134,7 +137,7 @@ class PrivacyBudget:
             raise PrivacyConfigurationError("PrivacyBudget needs a SparkSession as first argument")
         if not str(path).strip():
             raise PrivacyConfigurationError("PrivacyBudget path must be non-empty")
-        self.accountant = Accountant(limit_per_window, window_kind)
+        self.accountant = Accountant(limit_per_window, window_kind, delta)
         self._spark = spark
         self._path = str(path)
 
@@ -166,7 +169,8 @@ class PrivacyBudget:
     def spent_in_window(self, tenant_id: str, day: dt.date) -> float:
         """ε charged to ``tenant_id`` in the accounting window containing ``day``."""
         window = window_of(day, self.window_kind)
-        return self._spent(self._ledger(), [tenant_id]).get((tenant_id, window.start), 0.0)
+        spend = self._spent(self._ledger(), [tenant_id]).get((tenant_id, window.start))
+        return 0.0 if spend is None else spend.epsilon_at(self.accountant.delta)
 
     def remaining_in_window(self, tenant_id: str, day: dt.date) -> float:
         """ε still available to ``tenant_id`` in the window containing ``day`` (never < 0)."""
@@ -285,7 +289,7 @@ class PrivacyBudget:
                 str(c.privacy_level),
                 sign * float(c.epsilon),
                 float(c.delta),
-                None if c.rho is None else sign * float(c.rho),
+                None if c.zcdp_rho is None else sign * abs(c.zcdp_rho),
                 forced,
                 job_run_id,
                 now,
@@ -370,14 +374,29 @@ class PrivacyBudget:
         known = self._known(ledger, ids)
         return [c for c in charges if c.release_id not in known]
 
-    def _spent(self, ledger: DataFrame | None, tenants: Sequence[str]) -> dict[WindowKey, float]:
-        """ε charged per (tenant, window start) for ``tenants``, in one query."""
+    def _spent(
+        self, ledger: DataFrame | None, tenants: Sequence[str]
+    ) -> dict[WindowKey, WindowSpend]:
+        """ε and ρ charged per (tenant, window start) for ``tenants``, in one query."""
         if ledger is None or not tenants:
             return {}
         sums = (
             ledger.where(F.col("tenant_id").isin(list(tenants)))
             .groupBy("tenant_id", "window_start")
-            .agg(F.sum("epsilon").alias("spent"))
+            .agg(
+                F.sum("epsilon").alias("epsilon"),
+                F.sum("rho").alias("rho"),
+                F.max((F.col("delta") > 0) & F.col("rho").isNotNull()).alias("has_zcdp"),
+                F.max(F.col("rho").isNull()).alias("approximate"),
+            )
             .collect()  # shape: one row per (tenant, window): tenants x windows, small
         )
-        return {(r.tenant_id, r.window_start): float(r.spent) for r in sums}
+        return {
+            (r.tenant_id, r.window_start): WindowSpend(
+                float(r.epsilon or 0.0),
+                float(r.rho or 0.0),
+                bool(r.has_zcdp),
+                bool(r.approximate),
+            )
+            for r in sums
+        }

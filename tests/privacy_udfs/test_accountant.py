@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from privacy_udfs.accountant import Accountant, Charge, epsilon_per_year
+from privacy_udfs.accountant import Accountant, Charge, WindowSpend, epsilon_per_year
 from privacy_udfs.errors import PrivacyConfigurationError
 from privacy_udfs.windows import window_of, windows_per_year, windows_touched
 
@@ -39,14 +39,17 @@ def test_cutting_a_month_into_daily_releases_cannot_exceed_the_window() -> None:
     assert sum(c.epsilon for c in allowed) == 6.0
     assert {r.window.label for r in refused} == {"2026-Q1"}
     # Another tenant's budget is its own.
-    other, _ = accountant.check([_daily(days[0], 2.0, tenant="u")], spent={("t", Q1_START): 6.0})
+    other, _ = accountant.check(
+        [_daily(days[0], 2.0, tenant="u")], spent={("t", Q1_START): WindowSpend(6.0, 18.0)}
+    )
     assert len(other) == 1
 
 
 def test_what_the_ledger_already_holds_counts() -> None:
     accountant = Accountant(limit_per_window=1.0, window_kind="month")
     allowed, refused = accountant.check(
-        [_daily(Q1_START, 0.5), _daily(dt.date(2026, 2, 1), 0.5)], spent={("t", Q1_START): 0.75}
+        [_daily(Q1_START, 0.5), _daily(dt.date(2026, 2, 1), 0.5)],
+        spent={("t", Q1_START): WindowSpend(0.75, 0.75**2 / 2)},
     )
     assert [c.period_start.month for c in allowed] == [2]
     assert refused[0].spent == 0.75 and "window 2026-01" in str(refused[0])
@@ -90,6 +93,30 @@ def test_no_window_is_ever_charged_past_its_limit(
     # Per learner and year: at most the window budget times the windows of a year.
     year = [total for start, total in per_window.items() if start.year == 2026]
     assert sum(year) <= epsilon_per_year(3.0, kind) + 1e-9
+
+
+def test_zcdp_releases_compose_in_rho_and_far_below_the_sum_of_their_epsilons() -> None:
+    from privacy_udfs.zcdp import epsilon_of_rho, rho_for_epsilon
+
+    accountant = Accountant(limit_per_window=3.0, window_kind="quarter", delta=1e-6)
+    rho = rho_for_epsilon(1.0, 1e-6)  # one monthly dp_medium release of zCDP tables
+    months = [dt.date(2026, m, 1) for m in (1, 2, 3)]
+    charges = [
+        Charge("t", d, d, f"r{d}", "weekly_active", "dp_medium", 1.0, 1e-6, rho) for d in months
+    ]
+    allowed, refused = accountant.check(charges, spent={})
+    assert len(allowed) == 3 and not refused  # Σε = 3 by basic composition, far less in ρ
+    spend = WindowSpend()
+    for charge in allowed:
+        spend = spend.plus(charge)
+    assert spend.epsilon_at(1e-6) == pytest.approx(epsilon_of_rho(3 * rho, 1e-6))
+    assert spend.epsilon_at(1e-6) < 2.2
+    # Pure releases keep the tighter pure composition: two ε=1 releases cost ε=2, not more.
+    pure = WindowSpend().plus(_daily(Q1_START, 1.0)).plus(_daily(months[1], 1.0))
+    assert pure.epsilon_at(1e-6) == pytest.approx(2.0)
+    # A release without a ρ (partition selection, (ε, δ)) falls back to basic composition.
+    approx = Charge("t", Q1_START, Q1_START, "sel", "iep_progress", "dp_low", 0.5, delta=1e-6)
+    assert spend.plus(approx).epsilon_at(1e-6) == pytest.approx(3.5)
 
 
 def test_accountant_arguments_are_validated() -> None:
