@@ -82,7 +82,6 @@ class PrivacyLevel(StrEnum):
         return granted and who is Audience.RESEARCHER and not self.is_dp
 
 
-DP_LEVELS: tuple[PrivacyLevel, ...] = tuple(level for level in PrivacyLevel if level.is_dp)
 # Most private first: where several DP releases exist, readers get the most private one.
 MOST_PRIVATE_FIRST: tuple[PrivacyLevel, ...] = (
     PrivacyLevel.DP_HIGH,
@@ -97,6 +96,7 @@ _EPSILON: dict[PrivacyLevel, float | None] = {
     PrivacyLevel.DP_MEDIUM: 1.0,
     PrivacyLevel.DP_HIGH: 0.5,
 }
+DP_LEVELS: tuple[PrivacyLevel, ...] = tuple(level for level in PrivacyLevel if level.is_dp)
 
 _SUITABLE_FOR: dict[PrivacyLevel, str] = {
     PrivacyLevel.ANONYMIZED: "A tenant's own educator dashboards and administrators (not public)",
