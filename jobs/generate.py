@@ -40,6 +40,7 @@ from jobs.generator.events import (
 from jobs.generator.layout import plan_layout
 from jobs.generator.learners import RARE_CATEGORY, LearnerModel, iep_goals_table, learners_table
 from jobs.generator.pii import CANARY_PREFIX
+from jobs.generator.tenants import tenants_table
 
 __all__ = [
     "CANARY_PREFIX",
@@ -56,14 +57,14 @@ __all__ = [
 
 
 def generate_raw_tables(spark: SparkSession, config: GeneratorConfig) -> dict[str, DataFrame]:
-    """Build the four raw tables as lazy DataFrames with exactly the contract's schemas.
+    """Build the raw tables as lazy DataFrames with exactly the contract's schemas.
 
     Args:
         spark: The session to build on (see :func:`jobs.session.build_spark_session`).
         config: What to generate.
 
     Returns:
-        ``learners``, ``events``, ``iep_goals`` and ``courses``, not yet computed.
+        ``tenants``, ``learners``, ``events``, ``iep_goals`` and ``courses``, not yet computed.
 
     Raises:
         TypeError: ``spark`` is not a SparkSession or ``config`` not a GeneratorConfig.
@@ -77,6 +78,7 @@ def generate_raw_tables(spark: SparkSession, config: GeneratorConfig) -> dict[st
         )
     model = LearnerModel(config=config, layout=plan_layout(config))
     tables = {
+        "tenants": tenants_table(spark, model),
         "learners": learners_table(spark, model),
         "events": events_table(spark, model),
         "iep_goals": iep_goals_table(spark, model),
@@ -124,7 +126,7 @@ def write_raw_tables(tables: Mapping[str, DataFrame], raw_root: str) -> None:
     schema, column comments and NOT NULL constraints, then the rows are appended.
 
     Args:
-        tables: Exactly the four raw tables, as returned by :func:`generate_raw_tables`.
+        tables: Exactly the raw tables of the contract, as returned by :func:`generate_raw_tables`.
         raw_root: Directory or URI of the raw zone, e.g. ``./data/raw``.
 
     Raises:
@@ -160,8 +162,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse the command line (``None`` reads ``sys.argv``)."""
     parser = argparse.ArgumentParser(
         prog="python -m jobs.generate",
-        description="Generate the synthetic raw Delta tables (learners, events, iep_goals, "
-        "courses) under OUT/<table>.",
+        description="Generate the synthetic raw Delta tables (tenants, learners, events, "
+        "iep_goals, courses) under OUT/<table>.",
     )
     parser.add_argument("--events", type=int, required=True, help="exact rows in events")
     parser.add_argument("--seed", type=int, default=7)

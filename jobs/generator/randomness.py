@@ -74,6 +74,10 @@ class Salt(IntEnum):
     DUPLICATE_SOURCE = 80
     BAD_DURATION = 81
     BAD_SCORE = 82
+    TENANT_NAME = 90
+    TENANT_KIND = 91
+    TENANT_STATE = 92
+    TENANT_JOINED = 93
 
 
 def uniform(seed: int, salt: Salt, *keys: Column) -> Column:
