@@ -40,6 +40,7 @@ from jobs.generator.events import (
 from jobs.generator.layout import plan_layout
 from jobs.generator.learners import RARE_CATEGORY, LearnerModel, iep_goals_table, learners_table
 from jobs.generator.pii import CANARY_PREFIX
+from jobs.generator.profiles import Profile, district_events
 from jobs.generator.tenants import tenants_table
 
 __all__ = [
@@ -49,6 +50,8 @@ __all__ = [
     "UNKNOWN_EVENT_TYPE",
     "GeneratorConfig",
     "MalformedKind",
+    "Profile",
+    "district_events",
     "generate_raw_tables",
     "main",
     "planned_malformed_counts",
@@ -165,7 +168,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description="Generate the synthetic raw Delta tables (tenants, learners, events, "
         "iep_goals, courses) under OUT/<table>.",
     )
-    parser.add_argument("--events", type=int, required=True, help="exact rows in events")
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=None,
+        help="exact rows in events (required, except with --profile district, which "
+        "derives ~6 events per learner's active week)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", required=True, help="raw root, e.g. ./data/raw")
     parser.add_argument("--malformed-rate", type=float, default=0.01)
@@ -177,6 +186,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--days", type=int, default=56)
     parser.add_argument("--partitions", type=int, default=None)
+    parser.add_argument(
+        "--profile",
+        choices=[p.value for p in Profile],
+        default=Profile.DEFAULT.value,
+        help="default: Zipf tenants with a tiny one; district: realistic districts of "
+        "200-20,000 learners (docs/raw_data.md)",
+    )
+    parser.add_argument(
+        "--tenant-learners",
+        type=_sizes,
+        default=None,
+        help="district profile: learners per tenant, e.g. 2000,400 (default: --tenants "
+        "tenants, 3 if not given, from 200 to 20,000)",
+    )
     parser.add_argument("--master", default=None, help="Spark master; default local[*]")
     return parser.parse_args(argv)
 
@@ -187,8 +210,21 @@ def config_from_args(args: argparse.Namespace) -> GeneratorConfig:
     Raises:
         ValueError: An argument is out of range; the message names it.
     """
+    profile = Profile(args.profile)
+    events = args.events
+    if events is None:
+        if profile is not Profile.DISTRICT:
+            raise ValueError("events is required (--events N) except with --profile district")
+        sizing = GeneratorConfig(
+            events=1,
+            profile=profile,
+            tenants=args.tenants,
+            tenant_learners=args.tenant_learners,
+            days=args.days,
+        )
+        events = district_events(sizing.learner_count, args.days)
     return GeneratorConfig(
-        events=args.events,
+        events=events,
         seed=args.seed,
         tenants=args.tenants,
         learners=args.learners,
@@ -197,7 +233,19 @@ def config_from_args(args: argparse.Namespace) -> GeneratorConfig:
         malformed_rate=args.malformed_rate,
         canaries=not args.no_canaries,
         partitions=args.partitions,
+        profile=profile,
+        tenant_learners=args.tenant_learners,
     )
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    """``2000,400`` -> ``(2000, 400)``: learners per tenant on the command line."""
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected learners per tenant as integers separated by commas, got {text!r}"
+        ) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
