@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs.contracts.raw import EventType
@@ -30,8 +30,9 @@ Pseudonymizer = Callable[[Column], Column]
 
 @dataclass(frozen=True)
 class RawTables:
-    """The four raw tables as read (contract-checked, PII included)."""
+    """The raw tables as read (contract-checked, PII included)."""
 
+    tenants: DataFrame
     learners: DataFrame
     events: DataFrame
     iep_goals: DataFrame
@@ -75,6 +76,8 @@ class PreparedInputs:
             grade_band, has_iep, enrolled_at.
         iep_goals: Goals keyed by learner_id_hash.
         courses: Course catalogue (not PII).
+        tenants: The valid rows of the tenant registry (tenant_id, name, state_province,
+            joined_on), one per tenant: the public list of tenants (not PII).
         rejected: Raw rows rejected, with ``source_table``, ``tenant_id``,
             ``reason`` and ``raw_row`` (JSON, PII) for the quarantine table.
     """
@@ -85,6 +88,7 @@ class PreparedInputs:
     learners: DataFrame
     iep_goals: DataFrame
     courses: DataFrame
+    tenants: DataFrame
     rejected: DataFrame
 
 
@@ -129,6 +133,37 @@ def validate_learners(learners: DataFrame) -> DataFrame:
         .when(F.length("learner_id") > MAX_ID_LENGTH, "learner_id too long")
     )
     return learners.withColumn("rejection_reason", reason)
+
+
+REASON_DUPLICATE_TENANT = "duplicate tenant_id"
+REASON_CONFLICTING_TENANT = "tenant_id listed more than once with different values"
+
+
+def validate_tenants(tenants: DataFrame) -> DataFrame:
+    """Add ``rejection_reason`` to registry rows: UUID ids, a join date, one row per tenant.
+
+    Identical copies of a row keep one copy (the others are quarantined as duplicates).
+    Copies that disagree are all quarantined: which one is right is for the registry's
+    owner to say, and guessing could release a tenant under the wrong join date.
+    """
+    payload = [F.col(c) for c in tenants.columns]
+    same_tenant = Window.partitionBy("tenant_id")
+    versions = F.size(F.collect_set(F.to_json(F.struct(*payload))).over(same_tenant))
+    copy_number = F.row_number().over(same_tenant.orderBy(F.xxhash64(*payload)))
+    reason = (
+        F.when(~is_uuid(F.col("tenant_id")), "tenant_id is not a UUID")
+        .when(F.col("joined_on").isNull(), "joined_on is missing")
+        .when(versions > 1, REASON_CONFLICTING_TENANT)
+        .when(copy_number > 1, REASON_DUPLICATE_TENANT)
+    )
+    return tenants.withColumn("rejection_reason", reason)
+
+
+def registry_rows(checked_tenants: DataFrame) -> DataFrame:
+    """The valid registry rows, without the validation column (one row per tenant)."""
+    return checked_tenants.where(F.col("rejection_reason").isNull()).select(
+        "tenant_id", "name", "state_province", "joined_on"
+    )
 
 
 def pseudonymize_learners(
@@ -225,8 +260,11 @@ def prepare_inputs(raw: RawTables, scope: Scope, pseudonym: Pseudonymizer) -> Pr
             F.to_date("occurred_at").alias("activity_date"),
         )
     )
-    rejected = _rejected_rows(checked_events, "events").unionByName(
-        _rejected_rows(checked_learners, "learners")
+    checked_tenants = validate_tenants(scope.in_tenant(raw.tenants))
+    rejected = (
+        _rejected_rows(checked_events, "events")
+        .unionByName(_rejected_rows(checked_learners, "learners"))
+        .unionByName(_rejected_rows(checked_tenants, "tenants"))
     )
     return PreparedInputs(
         checked_events=checked_events,
@@ -235,5 +273,6 @@ def prepare_inputs(raw: RawTables, scope: Scope, pseudonym: Pseudonymizer) -> Pr
         learners=pseudonymize_learners(checked_learners, pseudonym, scope.end),
         iep_goals=pseudonymize_iep_goals(scope.in_tenant(raw.iep_goals), pseudonym),
         courses=scope.in_tenant(raw.courses),
+        tenants=registry_rows(checked_tenants),
         rejected=rejected,
     )

@@ -103,7 +103,7 @@ def step(name: str, message: str) -> Iterator[None]:
 
 
 def read_raw_tables(spark: SparkSession, settings: AnalyticsSettings) -> RawTables:
-    """Read the four raw tables, failing before any write if one breaks the contract."""
+    """Read every raw table of the contract, failing before any write if one breaks it."""
     frames = {
         name: read_raw_table(spark, settings.path("raw", name), name, columns)
         for name, columns in RAW_TABLES.items()
