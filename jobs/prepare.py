@@ -273,6 +273,7 @@ def prepare_inputs(raw: RawTables, scope: Scope, pseudonym: Pseudonymizer) -> Pr
         learners=pseudonymize_learners(checked_learners, pseudonym, scope.end),
         iep_goals=pseudonymize_iep_goals(scope.in_tenant(raw.iep_goals), pseudonym),
         courses=scope.in_tenant(raw.courses),
-        tenants=registry_rows(checked_tenants),
+        # Tenants on the platform by the period's end: the public key list of the run.
+        tenants=registry_rows(checked_tenants).where(F.col("joined_on") <= F.lit(scope.end)),
         rejected=rejected,
     )

@@ -49,10 +49,13 @@ from jobs.release import (
     slice_predicate,
     with_release_metadata,
 )
-from jobs.validation import is_uuid
 from privacy_udfs import Charge, PrivacyBudget, PrivacyLevel, RandomSource, load_pseudonym_key
 from privacy_udfs.accountant import WindowSpend
 from privacy_udfs.windows import window_of
+
+
+class UnknownTenantError(ValueError):
+    """``--tenant`` names a tenant the registry does not hold for the period."""
 
 
 @dataclass
@@ -111,17 +114,25 @@ def read_raw_tables(spark: SparkSession, settings: AnalyticsSettings) -> RawTabl
     return RawTables(**frames)
 
 
-def tenant_directory(raw: RawTables, scope: Scope) -> list[str]:
-    """The tenants of the run: the directory of tenants (public list), tiny, on the driver."""
-    if scope.tenant_id is not None:
-        return [scope.tenant_id]
-    rows = (
-        raw.learners.select("tenant_id")
-        .where(is_uuid(F.col("tenant_id")))
-        .distinct()
-        .collect()  # one row per tenant: a few hundred at most, never learner-level
-    )
-    return sorted(r.tenant_id for r in rows)
+@dataclass(frozen=True)
+class TenantDirectory:
+    """The run's tenants from the registry (a public list): all, and those of platform rows.
+
+    A tenant that joined during the period is released in its own tables but enters
+    platform-wide tables at the next period, so a published platform slice never needs
+    redrawing for it.
+    """
+
+    tenants: list[str]
+    platform_tenants: list[str]
+
+
+def tenant_directory(inputs: PreparedInputs, scope: Scope) -> TenantDirectory:
+    """Read the registry rows of the run: tiny (one row per tenant), on the driver."""
+    rows = inputs.tenants.select("tenant_id", "joined_on").collect()  # one row per tenant
+    tenants = sorted(r.tenant_id for r in rows)
+    platform = sorted(r.tenant_id for r in rows if r.joined_on <= scope.start)
+    return TenantDirectory(tenants, platform)
 
 
 def release_id(job: str, level: PrivacyLevel, tenant: str, scope: Scope) -> str:
@@ -260,8 +271,12 @@ def plan_releases(
     contexts: Sequence[ReleaseContext],
     tenants: Sequence[str],
     force: bool,
+    platform_tenants: Sequence[str] | None = None,
 ) -> list[ReleasePlan]:
     """Decide, for every job at once, which tenants each release writes, and reserve their ε.
+
+    Platform-wide tables charge ``platform_tenants`` (the tenants whose learners their
+    rows cover; default: every tenant).
 
     One ledger lookup, one budget check and one charge (a single Delta commit) cover the
     whole run, so the budget costs the same few queries however many tables are released.
@@ -288,7 +303,11 @@ def plan_releases(
     if not dp:
         return plans
 
-    charges = {job.name: release_charges(job, context, tenants) for job, context, _ in dp}
+    covered = tenants if platform_tenants is None else platform_tenants
+    charges = {
+        job.name: release_charges(job, context, covered if job.platform_wide else tenants)
+        for job, context, _ in dp
+    }
     published = (
         frozenset()
         if force
@@ -460,7 +479,13 @@ def run_release(
                 frame.persist()
             counters.rows_read, _, counters.rows_quarantined = _count_inputs(inputs)
             _write_quarantine(spark, settings, inputs.rejected, arguments.run_id)
-            tenants = tenant_directory(raw, scope)
+            directory = tenant_directory(inputs, scope)
+            tenants = directory.tenants
+            if scope.tenant_id is not None and scope.tenant_id not in tenants:
+                raise UnknownTenantError(
+                    f"tenant {scope.tenant_id} is not in the tenant registry (raw/tenants) "
+                    f"by {scope.end}: check the id against raw/tenants"
+                )
             counters.tenants = list(tenants)
         budget = PrivacyBudget(
             spark,
@@ -483,7 +508,16 @@ def run_release(
             for job in jobs
         ]
         with step("budget", "check and reserve ε for every release of the run"):
-            plans = plan_releases(spark, settings, budget, jobs, contexts, tenants, arguments.force)
+            plans = plan_releases(
+                spark,
+                settings,
+                budget,
+                jobs,
+                contexts,
+                tenants,
+                arguments.force,
+                platform_tenants=directory.platform_tenants,
+            )
         refused = {t for plan in plans for t in plan.outcome.refused_tenants}
         if refused:
             log("budget", f"over budget, not released: {', '.join(sorted(refused))}")

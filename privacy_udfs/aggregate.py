@@ -500,7 +500,12 @@ class _DpRelease:
     def _real_noise(self, col: str, noise: ComponentNoise, purpose: str) -> Column:
         if noise.accounting == "pure":
             return laplace_sum(
-                col, noise.budget, noise.l1, random_source=self.source, purpose=purpose
+                col,
+                noise.budget,
+                noise.l1,
+                max_partitions=self.bounds.max_partitions,
+                random_source=self.source,
+                purpose=purpose,
             )
         return gaussian_sum(
             col,
@@ -626,7 +631,7 @@ class _DpRelease:
     def _sum_scale(self, noise: ComponentNoise) -> float:
         """The scale a sum's noise really has (each grid rounds its sensitivity up)."""
         if noise.accounting == "pure":
-            return grid_noise(noise.budget, noise.l1).laplace_scale
+            return grid_noise(noise.budget, noise.l1, self.bounds.max_partitions).laplace_scale
         return gaussian_grid_noise(noise.budget, noise.l2, self.bounds.max_partitions).sigma
 
     def _mechanism_text(self, eps: Mapping[str, float], shares: Mapping[str, float]) -> str:

@@ -147,6 +147,25 @@ def load_pseudonym_key(
     return PseudonymKey(secret=secret, version=version)
 
 
+def export_secret(master: bytes, export_id: str) -> bytes:
+    """The one export-key scheme: ``HMAC-SHA256(master, "privacy_udfs/export/" + export_id)``.
+
+    Used by notebooks (:func:`derive_export_key`, master = the pseudonym key) and by the
+    API's research exports (master = ``EXPORT_KEY``): pseudonyms of two exports cannot be
+    linked without the master, and the master never leaves its secret store.
+
+    Raises:
+        PrivacyConfigurationError: ``export_id`` is empty or the master is empty.
+    """
+    if not export_id.strip():
+        raise PrivacyConfigurationError("export_id must be a non-empty string")
+    if not master:
+        raise PrivacyConfigurationError("the export master key is empty")
+    return hmac.new(
+        master, b"privacy_udfs/export/" + export_id.encode("utf-8"), hashlib.sha256
+    ).digest()
+
+
 def derive_export_key(key: PseudonymKey, export_id: str) -> PseudonymKey:
     """Derive the key of one research export, so pseudonyms differ between exports.
 
@@ -160,11 +179,7 @@ def derive_export_key(key: PseudonymKey, export_id: str) -> PseudonymKey:
     Raises:
         PrivacyConfigurationError: ``export_id`` is empty.
     """
-    if not export_id.strip():
-        raise PrivacyConfigurationError("export_id must be a non-empty string")
-    secret = hmac.new(
-        key.secret, b"privacy_udfs/export/" + export_id.encode("utf-8"), hashlib.sha256
-    ).digest()
+    secret = export_secret(key.secret, export_id)
     export_tag = hashlib.sha256(export_id.encode("utf-8")).hexdigest()[:12]
     return PseudonymKey(secret=secret, version=f"{key.version}+export.{export_tag}")
 

@@ -77,17 +77,24 @@ class GridNoise:
     laplace_scale: float
 
 
-def grid_noise(epsilon: float, sensitivity: float) -> GridNoise:
-    """Calibrate the grid mechanism for a sum with L1 sensitivity ``sensitivity``.
+def grid_noise(epsilon: float, sensitivity: float, max_partitions: int = 1) -> GridNoise:
+    """Calibrate the grid mechanism for sums with L1 sensitivity ``sensitivity``.
 
-    Rounding the sum to the grid can move neighbouring sums one more step
-    apart, so the sensitivity in grid units is ``floor(Δ/g) + 1``.
+    Rounding a sum to the grid can move neighbouring sums one more step apart, and
+    one learner changes up to ``max_partitions`` (L) sums, so the L1 sensitivity in
+    grid units is ``floor(Δ/g) + L``.
     """
     _require_positive("epsilon", epsilon)
     _require_positive("sensitivity", sensitivity)
+    if (
+        isinstance(max_partitions, bool)
+        or not isinstance(max_partitions, int)
+        or max_partitions < 1
+    ):
+        raise ValueError(f"max_partitions must be an integer >= 1, got {max_partitions!r}")
     _, exponent = math.frexp(sensitivity / epsilon)  # scale < 2^exponent
     granularity = math.ldexp(1.0, exponent - GRID_BITS)
-    units_sensitivity = math.floor(sensitivity / granularity) + 1
+    units_sensitivity = math.floor(sensitivity / granularity) + max_partitions
     units_scale = units_sensitivity / epsilon
     return GridNoise(granularity, units_scale, units_scale * granularity)
 

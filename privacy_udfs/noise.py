@@ -87,26 +87,28 @@ def laplace_sum(
     epsilon: float,
     sensitivity: float,
     *,
+    max_partitions: int = 1,
     random_source: RandomSource | None = None,
     purpose: str = "laplace_sum",
 ) -> Column:
     """Snap a real-valued column to a power-of-two grid and add discrete Laplace noise on it.
 
     The Laplace scale in value units is
-    ``mechanisms.grid_noise(epsilon, sensitivity).laplace_scale``; every output is
+    ``mechanisms.grid_noise(epsilon, sensitivity, max_partitions).laplace_scale``; every output is
     a multiple of its ``granularity``.
 
     Args:
         col: Real aggregate (e.g. a clamped sum per group); null stays null.
         epsilon: ε spent by this column.
         sensitivity: L1 sensitivity of the column across all groups.
+        max_partitions: L, the most sums one learner changes (grid rounding adds L steps).
         random_source: Defaults to the OS CSPRNG.
         purpose: Separates the streams of different columns under a seeded test source.
 
     Returns:
         A nondeterministic ``double`` column.
     """
-    calibration = mechanisms.grid_noise(epsilon, sensitivity)
+    calibration = mechanisms.grid_noise(epsilon, sensitivity, max_partitions)
 
     def noise(batch: pd.Series, stream: ByteStream) -> pd.Series:
         missing = batch.isna().to_numpy()

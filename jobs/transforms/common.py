@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 
@@ -18,8 +19,25 @@ from privacy_udfs.measures import COUNT_KINDS
 
 
 def tenants_frame(inputs: PreparedInputs) -> DataFrame:
-    """The tenant directory (a public list) as a one-column DataFrame."""
-    return inputs.learners.select("tenant_id").distinct()
+    """The tenant registry of the run (a public list) as a one-column DataFrame."""
+    return inputs.tenants.select("tenant_id")
+
+
+def platform_inputs(inputs: PreparedInputs, start: dt.date) -> PreparedInputs:
+    """The inputs of platform-wide rows: tenants on the platform by the period's start.
+
+    A tenant that joins during a period enters platform-wide tables at the next period,
+    so a platform slice, once published, never needs redrawing because a tenant joined.
+    """
+    tenants = inputs.tenants.where(F.col("joined_on") <= F.lit(start))
+    ids = F.broadcast(tenants.select("tenant_id"))
+    return dataclasses.replace(
+        inputs,
+        tenants=tenants,
+        events=inputs.events.join(ids, "tenant_id", "left_semi"),
+        history=inputs.history.join(ids, "tenant_id", "left_semi"),
+        learners=inputs.learners.join(ids, "tenant_id", "left_semi"),
+    )
 
 
 def days_frame(

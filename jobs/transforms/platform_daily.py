@@ -38,7 +38,13 @@ from jobs.contracts.raw import SCORE_RANGE
 from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
 from jobs.transforms.activity import active_tenants, mean_score, with_learner_activity
-from jobs.transforms.common import aggregate, days_frame, rename_noise_scale, tenants_frame
+from jobs.transforms.common import (
+    aggregate,
+    days_frame,
+    platform_inputs,
+    rename_noise_scale,
+    tenants_frame,
+)
 from privacy_udfs import Measure
 
 MAIN_FRACTION = 0.85
@@ -118,6 +124,7 @@ def platform_daily(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame
         One row per day of the period: activity_date, metrics and privacy columns.
     """
     scope = context.scope
+    inputs = platform_inputs(inputs, scope.start)
     # Shape: one row per (learner, tenant, day) with activity -> per-learner-day values.
     activity = inputs.events.transform(with_learner_activity(["tenant_id", "activity_date"]))
     days = days_frame(inputs, scope.start, scope.end)

@@ -41,7 +41,7 @@ from jobs.transforms.activity import (
     period_months,
     with_learner_activity,
 )
-from jobs.transforms.common import aggregate, tenants_frame
+from jobs.transforms.common import aggregate, platform_inputs, tenants_frame
 from privacy_udfs import Measure
 
 MAIN_FRACTION = 0.85
@@ -190,6 +190,7 @@ def public_metrics(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame
         One row per public metric key: keys, value, label, order and privacy columns.
     """
     scope = context.scope
+    inputs = platform_inputs(inputs, scope.start)
     # Shape: one row per (learner, tenant) active in the period -> per-learner totals.
     activity = inputs.events.transform(with_learner_activity(["tenant_id"])).withColumn(
         "period_start", F.lit(scope.start)

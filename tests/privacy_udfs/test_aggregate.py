@@ -113,14 +113,14 @@ def test_dp_release_is_noised_documented_and_suppressed_on_noisy_counts(
         assert "median: exponential_mechanism(bins=10)" in row.noise_mechanism
         assert row.noise_scales["learners"] == pytest.approx(2 / each)
         assert row.noise_scales["events"] == pytest.approx(6 / each)
-        assert row.noise_scales["total"] == pytest.approx(grid_noise(each, 600.0).laplace_scale)
+        assert row.noise_scales["total"] == pytest.approx(grid_noise(each, 600.0, 2).laplace_scale)
         assert row.ci95["learners"] == pytest.approx(row.noise_scales["learners"] * math.log(20))
         if row.insufficient_data:
             assert (row.learners, row.events, row.total, row.avg, row.median) == (None,) * 5
         else:
             # Published only past k plus the learner count's 95 % error bar.
             assert row.learners >= 2 + math.ceil(row.ci95["learners"])
-            g = grid_noise(each, 600.0).granularity
+            g = grid_noise(each, 600.0, 2).granularity
             assert row.total / g == round(row.total / g)
             assert 0.0 <= row.avg <= 100.0 and 0.0 <= row.median <= 100.0
 
@@ -261,6 +261,7 @@ def test_arguments_are_checked_up_front(events: DataFrame) -> None:
         )
 
 
+@pytest.mark.usefixtures("seeded_randomness")
 def test_zcdp_release_uses_the_discrete_gaussian_on_l2_sensitivities(
     spark: SparkSession, events: DataFrame, tenants: DataFrame
 ) -> None:
@@ -324,6 +325,7 @@ def test_bounding_spends_no_slot_on_keys_that_are_not_released(spark: SparkSessi
     assert released is not None and released.learners == 40
 
 
+@pytest.mark.usefixtures("seeded_randomness")
 def test_count_like_sums_are_whole_and_never_negative(spark: SparkSession) -> None:
     df = spark.createDataFrame([("l1", "a", 1.0)], "learner string, tenant string, sessions double")
     released = private_aggregate(

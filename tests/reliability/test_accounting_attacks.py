@@ -84,9 +84,7 @@ def test_cutting_a_period_into_one_day_dp_runs_is_refused_once_the_window_is_spe
 
 
 @pytest.mark.slow
-def test_two_tables_over_the_same_data_add_up_in_the_ledger(
-    spark: SparkSession, tmp_path
-) -> None:
+def test_two_tables_over_the_same_data_add_up_in_the_ledger(spark: SparkSession, tmp_path) -> None:
     settings = settings_for(tmp_path)
     write_raw(spark, settings, RawData.for_tenants([1, 2]))
 
