@@ -19,12 +19,15 @@ from serving.pages.headers import add_page_headers
 from serving.tokens import Role
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-# Seed 003, Appendix B: the notice shown on the public metrics page, verbatim.
+# Seed 003, Appendix B's notice, corrected: the page shows differentially private releases
+# only (never the exact ones), so it says "noise", not "fully anonymized".
 APPENDIX_B_NOTICE = (
-    "All data displayed on this page is fully aggregated and anonymized. No individual "
-    "student names, usernames, or identifying information is shown. We track platform-wide "
-    "statistics to demonstrate the effectiveness of our progress-based learning model while "
-    "protecting student privacy. For more information, see our Privacy Policy."
+    "All data displayed on this page is platform-wide and released with differential "
+    "privacy: calibrated random noise is added to every figure, so no figure reveals whether "
+    "any one student is in the data. No individual student names, usernames, or identifying "
+    "information is shown. We track platform-wide statistics to demonstrate the effectiveness "
+    "of our progress-based learning model while protecting student privacy. For more "
+    "information, see our Privacy Policy."
 )
 
 pages = Blueprint("pages", __name__)
