@@ -38,6 +38,7 @@ from serving.guards.rate_limit import init_rate_limits, refuse_unmetered
 from serving.gunicorn_logging import REQUEST_ID_ENVIRON_KEY, ROUTE_ENVIRON_KEY, UNMATCHED_ROUTE
 
 HSTS = "max-age=31536000; includeSubDomains"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 request_logger = logging.getLogger("serving.request")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -188,7 +189,22 @@ def _log_request(response: Response, route: str) -> None:
     )
 
 
+def _json_redirect(response: Response) -> Response:
+    """Werkzeug answers its routing redirects (e.g. a missing trailing slash) in HTML."""
+    location = response.headers.get("Location", "")
+    body = ErrorBody(
+        error="redirect",
+        message=f"this resource is at {location}; repeat the request there",
+        details={"location": location},
+    )
+    response.set_data(json.dumps(body.model_dump(mode="json", exclude_none=True)))
+    response.mimetype = "application/json"
+    return response
+
+
 def _finish(response: Response) -> Response:
+    if response.status_code in REDIRECT_STATUSES and not response.is_json:
+        response = _json_redirect(response)
     response = _guard_payload(response)
     for name, value in SECURITY_HEADERS.items():
         response.headers[name] = value
@@ -214,10 +230,12 @@ def init_guards(app: Flask, config: AppConfig) -> None:
     app.before_request(_start_clock)
     app.before_request(_limit_body)
     app.before_request(identify_caller)
+    # after_request hooks run in reverse order of registration: _finish, registered before
+    # the limiter, runs after the limiter has added its headers (and can drop Retry-After).
+    app.after_request(_finish)
     init_rate_limits(app, config)  # its before_request runs after identify_caller
     app.before_request(enforce_policy)
     app.before_request(refuse_unmetered)
-    app.after_request(_finish)
 
     @app.teardown_request
     def _unbind_request_id(_error: BaseException | None) -> None:
