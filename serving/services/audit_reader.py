@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -38,6 +39,14 @@ PHASES = {
 }
 _INDEX_VERSION = 1
 GroupKey = tuple[str, str, bool]
+_HEAD = re.compile(rb'^\{"timestamp":[^,]*,"iso_timestamp":"[^"]*","endpoint":"((?:[^"\\]|\\.)*)",'
+                   rb'"action":"((?:[^"\\]|\\.)*)"')  # fmt: skip
+
+
+def _unescape(raw: bytes) -> str:
+    if b"\\" not in raw:
+        return raw.decode("utf-8", "replace")
+    return str(json.loads(b'"' + raw + b'"'))
 
 
 @dataclass(frozen=True)
@@ -125,13 +134,25 @@ class FileIndex:
     groups: Counter[GroupKey] = field(default_factory=Counter)
 
     def add_lines(self, data: bytes) -> None:
-        """Count the complete lines of ``data``."""
+        """Count the complete lines of ``data``.
+
+        Lines of this writer are read without decoding them (the top-level endpoint
+        and action come first, before any parameter could repeat their names, and the
+        top-level success last); any other line is decoded.
+        """
+        groups = self.groups
         for line in data.splitlines():
+            head = _HEAD.search(line)
+            at = line.rfind(b',"success":')
+            if head is not None and at > head.end():
+                success = line.startswith(b"true", at + 11)
+                groups[(_unescape(head.group(1)), _unescape(head.group(2)), success)] += 1
+                continue
             entry = _decode(line)
             if entry is not None:
                 key = (str(entry.get("endpoint")), str(entry.get("action")),
                        bool(entry.get("success")))  # fmt: skip
-                self.groups[key] += 1
+                groups[key] += 1
 
     def count(self, selection: EntryFilter) -> int:
         """Entries matching the endpoint/action/success part of ``selection``."""
