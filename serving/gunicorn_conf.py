@@ -32,3 +32,5 @@ accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 logger_class = "serving.gunicorn_logging.RedactingLogger"
+# No control socket in $HOME: several instances (and tests) would share one path.
+control_socket_disable = True

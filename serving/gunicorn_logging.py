@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -72,5 +73,6 @@ class RedactingLogger(Logger):  # type: ignore[misc]
             "bytes": getattr(resp, "sent", None),
             "duration_ms": round(request_time.total_seconds() * 1000, 2),
             "remote_addr": environ.get("REMOTE_ADDR"),
+            "pid": os.getpid(),
         }
         self.access_log.info("%s", json.dumps(line, separators=(",", ":")))
