@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, render_template, send_from_directory
+from flask import Blueprint, Response, redirect, render_template, send_from_directory
 
 from serving.api.public import PRIVACY_NOTICE
 from serving.guards.access import access
@@ -51,6 +51,17 @@ def public_page() -> Response:
 def dashboard() -> Response:
     """The admin dashboard shell: a sign-in form until a token is pasted."""
     return _page("dashboard.html")
+
+
+@pages.post("/dashboard")
+@access(Role.PUBLIC, action="dashboard_signin_without_script")
+def dashboard_signin_without_script() -> Response:
+    """A sign-in form submitted without JavaScript: the token is discarded, never echoed.
+
+    303 back to the page (whose notice says JavaScript is needed); the token never
+    reaches a URL, a log or a cookie.
+    """
+    return redirect("/dashboard?signin=needs-javascript", code=303)
 
 
 @pages.get("/assets/<path:filename>")
