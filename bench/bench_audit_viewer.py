@@ -11,10 +11,13 @@ them (tests/serving/test_audit_rotation.write_days).
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from serving.services.audit_reader import AuditIndex, EntryFilter, newest_first_page
 from tests.serving.test_audit_rotation import write_days
