@@ -19,11 +19,8 @@ import requests
 from serving.app import create_app
 from serving.tokens import Role, mint_token
 from tests.serving.conftest import EXPORT_KEY, LEARNER_A, SECRET, TENANT_A
-from tests.serving.live import REDIS_SERVER, gunicorn, redis_server
+from tests.serving.live import gunicorn, redis_server
 
-pytestmark = pytest.mark.skipif(
-    not Path(REDIS_SERVER).exists(), reason="redis-server missing: run scripts/ensure_redis.sh"
-)
 HALF_OPEN_CONNECTIONS = 12
 REASON = "cohort study of reading progress"
 
