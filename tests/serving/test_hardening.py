@@ -235,3 +235,14 @@ def test_ttl_above_the_maximum_is_a_configuration_error(app_config):
     with pytest.raises(ConfigurationError, match="JWT_MAX_TTL_SECONDS") as raised:
         create_app({**app_config, "JWT_TTL_SECONDS": 7200, "JWT_MAX_TTL_SECONDS": 3600})
     assert SECRET not in str(raised.value)
+
+
+def test_gunicorn_messages_lose_queries_tokens_and_pseudonyms():
+    from serving.gunicorn_logging import redact
+
+    token = mint_token(SECRET, role=Role.ROOT, subject="s")
+    line = (f"Invalid request from ip=1.2.3.4: 'GET /api/v1/metrics/learner/{'a' * 64}"
+            f"?access_token={token} HTTP/1.1' Authorization: Bearer {token}")  # fmt: skip
+    cleaned = redact(line)
+    assert token not in cleaned and "a" * 64 not in cleaned and "access_token" not in cleaned
+    assert cleaned.startswith("Invalid request from ip=1.2.3.4: 'GET /api/v1/metrics/learner/")
