@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, Response, redirect, render_template, send_from_directory
+from werkzeug.wrappers import Response as BaseResponse
 
 from serving.api.public import PRIVACY_NOTICE
 from serving.guards.access import access
@@ -55,7 +56,7 @@ def dashboard() -> Response:
 
 @pages.post("/dashboard")
 @access(Role.PUBLIC, action="dashboard_signin_without_script")
-def dashboard_signin_without_script() -> Response:
+def dashboard_signin_without_script() -> BaseResponse:
     """A sign-in form submitted without JavaScript: the token is discarded, never echoed.
 
     303 back to the page (whose notice says JavaScript is needed); the token never
