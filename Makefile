@@ -30,14 +30,16 @@ demo: setup
 
 test: setup
 	@if [ -x scripts/ensure_browser.sh ]; then scripts/ensure_browser.sh; fi
+	@if [ -x scripts/ensure_redis.sh ]; then scripts/ensure_redis.sh; fi
 	$(BIN)/python -m pytest
 
 test-reliability: setup
 	$(BIN)/python -m pytest tests/reliability
 
+# Loopback only by default (BIND=0.0.0.0:8001 to change it; put a reverse proxy in front).
 serve: setup
-	DATA_ROOT=$(DATA_ROOT) $(BIN)/gunicorn 'serving.app:create_app()' \
-		--bind 0.0.0.0:$(PORT) --workers $${WEB_CONCURRENCY:-2} --access-logfile -
+	DATA_ROOT=$(DATA_ROOT) PORT=$(PORT) $(BIN)/gunicorn -c serving/gunicorn_conf.py \
+		'serving.app:create_app()'
 
 notebook: setup
 	$(BIN)/python -m pip install --quiet -e '.[notebook]'

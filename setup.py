@@ -41,6 +41,7 @@ setup(
         "flask-limiter==4.1.1",
         "pyjwt==2.15.1",
         "gunicorn==25.3.0",
+        "redis==8.1.0",  # shared rate-limit storage (RATE_LIMIT_STORAGE_URI=redis://...)
     ],
     extras_require={
         "test": [

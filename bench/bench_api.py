@@ -3,19 +3,23 @@
 1. Generates curated tables with >= 1M rows (pyarrow + write_deltalake) in a
    scratch data root: session_daily (tenants x 365 days x 9 subjects x 4
    privacy levels), weekly_active, mastery_progress and iep_progress.
-2. Starts gunicorn (``serving.app:create_app()``) on 127.0.0.1 with
-   ``--workers`` sync workers and every guard on (JWT, rate limits, cohort
-   guard, PII validator, audit log, security headers).
+2. For each ``--limits`` storage (default: ``memory`` then ``redis``, in the
+   same run), starts gunicorn with the production config
+   (``serving/gunicorn_conf.py``: gthread workers with the request-head
+   deadline, JSON logs to a file) on 127.0.0.1 with ``--workers`` workers
+   and every guard on (JWT, rate limits, cohort guard, PII validator, audit
+   log, security headers). ``redis`` starts a redis-server on a free
+   127.0.0.1 port for the run and sets ``RATE_LIMIT_STORAGE_URI`` to it.
 3. Runs wrk for ``--seconds`` with a Lua script that spreads requests over
    every tenant, privacy level and several date ranges (so it is not one
-   cached answer), then again while another process rewrites session_daily
-   in full every cycle (readers must see the old or the new version, no 5xx).
+   cached answer); with ``--rewrite-phase``, again while another process
+   rewrites session_daily in full every cycle (no 5xx allowed).
 
 Rate limits would throttle a load test: the run sets
 ``RATE_LIMIT_AUTHENTICATED`` to ``--rate-limit`` (default 10,000,000 per
 minute) and says so in its output. Run::
 
-    .venv/bin/python bench/bench_api.py --seconds 20
+    .venv/bin/python bench/bench_api.py --seconds 20            # memory and redis
 """
 
 from __future__ import annotations
@@ -288,109 +292,144 @@ def _wait_ready(url: str, timeout: float = 60.0) -> None:
     raise RuntimeError(f"server at {url} did not come up")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tenants", type=int, default=100)
-    parser.add_argument("--seconds", type=int, default=20, help="per wrk run (two runs)")
-    parser.add_argument("--connections", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--rate-limit", default="10000000 per minute")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch data root")
-    args = parser.parse_args()
-    if not shutil.which("wrk"):
-        print("wrk is required: apt-get install -y wrk", file=sys.stderr)
-        return 2
+def _start_redis(scratch: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A redis-server on a free 127.0.0.1 port, no persistence; returns it and its URI."""
+    from tests.serving.live import free_port
 
-    scratch = Path(tempfile.mkdtemp(prefix="bench-api-"))
-    server: subprocess.Popen[bytes] | None = None
-    writer: subprocess.Popen[str] | None = None
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(scratch)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        probe = subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True,
+                               text=True, check=False)  # fmt: skip
+        if probe.stdout.strip() == "PONG":
+            return process, f"redis://127.0.0.1:{port}"
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("redis-server did not start")
+
+
+def _stop(process: subprocess.Popen[bytes] | subprocess.Popen[str] | None) -> None:
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _rewrite_phase(
+    scratch: Path, tenants: int, base: str, script: Path, args: argparse.Namespace
+) -> dict[str, object]:
+    stop = scratch / "stop-writer"
+    stop.unlink(missing_ok=True)
+    writer = subprocess.Popen(
+        [sys.executable, __file__, "--rewrite-child", str(scratch), str(tenants), str(stop)],
+        stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT,
+    )  # fmt: skip
     try:
-        started = time.perf_counter()
-        rows = generate(scratch, args.tenants)
-        print(
-            json.dumps(
-                {
-                    "rows": rows,
-                    "total_rows": sum(rows.values()),
-                    "generate_seconds": round(time.perf_counter() - started, 1),
-                }
-            )
-        )
-        env = {
-            **os.environ,
-            "JWT_SECRET": SECRET,
-            "DATA_ROOT": str(scratch),
-            "RATE_LIMIT_AUTHENTICATED": args.rate_limit,
-            "PYTHONPATH": str(PROJECT_ROOT),
-            "AUDIT_LOG_DIR": str(scratch / "audit"),
-        }
-        server = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "serving.app:create_app()",
-                "--bind",
-                f"127.0.0.1:{args.port}",
-                "--workers",
-                str(args.workers),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=PROJECT_ROOT,
-        )
-        base = f"http://127.0.0.1:{args.port}"
-        _wait_ready(f"{base}/api/v1/health")
-        tenants = [str(uuid.UUID(int=i + 1, version=4)) for i in range(args.tenants)]
-        token = mint_token(SECRET, role=Role.ROOT, subject="bench", ttl_seconds=3600)
-        script = scratch / "tenant_metrics.lua"
-        script.write_text(LUA % (", ".join(f'"{t}"' for t in tenants), token))
-        _wrk(base, script, 10, args.connections)  # warm-up: open tables, fill slice caches
-        steady = _wrk(base, script, args.seconds, args.connections)
-        print(
-            json.dumps(
-                {
-                    "phase": "steady",
-                    "rate_limit_authenticated": args.rate_limit,
-                    "workers": args.workers,
-                    "connections": args.connections,
-                    **steady,
-                }
-            )
-        )
-        stop = scratch / "stop-writer"
-        writer = subprocess.Popen(
-            [
-                sys.executable,
-                __file__,
-                "--rewrite-child",
-                str(scratch),
-                str(args.tenants),
-                str(stop),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=PROJECT_ROOT,
-        )
         time.sleep(1.0)
         rewriting = _wrk(base, script, args.seconds, args.connections)
         stop.touch()
         writer_out, _ = writer.communicate(timeout=120)
-        writer = None
-        print(
-            json.dumps(
-                {"phase": "during_rewrite", **json.loads(writer_out.strip() or "{}"), **rewriting}
-            )
-        )
-        audit_lines = sum(1 for _ in (scratch / "audit" / "access.jsonl").open())
-        print(json.dumps({"audit_records_written": audit_lines}))
     finally:
-        if writer is not None:
-            writer.kill()
-            writer.wait()
-        if server is not None:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=30)
+        _stop(writer)
+    return {**json.loads(writer_out.strip() or "{}"), **rewriting}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tenants", type=int, default=100)
+    parser.add_argument("--seconds", type=int, default=20, help="per wrk run")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8, help="gthread threads per worker")
+    parser.add_argument("--limits", default="memory,redis", help="rate-limit storages to run")
+    parser.add_argument("--rewrite-phase", action="store_true",
+                        help="also measure while session_daily is rewritten")  # fmt: skip
+    parser.add_argument("--rate-limit", default="10000000 per minute")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch data root")
+    args = parser.parse_args()
+    storages = [name.strip() for name in args.limits.split(",") if name.strip()]
+    if not shutil.which("wrk"):
+        print("wrk is required: apt-get install -y wrk", file=sys.stderr)
+        return 2
+    if "redis" in storages and not shutil.which("redis-server"):
+        print("redis-server is required: scripts/ensure_redis.sh", file=sys.stderr)
+        return 2
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    results = []
+    try:
+        started = time.perf_counter()
+        rows = generate(scratch, args.tenants)
+        print(json.dumps({"rows": rows, "total_rows": sum(rows.values()),
+                          "generate_seconds": round(time.perf_counter() - started, 1)}))  # fmt: skip
+        tenants = [str(uuid.UUID(int=i + 1, version=4)) for i in range(args.tenants)]
+        token = mint_token(SECRET, role=Role.ROOT, subject="bench", ttl_seconds=3600)
+        script = scratch / "tenant_metrics.lua"
+        script.write_text(LUA % (", ".join(f'"{t}"' for t in tenants), token))
+        from tests.serving.live import free_port
+
+        for storage in storages:
+            redis: subprocess.Popen[bytes] | None = None
+            server: subprocess.Popen[bytes] | None = None
+            try:
+                uri = "memory://"
+                if storage == "redis":
+                    redis, uri = _start_redis(scratch)
+                port = free_port()
+                env = {
+                    **os.environ,
+                    "JWT_SECRET": SECRET,
+                    "DATA_ROOT": str(scratch),
+                    "RATE_LIMIT_AUTHENTICATED": args.rate_limit,
+                    "RATE_LIMIT_STORAGE_URI": uri,
+                    "PYTHONPATH": str(PROJECT_ROOT),
+                    "AUDIT_LOG_DIR": str(scratch / f"audit-{storage}"),
+                    "PORT": str(port),
+                    "WEB_CONCURRENCY": str(args.workers),
+                    "GUNICORN_THREADS": str(args.threads),
+                    "LOG_LEVEL": "INFO",
+                }
+                with (scratch / f"gunicorn-{storage}.log").open("wb") as log:
+                    server = subprocess.Popen(
+                        [str(Path(sys.executable).parent / "gunicorn"), "-c",
+                         str(PROJECT_ROOT / "serving" / "gunicorn_conf.py"),
+                         "serving.app:create_app()"],
+                        env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                    )  # fmt: skip
+                base = f"http://127.0.0.1:{port}"
+                _wait_ready(f"{base}/api/v1/health")
+                _wrk(base, script, 10, args.connections)  # warm-up: open tables, fill caches
+                steady = _wrk(base, script, args.seconds, args.connections)
+                result = {"phase": "steady", "limits": storage, "workers": args.workers,
+                          "threads": args.threads, "connections": args.connections, **steady}  # fmt: skip
+                print(json.dumps(result))
+                results.append(result)
+                if args.rewrite_phase:
+                    rewriting = _rewrite_phase(scratch, args.tenants, base, script, args)
+                    result = {"phase": "during_rewrite", "limits": storage, **rewriting}
+                    print(json.dumps(result))
+                    results.append(result)
+                audit = sum(1 for path in (scratch / f"audit-{storage}").glob("access-*.jsonl")
+                            for _ in path.open())  # fmt: skip
+                print(json.dumps({"limits": storage, "audit_records_written": audit}))
+            finally:
+                _stop(server)
+                _stop(redis)
+        print("| limits | phase | req/s | p50 | p90 | p99 | non-2xx | socket errors |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        for r in results:
+            print(f"| {r['limits']} | {r['phase']} | {r['requests_per_second']:.0f} | "
+                  f"{r['p50_ms']:.1f} ms | {r['p90_ms']:.1f} ms | {r['p99_ms']:.1f} ms | "
+                  f"{r['non_2xx']} | {r['socket_errors']} |")  # fmt: skip
+    finally:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
     return 0

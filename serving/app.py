@@ -14,11 +14,16 @@ from typing import Any
 
 from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from conf.log_format import configure_json_logging
 from serving.api.audit import audit_api
-from serving.api.common import CONFIG_EXTENSION
+from serving.api.common import CONFIG_EXTENSION, GRANTS_EXTENSION
 from serving.api.exports import export_api
+from serving.api.grants import grants_api
 from serving.api.health import SERVICE_VERSION, health_api
+from serving.api.index import index_api
+from serving.api.ledgers import ledgers_api
 from serving.api.metrics import metrics_api
 from serving.api.operations import LAUNCHER_EXTENSION, operations_api
 from serving.api.public import public_api
@@ -28,9 +33,14 @@ from serving.errors import register_error_handlers, validation_error_response
 from serving.guards.response import init_guards
 from serving.pages.views import pages
 from serving.services.etl_launcher import EtlLauncher
+from serving.services.grants import GRANTS_TABLE, GrantStore
 
 SECURITY_SCHEMES = {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
-BLUEPRINTS = (health_api, metrics_api, operations_api, public_api, export_api, audit_api)
+BLUEPRINTS = (
+    index_api, health_api, metrics_api, ledgers_api, operations_api, public_api, export_api,
+    audit_api, grants_api,
+)  # fmt: skip
+MAX_CONTENT_LENGTH = 64 * 1024  # the only bodies are small JSON objects (grants)
 
 
 def _flask_config(config: AppConfig) -> dict[str, Any]:
@@ -43,7 +53,8 @@ def _flask_config(config: AppConfig) -> dict[str, Any]:
         "PII_MAX_DEPTH": config.serving.pii_max_depth,
         "SERVING_ENV": config.serving.environment,
         "JSON_SORT_KEYS": False,
-        "MAX_CONTENT_LENGTH": 64 * 1024,  # no route takes a body; refuse big ones early
+        "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,  # enforced on every route (413)
+        "JWT_MAX_TTL_SECONDS": config.serving.jwt_max_ttl_seconds,
     }
 
 
@@ -59,6 +70,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
         conf.settings.ConfigurationError: A variable is missing or invalid.
     """
     settings = load_app_config(config)
+    configure_json_logging(settings.serving.log_level)
     app = OpenAPI(
         __name__,
         info=Info(
@@ -79,10 +91,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
         lock_dir=Path(settings.ops_path("etl_locks")),
         log_dir=Path(settings.ops_path("etl_logs")),
     )
+    app.extensions[GRANTS_EXTENSION] = GrantStore(
+        settings.ops_path(GRANTS_TABLE),
+        refresh_seconds=settings.serving.table_refresh_seconds,
+    )
     init_table_store(app, settings)
     register_error_handlers(app)
     init_guards(app, settings)
     for blueprint in BLUEPRINTS:
         app.register_api(blueprint)
     app.register_blueprint(pages)  # HTML pages: outside the OpenAPI document, same guards
+    hops = settings.serving.trusted_proxy_hops
+    if hops:
+        # Only this many proxies' X-Forwarded-For/-Proto are believed; with 0 (the default)
+        # the headers are ignored, so a client cannot pick its own address for rate limits.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     return app

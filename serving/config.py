@@ -13,41 +13,52 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from conf.settings import AnalyticsSettings, ConfigurationError, load_settings
+from serving.secret_strength import secret_problem
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-MIN_SECRET_LENGTH = 32
-# Values people paste from tutorials; rejected whatever their length.
-_WEAK_SECRETS = frozenset(
-    {"secret", "changeme", "change-me", "password", "jwt-secret", "your-secret-key", "test"}
-)
 _SECRET_FIELDS = frozenset({"jwt_secret", "export_key"})
+DAY_SECONDS = 86_400
 
 
 def _check_secret_strength(value: SecretStr | None, variable: str) -> SecretStr | None:
     if value is None:
         return None
-    raw = value.get_secret_value()
-    if raw.strip().lower() in _WEAK_SECRETS or len(set(raw)) < 8:
-        raise ValueError(f"{variable} is a well-known or low-entropy value; generate a random one")
-    if len(raw) < MIN_SECRET_LENGTH:
-        raise ValueError(f"{variable} must be at least {MIN_SECRET_LENGTH} characters")
+    problem = secret_problem(value.get_secret_value())
+    if problem is not None:
+        raise ValueError(f"{variable} {problem}")
     return value
 
 
 class ServingSettings(BaseSettings):
     """What the API process needs beyond :class:`conf.settings.AnalyticsSettings`."""
 
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, frozen=True)
+    # An empty variable counts as unset: ``JWT_SECRET=`` is reported as missing.
+    model_config = SettingsConfigDict(
+        extra="ignore", case_sensitive=False, frozen=True, env_ignore_empty=True
+    )
 
     jwt_secret: SecretStr = Field(
         validation_alias="JWT_SECRET",
         description="HMAC key (HS256) that signs and verifies bearer tokens; >= 32 random chars.",
     )
-    jwt_ttl_seconds: int = Field(default=3600, ge=60, le=86_400, validation_alias="JWT_TTL_SECONDS")
+    jwt_ttl_seconds: int = Field(
+        default=3600,
+        ge=60,
+        le=DAY_SECONDS * 30,
+        validation_alias="JWT_TTL_SECONDS",
+        description="Default lifetime of tokens minted by the CLI (at most JWT_MAX_TTL_SECONDS).",
+    )
+    jwt_max_ttl_seconds: int = Field(
+        default=DAY_SECONDS,
+        ge=60,
+        le=DAY_SECONDS * 30,
+        validation_alias="JWT_MAX_TTL_SECONDS",
+        description="Longest token lifetime (exp - iat) accepted at verification and by the CLI.",
+    )
     export_key: SecretStr | None = Field(
         default=None,
         validation_alias="EXPORT_KEY",
@@ -63,6 +74,24 @@ class ServingSettings(BaseSettings):
         description="Flask-Limiter storage; use redis://... so several workers share counts.",
     )
     audit_log_dir: Path | None = Field(default=None, validation_alias="AUDIT_LOG_DIR")
+    audit_retention_days: int = Field(
+        default=400,
+        ge=1,
+        le=3650,
+        validation_alias="AUDIT_RETENTION_DAYS",
+        description="Daily audit files older than this are deleted (at start-up and daily).",
+    )
+    trusted_proxy_hops: int = Field(
+        default=0,
+        ge=0,
+        le=5,
+        validation_alias="TRUSTED_PROXY_HOPS",
+        description="Reverse proxies in front of the API whose X-Forwarded-* headers are "
+        "trusted (0: ignore them, so clients cannot spoof their address).",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias="LOG_LEVEL"
+    )
     etl_submit_script: Path = Field(
         default=PROJECT_ROOT / "spark-submit.sh", validation_alias="ETL_SUBMIT_SCRIPT"
     )
@@ -87,6 +116,20 @@ class ServingSettings(BaseSettings):
     @classmethod
     def _export_key_is_strong(cls, value: SecretStr | None) -> SecretStr | None:
         return _check_secret_strength(value, "EXPORT_KEY")
+
+    @model_validator(mode="after")
+    def _ttl_within_maximum(self) -> ServingSettings:
+        if self.jwt_ttl_seconds > self.jwt_max_ttl_seconds:
+            raise ValueError(
+                f"JWT_TTL_SECONDS ({self.jwt_ttl_seconds}) exceeds JWT_MAX_TTL_SECONDS "
+                f"({self.jwt_max_ttl_seconds})"
+            )
+        return self
+
+    @property
+    def rate_limits_shared(self) -> bool:
+        """Whether rate-limit counts are shared by every worker (not in process memory)."""
+        return not self.rate_limit_storage_uri.startswith("memory://")
 
     @field_validator("rate_limit_public", "rate_limit_authenticated")
     @classmethod
@@ -134,10 +177,11 @@ def _explain(error: ValidationError) -> str:
     }
     problems = []
     for issue in error.errors():
-        variable = str(issue["loc"][0]).upper() if issue["loc"] else "?"
+        variable = str(issue["loc"][0]).upper() if issue["loc"] else "CONFIGURATION"
         missing = issue["type"] == "missing"
         secret = by_alias.get(variable) in _SECRET_FIELDS
-        shown = "" if missing or secret else f" (got {issue.get('input')!r})"
+        # A model-level issue's input is every setting, secrets included: never echo it.
+        shown = "" if missing or secret or not issue["loc"] else f" (got {issue.get('input')!r})"
         message = "is required" if missing else issue["msg"]
         problems.append(f"{variable}: {message}{shown}")
     return "Invalid API configuration: " + "; ".join(problems)
@@ -152,7 +196,12 @@ def load_app_config(config: Mapping[str, Any] | None = None) -> AppConfig:
     Raises:
         ConfigurationError: A variable is missing or invalid; the message names it.
     """
-    overrides = {str(key).upper(): value for key, value in (config or {}).items()}
+    overrides = {
+        str(key).upper(): value
+        for key, value in (config or {}).items()
+        # Like an empty environment variable, an empty override counts as unset.
+        if not (isinstance(value, str) and not value.strip())
+    }
     analytics_fields = {
         name: overrides[str(info.validation_alias)]
         for name, info in AnalyticsSettings.model_fields.items()

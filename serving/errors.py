@@ -136,8 +136,23 @@ def register_error_handlers(app: Flask) -> None:
             return error.response  # type: ignore[return-value]
         status = error.code or 500
         code = (error.name or "error").lower().replace(" ", "_")
-        body = ErrorBody(error=code, message=error.description or error.name or "error")
-        return error_response(status, body)
+        details: dict[str, Any] | None = None
+        # Keep what the status needs (Location of a redirect, Allow of a 405), in JSON too.
+        kept = {
+            name: value
+            for name, value in error.get_headers()
+            if name.lower() in ("location", "allow", "retry-after")
+        }
+        if "Location" in kept:
+            details = {"location": kept["Location"]}
+        elif "Allow" in kept:
+            details = {"allowed_methods": [m.strip() for m in kept["Allow"].split(",")]}
+        message = error.description or error.name or "error"
+        if status == 413:
+            limit = current_app.config.get("MAX_CONTENT_LENGTH")
+            message = f"request body too large: at most {limit} bytes are accepted"
+        body = ErrorBody(error=code, message=message, details=details)
+        return error_response(status, body, kept)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

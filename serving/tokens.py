@@ -20,6 +20,8 @@ ALGORITHM = "HS256"
 AUDIENCE = "learning-analytics-api"
 # Tenant-scoped roles must name their tenant; root is platform-wide by definition.
 TENANT_REQUIRED_ROLES = frozenset({"admin"})
+DEFAULT_MAX_TTL_SECONDS = 86_400  # JWT_MAX_TTL_SECONDS
+CLOCK_SKEW_SECONDS = 60
 
 
 class Role(IntEnum):
@@ -123,8 +125,16 @@ def mint_token(
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def verify_token(token: str, secret: str) -> Principal:
-    """Verify signature, algorithm, audience and expiry, and read the claims.
+def verify_token(
+    token: str, secret: str, *, max_ttl_seconds: int = DEFAULT_MAX_TTL_SECONDS
+) -> Principal:
+    """Verify signature, algorithm, audience, expiry and lifetime, and read the claims.
+
+    Args:
+        token: The bearer token.
+        secret: The HS256 key.
+        max_ttl_seconds: Longest lifetime (``exp - iat``) accepted, so a leaked
+            long-lived token cannot outlive the policy whatever its ``exp``.
 
     Raises:
         InvalidTokenError: With a message safe to return to the caller.
@@ -141,6 +151,13 @@ def verify_token(token: str, secret: str) -> Principal:
         raise InvalidTokenError("token expired") from None
     except jwt.PyJWTError:
         raise InvalidTokenError("token invalid") from None
+    issued, expires = claims.get("iat"), claims.get("exp")
+    if not isinstance(issued, int | float) or not isinstance(expires, int | float):
+        raise InvalidTokenError("token claims invalid")
+    if issued > time.time() + CLOCK_SKEW_SECONDS:
+        raise InvalidTokenError("token issued in the future")
+    if expires - issued > max_ttl_seconds:
+        raise InvalidTokenError(f"token lifetime exceeds the maximum of {max_ttl_seconds} s")
     try:
         role = Role.parse(str(claims.get("role", "")))
         tenant = claims.get("tenant_id")
@@ -161,10 +178,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--role", required=True, choices=[r.label for r in Role if r.value > 0])
     parser.add_argument("--tenant", default=None, help="tenant UUID (required for admin)")
     parser.add_argument("--subject", default="local-user", help="caller id (logged only hashed)")
-    parser.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
+    parser.add_argument(
+        "--ttl", type=int, default=None, help="lifetime in seconds (at most JWT_MAX_TTL_SECONDS)"
+    )
     args = parser.parse_args(argv)
     try:
         config = load_app_config()
+        maximum = config.serving.jwt_max_ttl_seconds
+        if args.ttl is not None and not 0 < args.ttl <= maximum:
+            raise ValueError(f"--ttl must be between 1 and JWT_MAX_TTL_SECONDS ({maximum})")
         token = mint_token(
             config.serving.jwt_secret.get_secret_value(),
             role=Role.parse(args.role),

@@ -11,8 +11,10 @@ from pydantic import BaseModel
 from serving.config import AppConfig
 from serving.errors import ApiError, ErrorBody
 from serving.services.exports import CONFIRMATION_THRESHOLD, MAX_EXPORT_ROWS
+from serving.services.grants import GrantStore
 
 CONFIG_EXTENSION = "analytics_config"
+GRANTS_EXTENSION = "analytics_grants"
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 # Documented on every operation so clients (and schemathesis) know every status we send.
 ERROR_RESPONSES: ResponseDict = {
@@ -30,6 +32,12 @@ def app_config() -> AppConfig:
     """The running app's configuration."""
     config: AppConfig = current_app.extensions[CONFIG_EXTENSION]
     return config
+
+
+def get_grants() -> GrantStore:
+    """The app's grant table (``ops/access_grants``)."""
+    grants: GrantStore = current_app.extensions[GRANTS_EXTENSION]
+    return grants
 
 
 def ok(model: BaseModel, status: int = 200) -> Response:

@@ -1,4 +1,9 @@
-"""Research exports (seed 003 §6, Phase 4 controls), for researchers and above."""
+"""Research exports (seed 003 §6, Phase 4 controls), for researchers and above.
+
+Every export is served only at a level the caller's audience may read
+(``release_access``); learner-level rows need a root grant; a tenant-scoped
+export of a platform-wide table is refused rather than widened.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from datetime import UTC, datetime
 
 from flask import Response, g
 
-from serving.api.common import api_blueprint, app_config, check_export_size, ok
+from serving.api.common import api_blueprint, app_config, check_export_size, get_grants, ok
 from serving.data.store import get_tables
 from serving.errors import ApiError, ErrorBody
 from serving.guards.access import access, current_principal, require_tenant_access
@@ -17,23 +22,40 @@ from serving.models.params import DatasetPath, ExportQuery
 from serving.models.responses import ExportMetadata, ExportResult
 from serving.services.exports import (
     DATASET_TABLES,
-    PRIVACY_NOTICE,
+    PSEUDONYM_NOTE,
     ExportPlan,
     count_rows,
+    is_platform_wide,
+    privacy_notice,
     read_rows,
 )
+from serving.services.release_access import DISABILITY_COLUMNS, authorize_read
 from serving.tokens import Role
 
 export_api = api_blueprint("exports", "/api/v1/export", secured=True)
+LEARNER_LEVEL_DATASET = "learner_progress"
 
 
-def _tenant_of_export(query: ExportQuery) -> str | None:
+def _tenant_of_export(query: ExportQuery, table: str) -> str | None:
     principal = current_principal()
     requested = str(query.tenant_id) if query.tenant_id else None
     if requested is not None:
         require_tenant_access(requested)
-        return requested
-    return principal.tenant_id  # tenant-scoped tokens export their own tenant only
+    tenant = requested if requested is not None else principal.tenant_id
+    if tenant is not None and is_platform_wide(table):
+        if requested is not None:
+            raise ApiError(
+                422, "validation_error",
+                f"{table} is platform-wide: it has no rows per tenant; drop tenant_id",
+                field="tenant_id",
+            )  # fmt: skip
+        raise ApiError(
+            403, "forbidden_tenant",
+            f"{table} is platform-wide (every tenant's data); a tenant-scoped token "
+            "may export only its own tenant's rows",
+            field="dataset",
+        )  # fmt: skip
+    return tenant  # tenant-scoped tokens export their own tenant only
 
 
 @export_api.get("/<dataset>", responses={200: ExportResult, 428: ErrorBody})
@@ -41,28 +63,44 @@ def _tenant_of_export(query: ExportQuery) -> str | None:
 def export_dataset(path: DatasetPath, query: ExportQuery) -> Response:
     """Export a dataset for research: ≤ 365 days, ≤ 50,000 rows, confirmation above 10,000."""
     config = app_config()
+    table = DATASET_TABLES[path.dataset]
+    tenant = _tenant_of_export(query, table)
+    learner_level = path.dataset == LEARNER_LEVEL_DATASET
+    principal = current_principal()
+    decision = authorize_read(
+        principal,
+        query.privacy_level or config.analytics.default_privacy_level,
+        tenant,
+        get_grants(),
+        learner_level=learner_level,
+    )
     plan = ExportPlan(
         dataset=path.dataset,
-        table=DATASET_TABLES[path.dataset],
+        table=table,
         start=query.start,
         end=query.end,
-        privacy_level=query.privacy_level or config.analytics.default_privacy_level,
-        tenant_id=_tenant_of_export(query),
+        privacy_level=decision.level.value,
+        tenant_id=tenant,
     )
     secret = config.serving.export_key
-    if path.dataset == "learner_progress" and secret is None:
+    if learner_level and secret is None:
         raise ApiError(503, "export_unavailable",
                        "learner_progress exports need EXPORT_KEY to be configured")  # fmt: skip
+    withheld = (
+        () if decision.disability_columns_allowed or not learner_level else DISABILITY_COLUMNS
+    )
     tables = get_tables()
     row_count = count_rows(tables, plan)
     check_export_size(row_count, query.confirmed, "end")
     export_id = str(uuid.uuid4())
     columns, rows = read_rows(
-        tables, plan, export_id, secret.get_secret_value().encode() if secret else None
+        tables, plan, export_id, secret.get_secret_value().encode() if secret else None, withheld
     )
-    g.individual_rows = path.dataset == "learner_progress"
+    g.individual_rows = learner_level
     g.guard_events.append("export")
-    principal = current_principal()
+    grant = decision.grant
+    if grant is not None:
+        g.guard_events.append(f"grant_used:{grant.grant_id}")
     get_audit_log().record_export({
         **timestamps(),
         "kind": "dataset",
@@ -77,6 +115,9 @@ def export_dataset(path: DatasetPath, query: ExportQuery) -> Response:
         "format": query.format,
         "reason": query.reason,
         "row_count": len(rows),
+        "grant_id": grant.grant_id if grant else None,
+        "data_use_reference": grant.data_use_reference if grant else None,
+        "columns_withheld": list(withheld),
     })  # fmt: skip
     if query.format == "csv":
         g.csv_rendering = CsvRendering("rows", columns, f"{plan.dataset}-{export_id}.csv")
@@ -88,11 +129,10 @@ def export_dataset(path: DatasetPath, query: ExportQuery) -> Response:
         privacy_level=plan.privacy_level,
         row_count=len(rows),
         generated_at=datetime.now(tz=UTC),
-        pseudonym_note=(
-            "learner_pseudonym is keyed per export: it cannot be joined with other exports"
-            if plan.dataset == "learner_progress"
-            else None
-        ),
-        privacy_notice=PRIVACY_NOTICE,
+        pseudonym_note=PSEUDONYM_NOTE if learner_level else None,
+        privacy_notice=privacy_notice(config.analytics.min_cohort_size),
+        grant_id=grant.grant_id if grant else None,
+        data_use_reference=grant.data_use_reference if grant else None,
+        columns_withheld=list(withheld),
     )
     return ok(ExportResult(export=metadata, rows=rows))

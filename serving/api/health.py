@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import Response
 
 from jobs.contracts.curated import CURATED_TABLES
+from privacy_udfs.levels import PrivacyLevel
 from serving.api.common import api_blueprint, app_config, ok
 from serving.data.store import OPS_TABLES, get_tables
 from serving.data.tables import TableUnavailableError
 from serving.guards.access import access
+from serving.guards.rate_limit import get_limiter, storage_reachable
 from serving.models.params import PublicQuery
-from serving.models.responses import Health, PrivacyLevels
-from serving.services.privacy_levels import PRIVACY_LEVELS
+from serving.models.responses import Health, PrivacyLevelInfo, PrivacyLevels, RateLimitInfo
 from serving.tokens import Role
 
 SERVICE_VERSION = "1.0.0"
@@ -30,7 +31,17 @@ def health(query: PublicQuery) -> Response:
             readable[name] = True
         except TableUnavailableError:
             readable[name] = False
-    status = "healthy" if all(readable.values()) else "degraded"
+    settings = app_config().serving
+    shared = settings.rate_limits_shared
+    reachable = storage_reachable(get_limiter())
+    limits = RateLimitInfo(
+        storage=settings.rate_limit_storage_uri.split("://", 1)[0],
+        scope="shared" if shared else "per-worker",
+        reachable=reachable,
+        public=settings.rate_limit_public,
+        authenticated=settings.rate_limit_authenticated,
+    )
+    status = "healthy" if all(readable.values()) and reachable else "degraded"
     return ok(
         Health(
             status=status,
@@ -38,6 +49,7 @@ def health(query: PublicQuery) -> Response:
             version=SERVICE_VERSION,
             stage="S2-15",
             tables=readable,
+            rate_limits=limits,
         )
     )
 
@@ -45,12 +57,28 @@ def health(query: PublicQuery) -> Response:
 @health_api.get("/privacy/levels", responses={200: PrivacyLevels})
 @access(Role.PUBLIC, action="list_privacy_levels")
 def privacy_levels(query: PublicQuery) -> Response:
-    """The four privacy levels, their ε and what each is suitable for."""
+    """The privacy levels (from ``privacy_udfs.levels``), their ε, audiences and the configured k."""
     settings = app_config().analytics
+    k = settings.min_cohort_size
+    levels = [
+        PrivacyLevelInfo(
+            level=level.value,
+            description=level.description(k),
+            epsilon=level.epsilon or 0.0,
+            differentially_private=level.is_dp,
+            suitable_for=level.suitable_for,
+            audiences=sorted(audience.value for audience in level.audiences),
+        )
+        for level in PrivacyLevel
+    ]
     return ok(
         PrivacyLevels(
-            privacy_levels=list(PRIVACY_LEVELS),
+            privacy_levels=levels,
             default_level=settings.default_privacy_level,
-            minimum_cohort_size=settings.min_cohort_size,
+            minimum_cohort_size=k,
+            grant_note=(
+                "A root grant, recorded in the audit log, can open one tenant's anonymized "
+                "releases to one researcher for a named data-use agreement."
+            ),
         )
     )

@@ -1,8 +1,7 @@
-"""Operations: privacy budget usage, ETL trigger and job list (S2-15 monitoring), for admins."""
+"""Operations: the ETL trigger (S2-15), for admins. The ledgers are read in ``ledgers.py``."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import timedelta
 
 import pyarrow.compute as pc
@@ -12,15 +11,9 @@ from serving.api.common import api_blueprint, app_config, ok
 from serving.data.store import get_tables
 from serving.data.tables import TableUnavailableError
 from serving.errors import ApiError, ErrorBody
-from serving.guards.access import access, current_principal, require_tenant_access
-from serving.models.params import EtlTriggerQuery, JobsQuery, PublicQuery, TenantPath, today
-from serving.models.responses import (
-    BudgetPeriod,
-    EtlTriggered,
-    JobList,
-    JobRun,
-    PrivacyBudget,
-)
+from serving.guards.access import access
+from serving.models.params import EtlTriggerQuery, TenantPath, today
+from serving.models.responses import EtlTriggered
 from serving.services.etl_launcher import (
     EtlLauncher,
     LaunchFailedError,
@@ -31,32 +24,6 @@ from serving.tokens import Role
 
 LAUNCHER_EXTENSION = "analytics_etl_launcher"
 operations_api = api_blueprint("operations", "/api/v1", secured=True)
-
-
-@operations_api.get("/privacy/budget/<tenant_id>", responses={200: PrivacyBudget})
-@access(Role.ADMIN, action="view_privacy_budget", tenant_param="tenant_id")
-def privacy_budget(path: TenantPath, query: PublicQuery) -> Response:
-    """ε charged and remaining per reporting period, from the budget ledger."""
-    tenant_id = str(path.tenant_id)
-    budget = app_config().analytics.dp_epsilon_budget
-    ledger = get_tables().rows(
-        "privacy_budget", {"tenant_id": tenant_id}, ("period_start", "period_end", "epsilon")
-    )
-    charged: dict[tuple[object, object], list[float]] = defaultdict(list)
-    for row in ledger.to_pylist():
-        charged[(row["period_start"], row["period_end"])].append(row["epsilon"])
-    periods = [
-        BudgetPeriod(
-            period_start=start,  # type: ignore[arg-type]
-            period_end=end,  # type: ignore[arg-type]
-            epsilon_charged=round(sum(values), 6),
-            epsilon_remaining=round(max(budget - sum(values), 0.0), 6),
-            releases=len(values),
-            exhausted=sum(values) >= budget,
-        )
-        for (start, end), values in sorted(charged.items(), key=lambda item: str(item[0]))
-    ]
-    return ok(PrivacyBudget(tenant_id=tenant_id, epsilon_budget=budget, periods=periods))
 
 
 def _job_running_in_ledger(tenant_id: str) -> bool:
@@ -98,24 +65,3 @@ def trigger_etl(path: TenantPath, query: EtlTriggerQuery) -> Response:
         status="submitted",
     )  # fmt: skip
     return ok(triggered, status=202)
-
-
-@operations_api.get("/etl/jobs", responses={200: JobList})
-@access(Role.ADMIN, action="list_etl_jobs")
-def etl_jobs(query: JobsQuery) -> Response:
-    """Most recent runs from job_runs; admins see their tenant's runs only."""
-    principal = current_principal()
-    tenant = str(query.tenant_id) if query.tenant_id else None
-    if principal.role is Role.ADMIN:
-        if tenant is not None:
-            require_tenant_access(tenant)
-        tenant = principal.tenant_id
-    conditions: dict[str, object] = {}
-    if tenant is not None:
-        conditions["tenant_id"] = tenant
-    if query.status_filter is not None:
-        conditions["status"] = query.status_filter
-    rows = get_tables().rows("job_runs", conditions).to_pylist()
-    rows.sort(key=lambda r: r["started_at"], reverse=True)
-    jobs = [JobRun(**row) for row in rows[: query.limit]]
-    return ok(JobList(jobs=jobs, count=len(jobs)))

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from flask import Response
 
+from privacy_udfs.levels import MOST_PRIVATE_FIRST, Audience
 from serving.api.common import api_blueprint, ok
 from serving.data.store import get_tables
 from serving.guards.access import access
 from serving.models.params import PublicQuery
 from serving.models.responses import PublicMetric, PublicMetrics
-from serving.services.privacy_levels import MOST_PRIVATE_FIRST
 from serving.tokens import Role
 
 PRIVACY_NOTICE = (
-    "All data on this page is fully aggregated and anonymized. No individual student names, "
-    "usernames, or identifying information is shown."
+    "These figures are platform-wide totals released with differential privacy: calibrated "
+    "random noise is added to each, so no figure reveals whether any one learner is in the "
+    "data. No individual student names, usernames, or identifying information is shown."
+)
+# Only the levels the public audience may read: never an exact (anonymized) release.
+PUBLIC_LEVELS = tuple(
+    level.value for level in MOST_PRIVATE_FIRST if level.readable_by(Audience.PUBLIC)
 )
 public_api = api_blueprint("public", "/api/public", secured=False)
 
@@ -22,16 +27,23 @@ public_api = api_blueprint("public", "/api/public", secured=False)
 @public_api.get("/metrics", responses={200: PublicMetrics})
 @access(Role.PUBLIC, action="view_public_metrics")
 def public_metrics(query: PublicQuery) -> Response:
-    """Platform-wide totals of the latest period, from its most private release."""
+    """Platform-wide totals of the latest period with a DP release, from its most private one.
+
+    Exact (``anonymized``) rows are never served here, even when they are the only ones.
+    """
     tables = get_tables()
-    rows = tables.rows("public_metrics", {}).to_pylist()
+    rows = [
+        r
+        for r in tables.rows("public_metrics", {}).to_pylist()
+        if r["privacy_level"] in PUBLIC_LEVELS
+    ]
     if not rows:
         return ok(PublicMetrics(metrics=[], privacy_level=None, privacy_notice=PRIVACY_NOTICE,
                                 last_updated=None))  # fmt: skip
     latest = max(r["period_start"] for r in rows)
     current = [r for r in rows if r["period_start"] == latest]
     levels = {r["privacy_level"] for r in current}
-    level = next((name for name in MOST_PRIVATE_FIRST if name in levels), min(levels))
+    level = next(name for name in PUBLIC_LEVELS if name in levels)
     chosen = sorted(
         (r for r in current if r["privacy_level"] == level),
         key=lambda r: (r["display_order"] is None, r["display_order"], r["metric_key"]),

@@ -98,6 +98,11 @@ class DeltaTableReader:
             raise TableUnavailableError(self.name)
         return self._snapshot
 
+    def invalidate(self) -> None:
+        """Check for a newer version on the next read (after this process wrote one)."""
+        with self._lock:
+            self._checked_at = float("-inf")
+
     def _refresh(self) -> None:
         try:
             if self._table is None:

@@ -107,7 +107,9 @@ def identify_caller() -> None:
         return
     secret = current_app.config["JWT_SECRET"]
     try:
-        g.principal = verify_token(token.strip(), secret)
+        g.principal = verify_token(
+            token.strip(), secret, max_ttl_seconds=current_app.config["JWT_MAX_TTL_SECONDS"]
+        )
     except InvalidTokenError as error:
         g.auth_error = str(error)
 

@@ -1,10 +1,11 @@
 """The hooks every request passes through, registered in one place and in a fixed order.
 
-Before the view: identify the caller, rate limit, enforce the access policy.
-After the view (also after error handlers): cohort guard, PII validator,
-optional CSV rendering, security headers, audit record. Guards work on the
-decoded JSON payload, so a CSV export is checked exactly like JSON before
-it is rendered.
+Before the view: assign a request id, refuse oversized bodies, identify the
+caller, rate limit, enforce the access policy, refuse unmetered exports and
+writes. After the view (also after error handlers): cohort guard, PII
+validator, optional CSV rendering, security headers, audit record, request
+log line. Guards work on the decoded JSON payload, so a CSV export is
+checked exactly like JSON before it is rendered.
 """
 
 from __future__ import annotations
@@ -12,11 +13,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import time
+import uuid
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from conf.log_format import REQUEST_ID, bind_request_id
 from serving.config import AppConfig
 from serving.errors import ErrorBody, error_response
 from serving.guards.access import enforce_policy, identify_caller
@@ -29,8 +34,12 @@ from serving.guards.audit import (
 )
 from serving.guards.cohort import enforce_cohort_minimum
 from serving.guards.pii import scan_payload
-from serving.guards.rate_limit import init_rate_limits
+from serving.guards.rate_limit import init_rate_limits, refuse_unmetered
+from serving.gunicorn_logging import REQUEST_ID_ENVIRON_KEY, ROUTE_ENVIRON_KEY, UNMATCHED_ROUTE
 
+HSTS = "max-age=31536000; includeSubDomains"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+request_logger = logging.getLogger("serving.request")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "private, no-cache, no-store, must-revalidate",
@@ -72,6 +81,24 @@ class CsvRendering:
 def _start_clock() -> None:
     g.started_at = time.perf_counter()
     g.guard_events = []
+    g.request_id = uuid.uuid4().hex
+    g.request_id_token = bind_request_id(g.request_id)
+    request.environ[REQUEST_ID_ENVIRON_KEY] = g.request_id
+
+
+def _limit_body() -> None:
+    """Refuse a body over MAX_CONTENT_LENGTH on every route, read or not (413).
+
+    Raises:
+        RequestEntityTooLarge: Declared or (chunked) actual length over the limit.
+    """
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    length = request.content_length
+    if length is not None:
+        if length > limit:
+            raise RequestEntityTooLarge(f"request bodies are limited to {limit} bytes")
+    elif request.environ.get("wsgi.input_terminated"):
+        request.get_data(cache=True)  # chunked: werkzeug stops reading at the limit (413)
 
 
 def _privacy_violation(violations: list[str]) -> Response:
@@ -125,6 +152,7 @@ def _audit(response: Response) -> None:
     started = g.get("started_at", time.perf_counter())
     policy = g.get("policy")
     view_args = {k: str(v) for k, v in (request.view_args or {}).items()}
+    parameters, redacted = sanitize_parameters({**view_args, **request.args.to_dict(flat=True)})
     record: dict[str, Any] = {
         **timestamps(),
         "endpoint": request.url_rule.rule if request.url_rule is not None else "(unmatched)",
@@ -132,10 +160,12 @@ def _audit(response: Response) -> None:
         "caller_hash": caller_hash_of(principal),
         "role": principal.role.label if principal is not None else "public",
         "caller_tenant": principal.tenant_id if principal is not None else None,
+        "request_id": g.get("request_id"),
         "client_ip": request.remote_addr,
         "user_agent": (request.user_agent.string or "")[:200],
         "method": request.method,
-        "parameters": sanitize_parameters({**view_args, **request.args.to_dict(flat=True)}),
+        "parameters": parameters,
+        "redacted_parameters": redacted,
         "status": response.status_code,
         "success": response.status_code < 400,
         "response_time_ms": round((time.perf_counter() - started) * 1000, 2),
@@ -144,19 +174,71 @@ def _audit(response: Response) -> None:
     log.record_access(record)
 
 
+def _log_request(response: Response, route: str) -> None:
+    started = g.get("started_at", time.perf_counter())
+    policy = g.get("policy")
+    request_logger.info(
+        "request",
+        extra={
+            "method": request.method,
+            "route": route,
+            "action": policy.action if policy is not None else None,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+        },
+    )
+
+
+def _json_redirect(response: Response) -> Response:
+    """Werkzeug answers its routing redirects (e.g. a missing trailing slash) in HTML."""
+    location = response.headers.get("Location", "")
+    body = ErrorBody(
+        error="redirect",
+        message=f"this resource is at {location}; repeat the request there",
+        details={"location": location},
+    )
+    response.set_data(json.dumps(body.model_dump(mode="json", exclude_none=True)))
+    response.mimetype = "application/json"
+    return response
+
+
 def _finish(response: Response) -> Response:
+    if response.status_code in REDIRECT_STATUSES and not response.is_json:
+        response = _json_redirect(response)
     response = _guard_payload(response)
     for name, value in SECURITY_HEADERS.items():
         response.headers[name] = value
+    if current_app.config["SERVING_ENV"] == "production":
+        response.headers["Strict-Transport-Security"] = HSTS
+    if response.status_code < 400:
+        # Flask-Limiter adds Retry-After to every response; it means "wait" only on errors.
+        response.headers.pop("Retry-After", None)
+    if g.get("request_id"):
+        response.headers["X-Request-ID"] = g.request_id
+    route = request.url_rule.rule if request.url_rule is not None else UNMATCHED_ROUTE
+    request.environ[ROUTE_ENVIRON_KEY] = route  # gunicorn's access log: template, never path
     _audit(response)
+    _log_request(response, route)
     return response
 
 
 def init_guards(app: Flask, config: AppConfig) -> None:
     """Register every guard hook on ``app`` in its required order."""
-    app.extensions[AUDIT_EXTENSION] = AuditLog(config.audit_log_dir)
+    app.extensions[AUDIT_EXTENSION] = AuditLog(
+        config.audit_log_dir, config.serving.audit_retention_days
+    )
     app.before_request(_start_clock)
+    app.before_request(_limit_body)
     app.before_request(identify_caller)
+    # after_request hooks run in reverse order of registration: _finish, registered before
+    # the limiter, runs after the limiter has added its headers (and can drop Retry-After).
+    app.after_request(_finish)
     init_rate_limits(app, config)  # its before_request runs after identify_caller
     app.before_request(enforce_policy)
-    app.after_request(_finish)
+    app.before_request(refuse_unmetered)
+
+    @app.teardown_request
+    def _unbind_request_id(_error: BaseException | None) -> None:
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            REQUEST_ID.reset(token)

@@ -20,8 +20,21 @@ LATEST_DATE = date(2100, 12, 31)
 MAX_METRICS_RANGE_DAYS = 366
 MAX_EXPORT_RANGE_DAYS = 365
 DEFAULT_WINDOW_DAYS = 31
+MAX_GRANT_DAYS = 366
 
 ReportDate = Annotated[date, Field(ge=EARLIEST_DATE, le=LATEST_DATE)]
+# Free text that ends up in the audit log: printable only (no control characters, so no
+# forged log lines, terminal escapes or NUL bytes).
+PRINTABLE_TEXT = r"^[^\x00-\x1f\x7f-\x9f]*$"
+Reason = Annotated[
+    str,
+    Field(
+        min_length=10,
+        max_length=500,
+        pattern=PRINTABLE_TEXT,
+        description="Why the data is needed (logged); printable characters only.",
+    ),
+]
 LearnerHash = Annotated[
     str,
     Field(
@@ -148,9 +161,7 @@ class ExportQuery(StrictParams):
 
     start: ReportDate
     end: ReportDate
-    reason: str = Field(
-        min_length=10, max_length=500, description="Why the data is needed (logged)."
-    )
+    reason: Reason
     format: Literal["json", "csv"] = "json"
     confirmed: int = Field(default=0, ge=0, le=1, description="1 to export > 10,000 rows.")
     tenant_id: UUID | None = Field(
@@ -163,6 +174,60 @@ class ExportQuery(StrictParams):
     def _range_allowed(cls, end: date, info: ValidationInfo) -> date:
         check_range(info.data.get("start"), end, MAX_EXPORT_RANGE_DAYS)
         return end
+
+
+class GrantPath(StrictParams):
+    """A grant in the path."""
+
+    grant_id: UUID = Field(description="Grant UUID.")
+
+
+class GrantRequest(StrictParams):
+    """What root grants (JSON body of ``POST /api/v1/root/grants``)."""
+
+    grantee_subject: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=PRINTABLE_TEXT,
+        description="Token subject (sub) of the researcher (or tenant admin) granted.",
+    )
+    tenant_id: UUID = Field(description="The one tenant the grant covers.")
+    privacy_level: PrivacyLevelName = Field(
+        default="anonymized", description="Level the grant opens (anonymized for exact data)."
+    )
+    learner_level: bool = Field(
+        default=False, description="Also allow learner-level rows (learner_progress export)."
+    )
+    disability_status: bool = Field(
+        default=False, description="Keep has_iep and IEP progress in learner-level exports."
+    )
+    data_use_reference: str = Field(
+        min_length=3,
+        max_length=200,
+        pattern=PRINTABLE_TEXT,
+        description="Data-use agreement or ethics approval the grant rests on (recorded).",
+    )
+    expires_at: datetime = Field(description="End of validity (ISO 8601 with time zone).")
+
+    @field_validator("expires_at")
+    @classmethod
+    def _expires_in_the_future(cls, expires_at: datetime) -> datetime:
+        if expires_at.tzinfo is None:
+            raise ValueError("must carry a time zone, e.g. 2026-06-30T00:00:00Z")
+        now = datetime.now(tz=UTC)
+        if expires_at <= now:
+            raise ValueError("must be in the future")
+        if expires_at > now + timedelta(days=MAX_GRANT_DAYS):
+            raise ValueError(f"at most {MAX_GRANT_DAYS} days ahead; renew the grant instead")
+        return expires_at.astimezone(UTC)
+
+
+class GrantsQuery(StrictParams):
+    """Grant list filters."""
+
+    grantee_subject: str | None = Field(default=None, max_length=200)
+    tenant_id: UUID | None = None
+    in_force: bool | None = Field(default=None, description="Only grants valid now (or not).")
 
 
 class PublicQuery(StrictParams):
@@ -198,7 +263,7 @@ class AuditExportQuery(StrictParams):
 
     start_date: ReportDate
     end_date: ReportDate
-    reason: str = Field(min_length=10, max_length=500)
+    reason: Reason
     format: Literal["json", "csv"] = "json"
     confirmed: int = Field(default=0, ge=0, le=1, description="1 to export > 10,000 rows.")
 

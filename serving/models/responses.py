@@ -10,6 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field
 NoiseScales = dict[str, float | None]
 
 
+class RateLimitInfo(BaseModel):
+    """Where rate-limit counts live and what that means."""
+
+    storage: str = Field(description="memory or the storage scheme (redis).")
+    scope: str = Field(description="per-worker (memory: each worker counts alone) or shared.")
+    reachable: bool
+    public: str
+    authenticated: str
+
+
 class Health(BaseModel):
     """Liveness and which tables are readable."""
 
@@ -18,15 +28,38 @@ class Health(BaseModel):
     version: str
     stage: str
     tables: dict[str, bool] = Field(description="Curated/ops table -> readable now.")
+    rate_limits: RateLimitInfo
+
+
+class EndpointInfo(BaseModel):
+    """One endpoint of the API."""
+
+    path: str
+    methods: list[str]
+    min_role: str = Field(description="Lowest role admitted (public < researcher < admin < root).")
+    action: str = Field(description="Name recorded in the audit log.")
+
+
+class ApiIndex(BaseModel):
+    """The API's endpoints and its documents."""
+
+    openapi: str = Field(description="Path of the OpenAPI 3.1 document.")
+    docs: str = Field(description="Path of the interactive documentation.")
+    endpoints: list[EndpointInfo]
 
 
 class PrivacyLevelInfo(BaseModel):
-    """One privacy level."""
+    """One privacy level, as defined in ``privacy_udfs.levels``."""
 
     level: str
     description: str
-    epsilon: float
+    epsilon: float = Field(description="Total ε of one release (0 for anonymized: no noise).")
+    differentially_private: bool
     suitable_for: str
+    audiences: list[str] = Field(
+        description="Who reads releases at this level without a grant (public, researcher, "
+        "admin = tenant admin of their own tenant, root)."
+    )
 
 
 class PrivacyLevels(BaseModel):
@@ -35,6 +68,7 @@ class PrivacyLevels(BaseModel):
     privacy_levels: list[PrivacyLevelInfo]
     default_level: str
     minimum_cohort_size: int
+    grant_note: str
 
 
 class SessionMetrics(BaseModel):
@@ -151,23 +185,43 @@ class LearnerMetrics(BaseModel):
     data_completeness: float | None
 
 
-class BudgetPeriod(BaseModel):
-    """ε charged in one period."""
+class BudgetRelease(BaseModel):
+    """What one release charged to one accounting window (its ledger rows summed)."""
 
+    release_id: str
+    job_name: str
+    privacy_level: str
     period_start: date
     period_end: date
-    epsilon_charged: float
-    epsilon_remaining: float
-    releases: int
+    epsilon: float = Field(description="Net ε (compensating correction rows subtract).")
+    delta: float | None
+    rho: float | None
+    job_run_id: str
+    forced: bool
+    charged_at: datetime
+    state: str = Field(description="spent, or reserved while its run is still running.")
+
+
+class BudgetWindow(BaseModel):
+    """One fixed calendar accounting window (DP_BUDGET_WINDOW)."""
+
+    window: str = Field(description="Label, e.g. 2025-Q1 or 2025-01.")
+    window_start: date
+    window_end: date
+    epsilon_spent: float
+    epsilon_reserved: float = Field(description="Charged by runs still running.")
+    epsilon_left: float = Field(description="Budget minus spent minus reserved (may be < 0).")
     exhausted: bool
+    releases: list[BudgetRelease]
 
 
 class PrivacyBudget(BaseModel):
-    """A tenant's privacy budget usage."""
+    """A tenant's privacy budget, per accounting window, newest first."""
 
     tenant_id: str
-    epsilon_budget: float
-    periods: list[BudgetPeriod]
+    epsilon_budget: float = Field(description="DP_EPSILON_BUDGET: ε per tenant per window.")
+    window_kind: str = Field(description="DP_BUDGET_WINDOW: month or quarter.")
+    windows: list[BudgetWindow]
 
 
 class EtlTriggered(BaseModel):
@@ -187,6 +241,9 @@ class JobRun(BaseModel):
     run_id: str
     job_name: str
     tenant_id: str | None
+    tenant_ids: list[str] | None = Field(
+        default=None, description="Every tenant the run covered (null on old rows)."
+    )
     period_start: date
     period_end: date
     privacy_level: str
@@ -199,6 +256,10 @@ class JobRun(BaseModel):
     groups_suppressed: int | None
     epsilon_charged: float | None
     error_message: str | None
+    counts_hidden: bool = Field(
+        default=False,
+        description="Exact event counts of a DP run are shown to root only (null here).",
+    )
 
 
 class JobList(BaseModel):
@@ -240,6 +301,13 @@ class ExportMetadata(BaseModel):
     generated_at: datetime
     pseudonym_note: str | None
     privacy_notice: str
+    grant_id: str | None = Field(
+        default=None, description="The root grant this export rests on, if any."
+    )
+    data_use_reference: str | None = None
+    columns_withheld: list[str] = Field(
+        default_factory=list, description="Columns left out (e.g. disability status)."
+    )
 
 
 # Exports answer text/csv when format=csv; the OpenAPI document must say so.
@@ -256,6 +324,31 @@ class ExportResult(BaseModel):
 
     export: ExportMetadata
     rows: list[dict[str, Any]]
+
+
+class GrantView(BaseModel):
+    """One access grant."""
+
+    grant_id: str
+    grantee_subject: str
+    tenant_id: str
+    privacy_level: str
+    learner_level: bool
+    disability_status: bool
+    data_use_reference: str
+    expires_at: datetime
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None
+    revoked_by: str | None
+    in_force: bool
+
+
+class GrantList(BaseModel):
+    """Grants, newest first."""
+
+    grants: list[GrantView]
+    count: int
 
 
 class AuditSummary(BaseModel):

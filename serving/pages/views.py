@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, render_template, send_from_directory
+from flask import Blueprint, Response, redirect, render_template, send_from_directory
+from werkzeug.wrappers import Response as BaseResponse
 
 from serving.api.public import PRIVACY_NOTICE
 from serving.guards.access import access
@@ -19,12 +20,15 @@ from serving.pages.headers import add_page_headers
 from serving.tokens import Role
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-# Seed 003, Appendix B: the notice shown on the public metrics page, verbatim.
+# Seed 003, Appendix B's notice, corrected: the page shows differentially private releases
+# only (never the exact ones), so it says "noise", not "fully anonymized".
 APPENDIX_B_NOTICE = (
-    "All data displayed on this page is fully aggregated and anonymized. No individual "
-    "student names, usernames, or identifying information is shown. We track platform-wide "
-    "statistics to demonstrate the effectiveness of our progress-based learning model while "
-    "protecting student privacy. For more information, see our Privacy Policy."
+    "All data displayed on this page is platform-wide and released with differential "
+    "privacy: calibrated random noise is added to every figure, so no figure reveals whether "
+    "any one student is in the data. No individual student names, usernames, or identifying "
+    "information is shown. We track platform-wide statistics to demonstrate the effectiveness "
+    "of our progress-based learning model while protecting student privacy. For more "
+    "information, see our Privacy Policy."
 )
 
 pages = Blueprint("pages", __name__)
@@ -48,6 +52,17 @@ def public_page() -> Response:
 def dashboard() -> Response:
     """The admin dashboard shell: a sign-in form until a token is pasted."""
     return _page("dashboard.html")
+
+
+@pages.post("/dashboard")
+@access(Role.PUBLIC, action="dashboard_signin_without_script")
+def dashboard_signin_without_script() -> BaseResponse:
+    """A sign-in form submitted without JavaScript: the token is discarded, never echoed.
+
+    303 back to the page (whose notice says JavaScript is needed); the token never
+    reaches a URL, a log or a cookie.
+    """
+    return redirect("/dashboard?signin=needs-javascript", code=303)
 
 
 @pages.get("/assets/<path:filename>")

@@ -1,9 +1,13 @@
-"""Research exports (seed 003 §6 and Phase 4): bounded, justified, logged, unlinkable.
+"""Research exports (seed 003 §6 and Phase 4): bounded, justified, logged.
 
 ``learner_progress`` replaces each learner's pseudonym with
 HMAC-SHA256(per-export key, learner_id_hash), where the per-export key is
-HMAC-SHA256(EXPORT_KEY, export id): rows of one export link to each other
-but not to any other export nor to the curated tables.
+HMAC-SHA256(EXPORT_KEY, export id), so the pseudonym column differs per
+export. That does NOT make exports unlinkable: two exports of the same
+tenant and period carry the same activity values, so their rows can be
+matched one to one, and through them to the curated rows. Learner-level
+exports are therefore pseudonymous personal data, served only under a root
+grant naming its data-use agreement (see ``release_access``).
 """
 
 from __future__ import annotations
@@ -32,10 +36,19 @@ DATASET_TABLES = {
 }
 # Dropped from learner_progress: the linkable pseudonym and its key version.
 _LEARNER_LINKABLE = ("learner_id_hash", "key_version")
-PRIVACY_NOTICE = (
-    "Aggregated or pseudonymous data protected by k-suppression (k=5) and, at dp_* levels, "
-    "differential privacy. Do not attempt to re-identify individuals."
+PSEUDONYM_NOTE = (
+    "learner_pseudonym is keyed per export and differs from the curated pseudonym, but rows "
+    "of two exports can still be matched on their values: treat this export as pseudonymous "
+    "personal data, under the data-use agreement of its grant"
 )
+
+
+def privacy_notice(k_threshold: int) -> str:
+    """The notice attached to every export, with the configured k (``MIN_COHORT_SIZE``)."""
+    return (
+        f"Aggregated or pseudonymous data protected by k-suppression (k={k_threshold}) and, at "
+        "dp_* levels, differential privacy. Do not attempt to re-identify individuals."
+    )
 
 
 @dataclass(frozen=True)
@@ -50,15 +63,22 @@ class ExportPlan:
     tenant_id: str | None
 
 
-def export_columns(available: list[str], dataset: str) -> list[str]:
-    """Column order of an export: every column the table has (re-keyed for learner_progress).
+def export_columns(available: list[str], dataset: str, withheld: tuple[str, ...] = ()) -> list[str]:
+    """Column order of an export: every column the table has, less ``withheld``.
 
     Exports pass through whatever columns the published table carries, like a
     ``SELECT *``; the PII response validator is what stops a forbidden column.
+    ``learner_progress`` is re-keyed (``learner_pseudonym`` first, no curated pseudonym).
     """
+    kept = [n for n in available if n not in withheld]
     if dataset == "learner_progress":
-        return ["learner_pseudonym"] + [n for n in available if n not in _LEARNER_LINKABLE]
-    return list(available)
+        return ["learner_pseudonym"] + [n for n in kept if n not in _LEARNER_LINKABLE]
+    return kept
+
+
+def is_platform_wide(table: str) -> bool:
+    """Whether ``table`` has no tenant key (one row set for the whole platform)."""
+    return "tenant_id" not in {c.name for c in CURATED_TABLES[table].keys}
 
 
 def _filter(plan: ExportPlan) -> pc.Expression:
@@ -69,7 +89,10 @@ def _filter(plan: ExportPlan) -> pc.Expression:
         & (period >= pc.scalar(plan.start))
         & (period <= pc.scalar(plan.end))
     )
-    if plan.tenant_id is not None and "tenant_id" in {c.name for c in table.keys}:
+    if plan.tenant_id is not None:
+        if is_platform_wide(plan.table):
+            # Never silently widen a tenant-scoped export to every tenant's rows.
+            raise ValueError(f"{plan.table} is platform-wide: it has no rows per tenant")
         expression = expression & (pc.field("tenant_id") == pc.scalar(plan.tenant_id))
     return expression
 
@@ -98,7 +121,11 @@ def _jsonable(value: object) -> object:
 
 
 def read_rows(
-    tables: RequestTables, plan: ExportPlan, export_id: str, secret: bytes | None
+    tables: RequestTables,
+    plan: ExportPlan,
+    export_id: str,
+    secret: bytes | None,
+    withheld: tuple[str, ...] = (),
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """The export's columns and rows, JSON-ready, pseudonyms re-keyed for ``learner_progress``.
 
@@ -115,5 +142,5 @@ def read_rows(
             record["learner_pseudonym"] = rekey(key, record["learner_id_hash"])
             for linkable in _LEARNER_LINKABLE:
                 record.pop(linkable, None)
-    columns = export_columns(rows.column_names, plan.dataset)
+    columns = export_columns(rows.column_names, plan.dataset, withheld)
     return columns, [{name: _jsonable(record.get(name)) for name in columns} for record in records]

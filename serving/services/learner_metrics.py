@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from privacy_udfs.levels import PrivacyLevel
 from serving.data.store import RequestTables
 from serving.models.responses import LearnerMetrics, SubjectProgress
-from serving.services.privacy_levels import epsilon_of
 from serving.services.tenant_metrics import as_mapping
 
 
@@ -57,7 +57,7 @@ def learner_metrics(
         grade_band=latest["grade_band"],
         privacy_level=privacy_level,
         minimum_cohort_size=min_cohort_size,
-        differential_privacy_epsilon=epsilon_of(privacy_level),
+        differential_privacy_epsilon=PrivacyLevel(privacy_level).epsilon or 0.0,
         insufficient_data=latest["insufficient_data"],
         last_updated=tables.snapshot("learner_snapshots").committed_at,
         data_completeness=latest["data_completeness"],

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from jobs.contracts.curated import ALL_SUBJECTS
+from privacy_udfs.levels import PrivacyLevel
 from serving.data.store import RequestTables
 from serving.models.responses import (
     IepCategorySummary,
@@ -27,7 +28,6 @@ from serving.models.responses import (
     TenantMetrics,
     WeeklyActivity,
 )
-from serving.services.privacy_levels import epsilon_of
 
 TOP_SUBJECTS = 5
 SESSION_COLUMNS = (
@@ -204,7 +204,7 @@ def tenant_metrics(
         top_subjects=_top_subjects(mastery.to_pylist()),
         iep_progress_summary=_iep_summary(iep.to_pylist()),
         privacy_level=privacy_level,
-        epsilon=epsilon_of(privacy_level),
+        epsilon=PrivacyLevel(privacy_level).epsilon or 0.0,
         insufficient_data=session_metrics.data_points == 0,
         last_updated=max(updated),
     )

@@ -100,7 +100,7 @@ def test_admin_dashboard_charts_suppression_budget_and_jobs(page, live_server):
     assert rows(page, "iep-table")["reading fluency"] == ["12", "55 %", "60 %"]
 
     budget = page.find_element(By.ID, "budget-summary").text
-    assert "ε spent 2.00" in budget and "remaining 4.00" in budget and "of 6" in budget
+    assert "ε spent 2.00" in budget and "remaining 2.00" in budget and "of 4 for 2025-Q1" in budget
     jobs = rows(page, "etl-table")
     assert list(jobs) == ["session_daily"]  # tenant B's run is not listed for tenant A's admin
     assert "succeeded" in jobs["session_daily"]
@@ -180,3 +180,20 @@ def test_export_asks_for_confirmation_and_again_above_10000_rows(page, live_serv
     )
     errors = console_errors(page)
     assert len(errors) == 1 and "428" in errors[0]  # the expected confirmation_required answer
+
+
+def test_sign_in_without_javascript_never_puts_the_token_in_a_url(page, live_server):
+    """With scripts disabled the browser submits the form itself: by POST, token discarded."""
+    bearer = token("admin", TENANT_A)
+    page.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        page.get(live_server.url + "/dashboard")
+        page.find_element(By.ID, "token-input").send_keys(bearer)
+        page.find_element(By.CSS_SELECTOR, "#signin-form button[type=submit]").click()
+        wait_until(page, lambda d: "signin=needs-javascript" in d.current_url)
+        assert bearer not in page.current_url and "token=" not in page.current_url
+        assert bearer not in page.page_source
+        history = page.execute_cdp_cmd("Page.getNavigationHistory", {})
+        assert all(bearer not in entry["url"] for entry in history["entries"])
+    finally:
+        page.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})

@@ -15,8 +15,8 @@ from serving.app import create_app
 from serving.tokens import Role, mint_token
 from tests.serving.curated_data import write_table
 
-SECRET = "test-secret-6f1c2a9e0b7d4c3a8e5f1b2d9c0a7e4f"
-EXPORT_KEY = "export-key-2b7e151628aed2a6abf7158809cf4f3c"
+SECRET = "Yq3vN8sK2pL6tR0wX4zB7cF1hJ5mD9gQ2nV6xT8kP3rW0sY4uE7aC1"
+EXPORT_KEY = "2b7e151628aed2a6abf7158809cf4f3c9d41e6a0b57c2f83"
 TENANT_A = "11111111-1111-4111-8111-111111111111"
 TENANT_B = "22222222-2222-4222-8222-222222222222"
 LEARNER_A = "a" * 64
@@ -126,17 +126,22 @@ def seed_curated(root: Path) -> None:
             {"tenant_id": tenant, "course_id": "c0ffee00-0000-4000-8000-000000000001",
              "course_name": "Algebra I", "subject": "math", "difficulty": "introductory",
              "period_start": PERIOD_START, "period_end": PERIOD_END, "enrolled_learners": 25,
-             "completion_rate": 0.4, "mean_mastery": 72.0},
+             "completion_rate": 0.4, "mean_mastery": 72.0, "privacy_level": level,
+             "epsilon": epsilon}
+            for level, epsilon in (("anonymized", 0.0), ("dp_medium", 1.0))
         ])  # fmt: skip
     write_table(root, "learner_snapshots", _learner_rows())
     write_table(root, "platform_daily", [
         {"activity_date": PERIOD_START + timedelta(days=d), "active_learners": 500,
-         "active_tenants": 2, "sessions": 900, "total_hours": 400.0}
+         "active_tenants": 2, "sessions": 900, "total_hours": 400.0, "privacy_level": level,
+         "epsilon": epsilon}
         for d in range(31)
+        for level, epsilon in (("anonymized", 0.0), ("dp_medium", 1.0))
     ])  # fmt: skip
     write_table(root, "public_metrics", _public_rows())
     write_table(root, "job_runs", [
         {"run_id": "run-1", "job_name": "session_daily", "tenant_id": TENANT_A,
+         "tenant_ids": [TENANT_A],
          "period_start": PERIOD_START, "period_end": PERIOD_END, "privacy_level": "anonymized",
          "status": "succeeded", "started_at": datetime(2025, 2, 1, 2, 0, tzinfo=UTC),
          "finished_at": datetime(2025, 2, 1, 2, 5, tzinfo=UTC), "rows_read": 1000},
@@ -147,8 +152,9 @@ def seed_curated(root: Path) -> None:
     ])  # fmt: skip
     write_table(root, "privacy_budget", [
         {"tenant_id": TENANT_A, "period_start": PERIOD_START, "period_end": PERIOD_END,
+         "window_start": date(2025, 1, 1), "window_end": date(2025, 3, 31),
          "release_id": f"r{i}", "job_name": "session_daily", "privacy_level": "dp_medium",
-         "epsilon": 1.0, "forced": False, "job_run_id": "run-1",
+         "epsilon": 1.0, "delta": 0.0, "forced": False, "job_run_id": "run-1",
          "charged_at": datetime(2025, 2, 1, tzinfo=UTC)}
         for i in range(2)
     ])  # fmt: skip
@@ -215,10 +221,11 @@ def auth() -> AuthHeaders:
 
 
 def read_audit(app: Flask) -> list[dict[str, Any]]:
-    """All access-log records of ``app``."""
+    """All access-log records of ``app`` (every daily file, oldest first)."""
     import json
 
-    path = Path(app.extensions["analytics_audit"].access_path)
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    directory = Path(app.extensions["analytics_audit"].directory)
+    records = []
+    for path in sorted(directory.glob("access-*.jsonl")):
+        records += [json.loads(line) for line in path.read_text().splitlines()]
+    return records

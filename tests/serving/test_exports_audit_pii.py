@@ -13,7 +13,7 @@ from tests.serving.conftest import LEARNER_A, PERIOD_START, TENANT_A, read_audit
 from tests.serving.curated_data import write_table
 
 REASON = "cohort study of reading progress"
-JANUARY = f"start=2025-01-01&end=2025-01-31&reason={REASON}"
+JANUARY = f"start=2025-01-01&end=2025-01-31&reason={REASON}&privacy_level=dp_medium"
 
 
 def export(client, headers, dataset, query=JANUARY):
@@ -39,12 +39,15 @@ def test_export_csv_has_header_and_rows(client, auth):
 
 
 def test_learner_progress_pseudonyms_differ_per_export(client, auth, app):
-    first = export(client, auth("researcher"), "learner_progress").json
-    second = export(client, auth("researcher"), "learner_progress").json
+    # Root needs no grant; researchers do (tests/serving/test_audiences_and_grants.py).
+    january = JANUARY.replace("dp_medium", "anonymized")
+    first = export(client, auth("root"), "learner_progress", january).json
+    second = export(client, auth("root"), "learner_progress", january).json
     pseudonyms = [{r["learner_pseudonym"] for r in body["rows"]} for body in (first, second)]
     assert len(pseudonyms[0]) == 2 and pseudonyms[0].isdisjoint(pseudonyms[1])
     assert all("learner_id_hash" not in r and "key_version" not in r for r in first["rows"])
     assert LEARNER_A not in json.dumps(first)
+    assert "can still be matched" in first["export"]["pseudonym_note"]  # no unlinkability claim
     logged = (app.extensions["analytics_audit"].export_path).read_text().splitlines()
     assert [json.loads(line)["dataset"] for line in logged] == ["learner_progress"] * 2
     assert json.loads(logged[0])["reason"] == REASON
@@ -82,14 +85,16 @@ def test_unknown_dataset_is_422(client, auth):
 
 
 def test_large_exports_need_confirmation_and_huge_ones_are_refused(client, auth, data_root):
-    rows = [{"activity_date": PERIOD_START, "active_learners": i} for i in range(10_001)]
+    rows = [{"activity_date": PERIOD_START, "active_learners": i, "privacy_level": "dp_medium"}
+            for i in range(10_001)]  # fmt: skip
     write_table(data_root, "platform_daily", rows, mode="overwrite")
     unconfirmed = export(client, auth("researcher"), "platform_daily")
     assert unconfirmed.status_code == 428
     assert unconfirmed.json["details"]["row_count"] == 10_001
     confirmed = export(client, auth("researcher"), "platform_daily", JANUARY + "&confirmed=1")
     assert confirmed.status_code == 200 and confirmed.json["export"]["row_count"] == 10_001
-    rows = [{"activity_date": PERIOD_START, "active_learners": 9}] * 50_001
+    rows = [{"activity_date": PERIOD_START, "active_learners": 9,
+             "privacy_level": "dp_medium"}] * 50_001  # fmt: skip
     write_table(data_root, "platform_daily", rows, mode="overwrite")
     refused = export(client, auth("researcher"), "platform_daily", JANUARY + "&confirmed=1")
     assert refused.status_code == 400 and refused.json["error"] == "too_many_rows"
@@ -99,7 +104,8 @@ def test_pii_validator_blocks_a_table_that_grew_a_forbidden_column(client, auth,
     write_table(
         data_root, "course_metrics",
         [{"tenant_id": TENANT_A, "course_id": "c1", "period_start": PERIOD_START,
-          "period_end": PERIOD_START, "enrolled_learners": 30, "email": "kid@example.org"}],
+          "period_end": PERIOD_START, "enrolled_learners": 30, "email": "kid@example.org",
+          "privacy_level": "dp_medium"}],
         mode="overwrite", extra_columns=[pa.field("email", pa.string())],
     )  # fmt: skip
     response = export(client, auth("root"), "course_metrics")
@@ -125,7 +131,8 @@ def app_config(app_config, request):
 def test_pii_violation_details_only_in_development(client, auth, data_root):
     write_table(
         data_root, "platform_daily",
-        [{"activity_date": PERIOD_START, "active_learners": 50, "ip_address": "10.1.2.3"}],
+        [{"activity_date": PERIOD_START, "active_learners": 50, "ip_address": "10.1.2.3",
+          "privacy_level": "dp_medium"}],
         mode="overwrite", extra_columns=[pa.field("ip_address", pa.string())],
     )  # fmt: skip
     response = export(client, auth("root"), "platform_daily")
@@ -145,7 +152,8 @@ def test_audit_records_every_request_without_learner_identifiers(client, auth, a
     first = records[0]
     assert first["endpoint"] == "/api/v1/metrics/learner/<learner_id_hash>"
     assert first["role"] == "admin" and first["action"] == "view_learner_metrics"
-    assert first["parameters"] == {"learner_id_hash": "[redacted]"}
+    assert first["parameters"] == {}
+    assert first["redacted_parameters"] == ["learner_id_hash"]
     assert len(first["caller_hash"]) == 24 and first["iso_timestamp"].startswith("20")
     assert {"timestamp", "client_ip", "method", "response_time_ms", "success"} <= set(first)
     assert "rows" not in first and "body" not in first

@@ -57,15 +57,15 @@ def test_public_metrics_accepts_no_parameters(client, query):
     assert response.json["field"] == query.split("=")[0]
 
 
-def test_privacy_budget_per_period(client, auth):
+def test_privacy_budget_per_window(client, auth):
     body = client.get(f"/api/v1/privacy/budget/{TENANT_A}", headers=auth("admin", TENANT_A)).json
-    assert body["epsilon_budget"] == 6.0
-    assert body["periods"] == [{
-        "period_start": "2025-01-01", "period_end": "2025-01-31", "epsilon_charged": 2.0,
-        "epsilon_remaining": 4.0, "releases": 2, "exhausted": False,
-    }]  # fmt: skip
+    assert body["epsilon_budget"] == 4.0 and body["window_kind"] == "quarter"
+    q1 = next(w for w in body["windows"] if w["window"] == "2025-Q1")
+    assert (q1["window_start"], q1["window_end"]) == ("2025-01-01", "2025-03-31")
+    assert (q1["epsilon_spent"], q1["epsilon_reserved"], q1["epsilon_left"]) == (2.0, 0.0, 2.0)
+    assert [r["release_id"] for r in q1["releases"]] == ["r0", "r1"]
     empty = client.get(f"/api/v1/privacy/budget/{TENANT_B}", headers=auth("admin", TENANT_B))
-    assert empty.json["periods"] == []
+    assert [w["releases"] for w in empty.json["windows"]] == [[]]  # only the current window
 
 
 def test_job_list_filters_and_scopes(client, auth):

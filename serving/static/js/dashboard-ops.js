@@ -5,32 +5,36 @@
   var P = A.PALETTE;
   var CONFIRMATION_THRESHOLD = 10000;
 
-  function overlaps(p, f) { return p.period_start <= f.end && p.period_end >= f.start; }
+  function overlaps(w, f) { return w.window_start <= f.end && w.window_end >= f.start; }
 
   function budget(token, f) {
     return A.api("/api/v1/privacy/budget/" + encodeURIComponent(f.tenant), { token: token }).then(function (r) {
       var b = r.data;
-      var periods = b.periods || [];
-      var current = periods.filter(function (p) { return overlaps(p, f); });
-      var shown = current.length ? current[current.length - 1] : periods[periods.length - 1];
+      var windows = (b.windows || []).slice().reverse();  // oldest first for the chart
+      var current = windows.filter(function (w) { return overlaps(w, f) && w.releases.length; });
+      var shown = current.length ? current[current.length - 1] : windows.filter(function (w) { return w.releases.length; }).pop();
       var summary = document.getElementById("budget-summary");
       A.clear(summary);
       if (!shown) {
-        summary.textContent = "No ε has been spent yet: the full budget of " + A.fmt(b.epsilon_budget) + " per period remains.";
+        summary.textContent = "No ε has been spent yet: the full budget of " + A.fmt(b.epsilon_budget) + " per " + b.window_kind + " remains.";
       } else {
-        summary.appendChild(A.el("span", { className: "budget-figure", text: "ε spent " + A.fmt(shown.epsilon_charged, { digits: 2 }) }));
-        summary.appendChild(A.el("span", { className: "budget-figure budget-remaining", text: "remaining " + A.fmt(shown.epsilon_remaining, { digits: 2 }) }));
+        summary.appendChild(A.el("span", { className: "budget-figure", text: "ε spent " + A.fmt(shown.epsilon_spent, { digits: 2 }) }));
+        if (shown.epsilon_reserved) {
+          summary.appendChild(A.el("span", { className: "budget-figure", text: "reserved " + A.fmt(shown.epsilon_reserved, { digits: 2 }) }));
+        }
+        summary.appendChild(A.el("span", { className: "budget-figure budget-remaining", text: "remaining " + A.fmt(Math.max(shown.epsilon_left, 0), { digits: 2 }) }));
         summary.appendChild(A.el("span", { className: "budget-period",
-          text: "of " + A.fmt(b.epsilon_budget) + " for " + shown.period_start + " to " + shown.period_end +
-            " · " + shown.releases + " release(s)" + (shown.exhausted ? " · exhausted" : "") }));
+          text: "of " + A.fmt(b.epsilon_budget) + " for " + shown.window + " (" + shown.window_start + " to " + shown.window_end +
+            ") · " + shown.releases.length + " release(s)" + (shown.exhausted ? " · exhausted" : "") }));
       }
       A.drawChart("chart-budget", {
         type: "bar",
         data: {
-          labels: periods.map(function (p) { return p.period_start; }),
+          labels: windows.map(function (w) { return w.window; }),
           datasets: [
-            { label: "ε spent", data: periods.map(function (p) { return p.epsilon_charged; }), backgroundColor: P.orange, stack: "eps" },
-            { label: "ε remaining", data: periods.map(function (p) { return p.epsilon_remaining; }), backgroundColor: P.light, stack: "eps" }
+            { label: "ε spent", data: windows.map(function (w) { return w.epsilon_spent; }), backgroundColor: P.orange, stack: "eps" },
+            { label: "ε reserved", data: windows.map(function (w) { return w.epsilon_reserved; }), backgroundColor: P.purple, stack: "eps" },
+            { label: "ε remaining", data: windows.map(function (w) { return Math.max(w.epsilon_left, 0); }), backgroundColor: P.light, stack: "eps" }
           ]
         },
         options: { indexAxis: "y", scales: { x: { stacked: true, beginAtZero: true, max: b.epsilon_budget }, y: { stacked: true } } }
