@@ -2,7 +2,8 @@
 
 ``learner_progress`` replaces each learner's pseudonym with
 HMAC-SHA256(per-export key, learner_id_hash), where the per-export key is
-HMAC-SHA256(EXPORT_KEY, export id), so the pseudonym column differs per
+HMAC-SHA256(EXPORT_KEY, "privacy_udfs/export/" + export id) (the one scheme of
+``privacy_udfs.keys.export_secret``), so the pseudonym column differs per
 export. That does NOT make exports unlinkable: two exports of the same
 tenant and period carry the same activity values, so their rows can be
 matched one to one, and through them to the curated rows. Learner-level
@@ -21,6 +22,7 @@ from typing import Any
 import pyarrow.compute as pc
 
 from jobs.contracts.curated import CURATED_TABLES
+from privacy_udfs.keys import export_secret
 from serving.data.store import RequestTables
 
 MAX_EXPORT_ROWS = 50_000
@@ -103,8 +105,8 @@ def count_rows(tables: RequestTables, plan: ExportPlan) -> int:
 
 
 def export_key(secret: bytes, export_id: str) -> bytes:
-    """The per-export pseudonym key."""
-    return hmac.new(secret, f"export:{export_id}".encode(), hashlib.sha256).digest()
+    """The per-export pseudonym key: the one scheme of ``privacy_udfs.keys.export_secret``."""
+    return export_secret(secret, export_id)
 
 
 def rekey(key: bytes, learner_id_hash: str) -> str:
