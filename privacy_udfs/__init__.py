@@ -30,7 +30,9 @@ _EXPORTS: dict[str, str] = {
     "ChargeOutcome": "privacy_udfs.budget",
     "ContributionBounds": "privacy_udfs.bounding",
     "GRADE_BANDS": "privacy_udfs.generalize",
+    "LEARNERS_COMPONENT": "privacy_udfs.measures",
     "Measure": "privacy_udfs.measures",
+    "SELECTION_COMPONENT": "privacy_udfs.measures",
     "MissingColumnsError": "privacy_udfs.errors",
     "PrivacyBudget": "privacy_udfs.budget",
     "PrivacyConfigurationError": "privacy_udfs.errors",
@@ -93,7 +95,7 @@ if TYPE_CHECKING:
         load_pseudonym_key,
     )
     from privacy_udfs.levels import Audience, PrivacyLevel
-    from privacy_udfs.measures import Measure
+    from privacy_udfs.measures import LEARNERS_COMPONENT, SELECTION_COMPONENT, Measure
     from privacy_udfs.noise import (
         exponential_quantile,
         gaussian_count,
@@ -115,7 +117,9 @@ if TYPE_CHECKING:
 __all__ = [
     "AGE_BANDS",
     "GRADE_BANDS",
+    "LEARNERS_COMPONENT",
     "RELEASE_COLUMNS",
+    "SELECTION_COMPONENT",
     "Accountant",
     "AccountingWindow",
     "Audience",
