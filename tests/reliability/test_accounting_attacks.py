@@ -12,6 +12,7 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from conf.bounds import load_job_bounds
 from conf.settings import AnalyticsSettings
 from jobs.arguments import JobArguments
 from jobs.platform_daily import JOB as PLATFORM_DAILY_JOB
@@ -19,6 +20,7 @@ from jobs.release import CuratedJob
 from jobs.runner import RunSummary, run_release
 from jobs.session_daily import JOB as SESSION_DAILY_JOB
 from jobs.weekly_active import JOB as WEEKLY_ACTIVE_JOB
+from privacy_udfs.zcdp import epsilon_of_rho, rho_for_epsilon
 from tests.reliability.rawdata import (
     END,
     NOW,
@@ -30,9 +32,14 @@ from tests.reliability.rawdata import (
     write_raw,
 )
 
-SESSION_DAILY_SHARE = 0.25  # session_daily's share of a release's ε (conf/bounds.toml)
-WEEKLY_ACTIVE_SHARE = 0.2
-PLATFORM_DAILY_SHARE = 0.05
+BOUNDS = load_job_bounds()
+RUN_RHO = rho_for_epsilon(1.0, 1e-6)  # a dp_medium run of zCDP tables (conf/bounds.toml)
+SESSION_DAILY_RHO = RUN_RHO * BOUNDS["session_daily"].epsilon_share
+WEEKLY_ACTIVE_RHO = RUN_RHO * BOUNDS["weekly_active"].epsilon_share
+
+
+def _epsilon(rho: float) -> float:
+    return epsilon_of_rho(rho, 1e-6)
 
 
 def _run(
@@ -57,8 +64,8 @@ def _ledger(spark: SparkSession, settings: AnalyticsSettings):  # type: ignore[n
 def test_cutting_a_period_into_one_day_dp_runs_is_refused_once_the_window_is_spent(
     spark: SparkSession, tmp_path
 ) -> None:
-    # Budget for two one-day releases of session_daily at dp_medium (ε 0.25 each).
-    settings = settings_for(tmp_path, dp_epsilon_budget=2 * SESSION_DAILY_SHARE)
+    # Budget for exactly two one-day releases of session_daily at dp_medium (their ρ add up).
+    settings = settings_for(tmp_path, dp_epsilon_budget=_epsilon(2 * SESSION_DAILY_RHO))
     write_raw(spark, settings, RawData.for_tenants([1]))
     days = [START + dt.timedelta(days=i) for i in range(3)]
 
@@ -68,9 +75,9 @@ def test_cutting_a_period_into_one_day_dp_runs_is_refused_once_the_window_is_spe
     assert job_run(spark, settings, summaries[2].run_id).error_message == (
         f"over budget, not released: {tenant_id(1)}"
     )
-    window = _ledger(spark, settings).groupBy("tenant_id", "window_start").agg(F.sum("epsilon"))
+    window = _ledger(spark, settings).groupBy("tenant_id", "window_start").agg(F.sum("rho"))
     assert [tuple(r) for r in window.collect()] == [
-        (tenant_id(1), dt.date(2025, 1, 1), pytest.approx(2 * SESSION_DAILY_SHARE))
+        (tenant_id(1), dt.date(2025, 1, 1), pytest.approx(2 * SESSION_DAILY_RHO))
     ]
     published = (
         spark.read.format("delta")
@@ -90,16 +97,19 @@ def test_two_tables_over_the_same_data_add_up_in_the_ledger(spark: SparkSession,
 
     summary = _run(spark, settings, (SESSION_DAILY_JOB, WEEKLY_ACTIVE_JOB))
 
-    expected = SESSION_DAILY_SHARE + WEEKLY_ACTIVE_SHARE
+    expected = SESSION_DAILY_RHO + WEEKLY_ACTIVE_RHO
     sums = {
         r.tenant_id: r.spent
         for r in _ledger(spark, settings)
         .groupBy("tenant_id", "window_start")
-        .agg(F.sum("epsilon").alias("spent"))
+        .agg(F.sum("rho").alias("spent"))
         .collect()
     }
     assert sums == {tenant_id(1): pytest.approx(expected), tenant_id(2): pytest.approx(expected)}
-    assert job_run(spark, settings, summary.run_id).epsilon_charged == pytest.approx(expected)
+    # The run's ε per tenant is the two tables composed, not either one alone.
+    charged = job_run(spark, settings, summary.run_id).epsilon_charged
+    assert charged == pytest.approx(_epsilon(expected))
+    assert charged > _epsilon(SESSION_DAILY_RHO)
     assert job_run(spark, settings, summary.run_id).tenant_ids == [tenant_id(1), tenant_id(2)]
 
 

@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 
 from jobs.runner import RunSummary
 from privacy_udfs import Charge, PrivacyBudget
+from tests.budget_figures import job_epsilon
 from tests.reliability.rawdata import (
     END,
     LEARNERS_PER_TENANT,
@@ -26,7 +27,7 @@ from tests.reliability.rawdata import (
     write_raw,
 )
 
-SESSION_DAILY_DP_MEDIUM_EPSILON = 0.25  # ε=1.0 x session_daily's share (conf/bounds.toml)
+SESSION_DAILY_DP_MEDIUM_EPSILON = job_epsilon("session_daily")
 
 
 def _run_concurrently(*calls: Callable[[], RunSummary]) -> list[RunSummary | BaseException]:
@@ -79,8 +80,8 @@ def test_tenant_over_budget_is_refused_and_recorded_others_are_published(
         .collect()
     }
     assert ledger == {
-        (tenant_id(1), SESSION_DAILY_DP_MEDIUM_EPSILON),
-        (tenant_id(3), SESSION_DAILY_DP_MEDIUM_EPSILON),
+        (tenant_id(1), pytest.approx(SESSION_DAILY_DP_MEDIUM_EPSILON)),
+        (tenant_id(3), pytest.approx(SESSION_DAILY_DP_MEDIUM_EPSILON)),
     }
     assert budget.spent_in_window(tenant_id(2), START) == pytest.approx(0.9)
     published = session_totals(spark, settings, "dp_medium")
@@ -133,7 +134,7 @@ def test_same_tenant_and_period_at_dp_one_release_wins_epsilon_charged_once(
     assert len(failures) < 2, failures
     ledger = spark.read.format("delta").load(settings.path("ops", "privacy_budget"))
     charges = ledger.where(F.col("tenant_id") == tenant_id(1)).collect()
-    assert [c.epsilon for c in charges] == [SESSION_DAILY_DP_MEDIUM_EPSILON]  # ε charged once
+    assert [c.epsilon for c in charges] == [pytest.approx(SESSION_DAILY_DP_MEDIUM_EPSILON)]
     table = (
         spark.read.format("delta")
         .load(settings.path("curated", "session_daily"))
