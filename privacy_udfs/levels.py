@@ -82,15 +82,6 @@ class PrivacyLevel(StrEnum):
         return granted and who is Audience.RESEARCHER and not self.is_dp
 
 
-DP_LEVELS: tuple[PrivacyLevel, ...] = tuple(level for level in PrivacyLevel if level.is_dp)
-# Most private first: where several DP releases exist, readers get the most private one.
-MOST_PRIVATE_FIRST: tuple[PrivacyLevel, ...] = (
-    PrivacyLevel.DP_HIGH,
-    PrivacyLevel.DP_MEDIUM,
-    PrivacyLevel.DP_LOW,
-    PrivacyLevel.ANONYMIZED,
-)
-
 _EPSILON: dict[PrivacyLevel, float | None] = {
     PrivacyLevel.ANONYMIZED: None,
     PrivacyLevel.DP_LOW: 2.0,
@@ -104,3 +95,12 @@ _SUITABLE_FOR: dict[PrivacyLevel, str] = {
     PrivacyLevel.DP_MEDIUM: "Public reports, cross-tenant analytics, research",
     PrivacyLevel.DP_HIGH: "Open data, small or sensitive cohorts (IEP, rare categories)",
 }
+
+DP_LEVELS: tuple[PrivacyLevel, ...] = tuple(level for level in PrivacyLevel if level.is_dp)
+# Most private first: where several DP releases exist, readers get the most private one.
+MOST_PRIVATE_FIRST: tuple[PrivacyLevel, ...] = (
+    PrivacyLevel.DP_HIGH,
+    PrivacyLevel.DP_MEDIUM,
+    PrivacyLevel.DP_LOW,
+    PrivacyLevel.ANONYMIZED,
+)
