@@ -42,7 +42,13 @@ from jobs.prepare import (
     keyed_pseudonym,
     prepare_inputs,
 )
-from jobs.release import CuratedJob, ReleaseContext, slice_predicate, with_release_metadata
+from jobs.release import (
+    CuratedJob,
+    ReleaseContext,
+    release_refusal,
+    slice_predicate,
+    with_release_metadata,
+)
 from jobs.validation import is_uuid
 from privacy_udfs import Charge, PrivacyBudget, PrivacyLevel, RandomSource, load_pseudonym_key
 
@@ -255,6 +261,10 @@ def plan_releases(
             ensure_curated_table(
                 spark, settings.path("curated", job.name), job.table, context.k_threshold
             )
+            refusal = release_refusal(job, context.level, context.scope)
+            if refusal is not None:  # cadence and level rules, in one place (jobs.release)
+                plan.outcome.skipped_reason = refusal
+                plan.write_tenants = []
         plans.append(plan)
     dp = [
         (job, context, plan)
