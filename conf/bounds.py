@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+
+ACCOUNTINGS = ("pure", "zcdp")
 
 
 class BoundsConfigError(ValueError):
@@ -14,15 +17,42 @@ class BoundsConfigError(ValueError):
 
 @dataclass(frozen=True)
 class JobBounds:
-    """Contribution bounds and the share of a release's ε one job spends."""
+    """One job's contribution bounds and its part of the release plan.
+
+    Attributes:
+        max_partitions: L, groups one learner may touch.
+        max_rows_per_partition: C, rows one learner may contribute to a group.
+        lower: Clamp lower bound of the job's main value.
+        upper: Clamp upper bound of the job's main value.
+        epsilon_share: Fraction of a release's ε this job spends (shares sum to 1).
+        accounting: ``zcdp`` (discrete Gaussian, composed in ρ) or ``pure`` (discrete
+            Laplace, composed in ε) for this job's DP releases.
+        delta: δ of a ``zcdp`` job's (ε, δ) guarantee.
+        dp_withheld: Measures a DP release does not compute (published as null at DP
+            levels: not worth their share of ε, e.g. percentiles of daily cells).
+    """
 
     max_partitions: int
     max_rows_per_partition: int
     lower: float
     upper: float
     epsilon_share: float
+    accounting: str = "pure"
+    delta: float = 1e-6
+    dp_withheld: tuple[str, ...] = ()
+
+    def releases_at_dp(self, measure: str) -> bool:
+        """Whether a DP release of this job computes ``measure``."""
+        return measure not in self.dp_withheld
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "dp_withheld", tuple(self.dp_withheld))
+        if self.accounting not in ACCOUNTINGS:
+            raise BoundsConfigError(
+                f"accounting must be one of {list(ACCOUNTINGS)}, got {self.accounting!r}"
+            )
+        if not (math.isfinite(self.delta) and 0.0 < self.delta < 1e-3):
+            raise BoundsConfigError(f"delta must be in (0, 0.001), got {self.delta}")
         if self.max_partitions < 1:
             raise BoundsConfigError(f"max_partitions must be >= 1, got {self.max_partitions}")
         if self.max_rows_per_partition < 1:
@@ -31,8 +61,8 @@ class JobBounds:
             )
         if not self.lower <= self.upper:
             raise BoundsConfigError(f"lower ({self.lower}) must be <= upper ({self.upper})")
-        if not 0.0 < self.epsilon_share <= 1.0:
-            raise BoundsConfigError(f"epsilon_share must be in (0, 1], got {self.epsilon_share}")
+        if not 0.0 <= self.epsilon_share <= 1.0:
+            raise BoundsConfigError(f"epsilon_share must be in [0, 1], got {self.epsilon_share}")
 
 
 def load_job_bounds(path: Path | None = None) -> dict[str, JobBounds]:

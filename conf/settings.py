@@ -38,12 +38,22 @@ class AnalyticsSettings(BaseSettings):
         default="anonymized", validation_alias="DEFAULT_PRIVACY_LEVEL"
     )
     dp_epsilon_budget: float = Field(
-        default=4.0,
+        default=2.0,
         gt=0,
         validation_alias="DP_EPSILON_BUDGET",
         description=(
             "Total epsilon a tenant may be charged per fixed accounting window "
             "(DP_BUDGET_WINDOW), summed over every release whose input touches the window."
+        ),
+    )
+    dp_delta: float = Field(
+        default=1e-6,
+        gt=0,
+        lt=1e-3,
+        validation_alias="DP_DELTA",
+        description=(
+            "δ at which zCDP releases and each window's composed privacy loss are stated "
+            "as (ε, δ)-DP."
         ),
     )
     dp_budget_window: Literal["month", "quarter"] = Field(

@@ -40,6 +40,8 @@ from jobs.generator.events import (
 from jobs.generator.layout import plan_layout
 from jobs.generator.learners import RARE_CATEGORY, LearnerModel, iep_goals_table, learners_table
 from jobs.generator.pii import CANARY_PREFIX
+from jobs.generator.profiles import Profile, district_events
+from jobs.generator.tenants import tenants_table
 
 __all__ = [
     "CANARY_PREFIX",
@@ -48,6 +50,8 @@ __all__ = [
     "UNKNOWN_EVENT_TYPE",
     "GeneratorConfig",
     "MalformedKind",
+    "Profile",
+    "district_events",
     "generate_raw_tables",
     "main",
     "planned_malformed_counts",
@@ -56,14 +60,14 @@ __all__ = [
 
 
 def generate_raw_tables(spark: SparkSession, config: GeneratorConfig) -> dict[str, DataFrame]:
-    """Build the four raw tables as lazy DataFrames with exactly the contract's schemas.
+    """Build the raw tables as lazy DataFrames with exactly the contract's schemas.
 
     Args:
         spark: The session to build on (see :func:`jobs.session.build_spark_session`).
         config: What to generate.
 
     Returns:
-        ``learners``, ``events``, ``iep_goals`` and ``courses``, not yet computed.
+        ``tenants``, ``learners``, ``events``, ``iep_goals`` and ``courses``, not yet computed.
 
     Raises:
         TypeError: ``spark`` is not a SparkSession or ``config`` not a GeneratorConfig.
@@ -77,6 +81,7 @@ def generate_raw_tables(spark: SparkSession, config: GeneratorConfig) -> dict[st
         )
     model = LearnerModel(config=config, layout=plan_layout(config))
     tables = {
+        "tenants": tenants_table(spark, model),
         "learners": learners_table(spark, model),
         "events": events_table(spark, model),
         "iep_goals": iep_goals_table(spark, model),
@@ -124,7 +129,7 @@ def write_raw_tables(tables: Mapping[str, DataFrame], raw_root: str) -> None:
     schema, column comments and NOT NULL constraints, then the rows are appended.
 
     Args:
-        tables: Exactly the four raw tables, as returned by :func:`generate_raw_tables`.
+        tables: Exactly the raw tables of the contract, as returned by :func:`generate_raw_tables`.
         raw_root: Directory or URI of the raw zone, e.g. ``./data/raw``.
 
     Raises:
@@ -160,10 +165,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse the command line (``None`` reads ``sys.argv``)."""
     parser = argparse.ArgumentParser(
         prog="python -m jobs.generate",
-        description="Generate the synthetic raw Delta tables (learners, events, iep_goals, "
-        "courses) under OUT/<table>.",
+        description="Generate the synthetic raw Delta tables (tenants, learners, events, "
+        "iep_goals, courses) under OUT/<table>.",
     )
-    parser.add_argument("--events", type=int, required=True, help="exact rows in events")
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=None,
+        help="exact rows in events (required, except with --profile district, which "
+        "derives ~6 events per learner's active week)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", required=True, help="raw root, e.g. ./data/raw")
     parser.add_argument("--malformed-rate", type=float, default=0.01)
@@ -175,6 +186,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--days", type=int, default=56)
     parser.add_argument("--partitions", type=int, default=None)
+    parser.add_argument(
+        "--profile",
+        choices=[p.value for p in Profile],
+        default=Profile.DEFAULT.value,
+        help="default: Zipf tenants with a tiny one; district: realistic districts of "
+        "200-20,000 learners (docs/raw_data.md)",
+    )
+    parser.add_argument(
+        "--tenant-learners",
+        type=_sizes,
+        default=None,
+        help="district profile: learners per tenant, e.g. 2000,400 (default: --tenants "
+        "tenants, 3 if not given, from 200 to 20,000)",
+    )
     parser.add_argument("--master", default=None, help="Spark master; default local[*]")
     return parser.parse_args(argv)
 
@@ -185,8 +210,21 @@ def config_from_args(args: argparse.Namespace) -> GeneratorConfig:
     Raises:
         ValueError: An argument is out of range; the message names it.
     """
+    profile = Profile(args.profile)
+    events = args.events
+    if events is None:
+        if profile is not Profile.DISTRICT:
+            raise ValueError("events is required (--events N) except with --profile district")
+        sizing = GeneratorConfig(
+            events=1,
+            profile=profile,
+            tenants=args.tenants,
+            tenant_learners=args.tenant_learners,
+            days=args.days,
+        )
+        events = district_events(sizing.learner_count, args.days)
     return GeneratorConfig(
-        events=args.events,
+        events=events,
         seed=args.seed,
         tenants=args.tenants,
         learners=args.learners,
@@ -195,7 +233,19 @@ def config_from_args(args: argparse.Namespace) -> GeneratorConfig:
         malformed_rate=args.malformed_rate,
         canaries=not args.no_canaries,
         partitions=args.partitions,
+        profile=profile,
+        tenant_learners=args.tenant_learners,
     )
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    """``2000,400`` -> ``(2000, 400)``: learners per tenant on the command line."""
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected learners per tenant as integers separated by commas, got {text!r}"
+        ) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -35,6 +35,7 @@ class RunCounters:
     groups_suppressed: int = 0
     epsilon_charged: float = 0.0
     refused_tenants: list[str] = field(default_factory=list)
+    tenants: list[str] = field(default_factory=list)
 
 
 def _now() -> dt.datetime:
@@ -70,6 +71,7 @@ class JobRunLedger:
             run_id,
             job_name,
             tenant_id,
+            None if tenant_id is None else [tenant_id],
             period[0],
             period[1],
             privacy_level,
@@ -104,6 +106,8 @@ class JobRunLedger:
             "epsilon_charged": F.lit(float(counters.epsilon_charged)).cast("double"),
             "error_message": F.lit(error_message[:2000] if error_message else None).cast("string"),
         }
+        if counters.tenants:
+            values["tenant_ids"] = F.array(*[F.lit(t) for t in sorted(counters.tenants)])
         table = DeltaTable.forPath(self._spark, self._path)
         with_retries(lambda: table.update(F.col("run_id") == F.lit(run_id), values))
 

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs.contracts.raw import EventType
@@ -33,8 +33,9 @@ Pseudonymizer = Callable[[Column], Column]
 
 @dataclass(frozen=True)
 class RawTables:
-    """The four raw tables as read (contract-checked, PII included)."""
+    """The raw tables as read (contract-checked, PII included)."""
 
+    tenants: DataFrame
     learners: DataFrame
     events: DataFrame
     iep_goals: DataFrame
@@ -49,6 +50,10 @@ class Scope:
     end: dt.date
     tenant_id: str | None
     now: dt.datetime
+    # First day of the history read for first-activity dates (new / returning / churned);
+    # None reads all history. DP runs bound it to the start of the accounting window of
+    # ``start``, so the history they read is charged to no window beyond their period's.
+    history_start: dt.date | None = None
 
     def in_tenant(self, df: DataFrame) -> DataFrame:
         """Keep the rows of the scope's tenant (all rows when it covers every tenant)."""
@@ -74,6 +79,8 @@ class PreparedInputs:
             grade_band, has_iep, enrolled_at.
         iep_goals: Goals keyed by learner_id_hash.
         courses: Course catalogue (not PII).
+        tenants: The valid rows of the tenant registry (tenant_id, name, state_province,
+            joined_on), one per tenant: the public list of tenants (not PII).
         rejected: Raw rows rejected, with ``source_table``, ``tenant_id``,
             ``reason`` and ``raw_row`` (JSON, PII) for the quarantine table.
     """
@@ -84,6 +91,7 @@ class PreparedInputs:
     learners: DataFrame
     iep_goals: DataFrame
     courses: DataFrame
+    tenants: DataFrame
     rejected: DataFrame
 
 
@@ -142,6 +150,37 @@ def validate_learners(learners: DataFrame, roster: DataFrame) -> DataFrame:
         learners.join(roster, on="learner_id", how="left")
         .withColumn("rejection_reason", reason)
         .select(*learners.columns, "rejection_reason")
+    )
+
+
+REASON_DUPLICATE_TENANT = "duplicate tenant_id"
+REASON_CONFLICTING_TENANT = "tenant_id listed more than once with different values"
+
+
+def validate_tenants(tenants: DataFrame) -> DataFrame:
+    """Add ``rejection_reason`` to registry rows: UUID ids, a join date, one row per tenant.
+
+    Identical copies of a row keep one copy (the others are quarantined as duplicates).
+    Copies that disagree are all quarantined: which one is right is for the registry's
+    owner to say, and guessing could release a tenant under the wrong join date.
+    """
+    payload = [F.col(c) for c in tenants.columns]
+    same_tenant = Window.partitionBy("tenant_id")
+    versions = F.size(F.collect_set(F.to_json(F.struct(*payload))).over(same_tenant))
+    copy_number = F.row_number().over(same_tenant.orderBy(F.xxhash64(*payload)))
+    reason = (
+        F.when(~is_uuid(F.col("tenant_id")), "tenant_id is not a UUID")
+        .when(F.col("joined_on").isNull(), "joined_on is missing")
+        .when(versions > 1, REASON_CONFLICTING_TENANT)
+        .when(copy_number > 1, REASON_DUPLICATE_TENANT)
+    )
+    return tenants.withColumn("rejection_reason", reason)
+
+
+def registry_rows(checked_tenants: DataFrame) -> DataFrame:
+    """The valid registry rows, without the validation column (one row per tenant)."""
+    return checked_tenants.where(F.col("rejection_reason").isNull()).select(
+        "tenant_id", "name", "state_province", "joined_on"
     )
 
 
@@ -229,10 +268,12 @@ def prepare_inputs(raw: RawTables, scope: Scope, pseudonym: Pseudonymizer) -> Pr
     checked_events = validate_events(raw.events, scope, roster)
     checked_learners = validate_learners(scope.in_tenant(raw.learners), roster)
     history_end = dt.datetime.combine(scope.end + dt.timedelta(days=1), dt.time.min)
+    history_events = scope.in_tenant(raw.events).where(F.col("occurred_at") < F.lit(history_end))
+    if scope.history_start is not None:
+        history_start = dt.datetime.combine(scope.history_start, dt.time.min)
+        history_events = history_events.where(F.col("occurred_at") >= F.lit(history_start))
     history = (
-        scope.in_tenant(raw.events)
-        .where(F.col("occurred_at") < F.lit(history_end))
-        .transform(with_rejection_reason(scope.now))
+        history_events.transform(with_rejection_reason(scope.now))
         .transform(with_roster_tenant_checked(roster))
         .where(F.col("rejection_reason").isNull())
         .select(
@@ -241,8 +282,11 @@ def prepare_inputs(raw: RawTables, scope: Scope, pseudonym: Pseudonymizer) -> Pr
             F.to_date("occurred_at").alias("activity_date"),
         )
     )
-    rejected = _rejected_rows(checked_events, "events").unionByName(
-        _rejected_rows(checked_learners, "learners")
+    checked_tenants = validate_tenants(scope.in_tenant(raw.tenants))
+    rejected = (
+        _rejected_rows(checked_events, "events")
+        .unionByName(_rejected_rows(checked_learners, "learners"))
+        .unionByName(_rejected_rows(checked_tenants, "tenants"))
     )
     return PreparedInputs(
         checked_events=checked_events,
@@ -251,5 +295,6 @@ def prepare_inputs(raw: RawTables, scope: Scope, pseudonym: Pseudonymizer) -> Pr
         learners=pseudonymize_learners(checked_learners, pseudonym, scope.end),
         iep_goals=pseudonymize_iep_goals(scope.in_tenant(raw.iep_goals), pseudonym),
         courses=scope.in_tenant(raw.courses),
+        tenants=registry_rows(checked_tenants),
         rejected=rejected,
     )

@@ -19,6 +19,7 @@ from conf.bounds import JobBounds
 from jobs.contracts.curated import CuratedTable
 from jobs.prepare import PreparedInputs, Scope
 from privacy_udfs import ContributionBounds, PrivacyLevel, RandomSource
+from privacy_udfs.zcdp import epsilon_of_rho, rho_for_epsilon
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,37 @@ class ReleaseContext:
 
     @property
     def epsilon(self) -> float | None:
-        """ε this job spends: the level's ε times the job's share (None when anonymized)."""
+        """ε of this job's release on its own (None when anonymized).
+
+        Pure: the level's ε times the job's share. zCDP: the (ε, δ) of the job's ρ.
+        """
         if not self.level.is_dp or self.level.epsilon is None:
             return None
+        rho = self.rho
+        if rho is not None:
+            return epsilon_of_rho(rho, self.job_bounds.delta)
         return self.level.epsilon * self.job_bounds.epsilon_share
+
+    @property
+    def rho(self) -> float | None:
+        """ρ of this job under zCDP: its share of the run's ρ (None for pure or anonymized).
+
+        The run's ρ is the largest whose conversion gives the level's (ε, δ): the whole
+        run of zCDP jobs is then (ε, δ)-DP, far less noise than splitting ε per job.
+        """
+        if not self.level.is_dp or self.level.epsilon is None:
+            return None
+        if self.job_bounds.accounting != "zcdp" or self.job_bounds.epsilon_share <= 0:
+            return None
+        run_rho = rho_for_epsilon(self.level.epsilon, self.job_bounds.delta)
+        return run_rho * self.job_bounds.epsilon_share
+
+    @property
+    def delta(self) -> float:
+        """δ this job's release is charged (0 for pure ε-DP and anonymized)."""
+        if not self.level.is_dp or self.job_bounds.accounting != "zcdp":
+            return 0.0
+        return self.job_bounds.delta
 
     def bounds(
         self,
@@ -61,6 +89,18 @@ Transform = Callable[[PreparedInputs, ReleaseContext], DataFrame]
 Grain = Literal["day", "week", "period"]
 
 DP_REFUSAL = "learner-level rows are never released at DP levels"
+
+# The column of each table that counts the distinct learners of a cell: under DP it
+# decides publication, so its error bar is the table's headline error bar (planner and
+# run summary). Tables without one are described by their other error bars only.
+LEARNER_COLUMNS: dict[str, str] = {
+    "session_daily": "active_learners",
+    "mastery_progress": "learners_assessed",
+    "weekly_active": "active_learners",
+    "iep_progress": "learners_with_goals",
+    "course_metrics": "enrolled_learners",
+    "platform_daily": "active_learners",
+}
 
 
 @dataclass(frozen=True)
@@ -156,11 +196,13 @@ def with_release_metadata(
             "delta": F.lit(0.0),
             "noise_mechanism": F.lit("none"),
             "noise_scales": F.create_map().cast("map<string,double>"),
+            "ci95": F.create_map().cast("map<string,double>"),
             "insufficient_data": F.lit(False),
         }
         present = set(df.columns)
         # The rows of one table are released together: each row reports the job's whole ε.
         defaults["epsilon"] = F.lit(float(context.epsilon or 0.0))
+        defaults["delta"] = F.lit(float(context.delta))
         always = {"privacy_level", "k_threshold", "aggregation_level", "job_run_id", "epsilon"}
         for name, value in defaults.items():
             if name in always or name not in present:

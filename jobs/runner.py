@@ -43,6 +43,7 @@ from jobs.prepare import (
     prepare_inputs,
 )
 from jobs.release import (
+    LEARNER_COLUMNS,
     CuratedJob,
     ReleaseContext,
     release_refusal,
@@ -51,6 +52,8 @@ from jobs.release import (
 )
 from jobs.validation import is_uuid
 from privacy_udfs import Charge, PrivacyBudget, PrivacyLevel, RandomSource, load_pseudonym_key
+from privacy_udfs.accountant import WindowSpend
+from privacy_udfs.windows import window_of
 
 
 @dataclass
@@ -61,9 +64,18 @@ class TableOutcome:
     rows_written: int = 0
     groups_suppressed: int = 0
     epsilon_by_tenant: dict[str, float] = field(default_factory=dict)
+    charges: list[Charge] = field(default_factory=list)
     refused_tenants: list[str] = field(default_factory=list)
     reused_tenants: list[str] = field(default_factory=list)
     skipped_reason: str | None = None
+    median_error_bar: float | None = None
+
+    @property
+    def published_share(self) -> float | None:
+        """Share of written cells that carry values (not suppressed)."""
+        if not self.rows_written:
+            return None
+        return 1.0 - self.groups_suppressed / self.rows_written
 
 
 @dataclass
@@ -92,7 +104,7 @@ def step(name: str, message: str) -> Iterator[None]:
 
 
 def read_raw_tables(spark: SparkSession, settings: AnalyticsSettings) -> RawTables:
-    """Read the four raw tables, failing before any write if one breaks the contract."""
+    """Read every raw table of the contract, failing before any write if one breaks it."""
     frames = {
         name: read_raw_table(spark, settings.path("raw", name), name, columns)
         for name, columns in RAW_TABLES.items()
@@ -151,7 +163,11 @@ def _count_inputs(inputs: PreparedInputs) -> tuple[int, int, int]:
 def release_charges(
     job: CuratedJob, context: ReleaseContext, tenants: Sequence[str]
 ) -> list[Charge]:
-    """What releasing ``job`` costs each tenant (platform-wide tables charge every tenant)."""
+    """What releasing ``job`` costs each tenant (platform-wide tables charge every tenant).
+
+    Each charge names the first day of data the release reads (its history included), so
+    the ledger charges every accounting window the input touches.
+    """
     scope, level = context.scope, context.level
     return [
         Charge(
@@ -162,6 +178,9 @@ def release_charges(
             job_name=job.name,
             privacy_level=level.value,
             epsilon=context.epsilon or 0.0,
+            delta=context.delta,
+            rho=context.rho,
+            input_start=scope.history_start,
         )
         for t in tenants
     ]
@@ -283,6 +302,15 @@ def plan_releases(
     resumed: dict[str, list[str]] = {}
     for job, context, plan in dp:
         ledgered = [c for c in charges[job.name] if c.release_id in published]
+        if job.platform_wide and ledgered and not force:
+            # One platform slice per (level, period): once any tenant's share of it is in
+            # the ledger, the slice is published. A tenant added since enters at the next
+            # period; its new charge must not redraw the noise everyone has seen.
+            plan.outcome.reused_tenants = sorted(c.tenant_id for c in charges[job.name])
+            plan.outcome.skipped_reason = "already published (platform-wide: once per period)"
+            charges[job.name] = []
+            resumed[job.name] = []
+            continue
         state = release_states(spark, settings, job, context, ledgered)
         plan.outcome.reused_tenants = sorted(t for t, s in state.items() if s == "published")
         resumed[job.name] = sorted(t for t, s in state.items() if s == "unwritten")
@@ -315,7 +343,13 @@ def plan_releases(
             c.tenant_id for c in charges[job.name] if c.release_id in charged
         ] + resumed[job.name]
         if not plan.write_tenants and plan.outcome.skipped_reason is None:
-            plan.outcome.skipped_reason = "nothing to release (published or over budget)"
+            plan.outcome.skipped_reason = (
+                "already published"
+                if plan.outcome.reused_tenants and not plan.outcome.refused_tenants
+                else "over budget"
+                if plan.outcome.refused_tenants and not plan.outcome.reused_tenants
+                else "already published or over budget for every tenant"
+            )
     return plans
 
 
@@ -342,8 +376,17 @@ def _release_table(
     overwrite_slice(released, path, predicate)
     if context.level.is_dp:
         outcome.epsilon_by_tenant = {t: context.epsilon or 0.0 for t in write_tenants}
+        outcome.charges = release_charges(job, context, write_tenants)
 
     # Read back what was written: the published draw, not a recomputation.
+    learners = LEARNER_COLUMNS.get(job.name)
+    error_bar = (
+        F.percentile_approx(
+            F.when(~F.col("insufficient_data"), F.col("ci95")[learners] / F.col(learners)), 0.5
+        )
+        if learners
+        else F.lit(None)
+    )
     stats = (
         spark.read.format("delta")
         .load(path)
@@ -351,11 +394,13 @@ def _release_table(
         .agg(
             F.count(F.lit(1)).alias("rows"),
             F.sum(F.col("insufficient_data").cast("int")).alias("suppressed"),
+            error_bar.cast("double").alias("error_bar"),
         )
         .first()
     )
     outcome.rows_written = int(stats["rows"] or 0) if stats else 0
     outcome.groups_suppressed = int(stats["suppressed"] or 0) if stats else 0
+    outcome.median_error_bar = stats["error_bar"] if stats else None
     return outcome
 
 
@@ -393,6 +438,9 @@ def run_release(
         arguments.end,
         arguments.tenant_id,
         now or dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        history_start=(
+            window_of(arguments.start, settings.dp_budget_window).start if level.is_dp else None
+        ),
     )
     ledger = JobRunLedger(spark, settings.path("ops", "job_runs"))
     abandoned = ledger.mark_abandoned_runs()
@@ -418,8 +466,13 @@ def run_release(
             counters.rows_read, _, counters.rows_quarantined = _count_inputs(inputs)
             _write_quarantine(spark, settings, inputs.rejected, arguments.run_id)
             tenants = tenant_directory(raw, scope)
+            counters.tenants = list(tenants)
         budget = PrivacyBudget(
-            spark, settings.path("ops", "privacy_budget"), settings.dp_epsilon_budget
+            spark,
+            settings.path("ops", "privacy_budget"),
+            settings.dp_epsilon_budget,
+            settings.dp_budget_window,
+            settings.dp_delta,
         )
         all_bounds = load_job_bounds()
         contexts = [
@@ -445,10 +498,10 @@ def run_release(
             outcomes.append(outcome)
             counters.rows_written += outcome.rows_written
             counters.groups_suppressed += outcome.groups_suppressed
-            counters.epsilon_charged += sum(outcome.epsilon_by_tenant.values())
             counters.refused_tenants.extend(
                 t for t in outcome.refused_tenants if t not in counters.refused_tenants
             )
+        counters.epsilon_charged = epsilon_per_tenant(outcomes, settings.dp_delta)
         for frame in shared:
             frame.unpersist()
     except Exception as error:
@@ -464,24 +517,43 @@ def run_release(
     return RunSummary(arguments.run_id, status, counters, outcomes)
 
 
+def epsilon_per_tenant(outcomes: Sequence[TableOutcome], delta: float) -> float:
+    """The most ε the run cost any one tenant, its tables composed, without float dust.
+
+    Composition as the ledger does it: zCDP tables add their ρ (stated at ``delta``),
+    pure ones their ε (see :class:`privacy_udfs.accountant.WindowSpend`).
+    """
+    spends: dict[str, WindowSpend] = {}
+    for outcome in outcomes:
+        for charge in outcome.charges:
+            spends[charge.tenant_id] = spends.get(charge.tenant_id, WindowSpend()).plus(charge)
+    return round(max((s.epsilon_at(delta) for s in spends.values()), default=0.0), 9)
+
+
 def format_summary(summary: RunSummary) -> str:
-    """The end-of-run table: rows, suppressed groups, and ε charged per tenant per table."""
+    """The end-of-run table: rows, published share, error bar and ε per tenant per table."""
     counters = summary.counters
     lines = [
         f"run {summary.run_id}: {summary.status}",
         f"events read {counters.rows_read:,}  used {counters.rows_read - counters.rows_quarantined:,}"
         f"  quarantined {counters.rows_quarantined:,}",
-        f"{'table':<20}{'rows':>10}{'suppressed':>12}{'ε/tenant':>10}{'tenants':>9}  note",
+        f"tenants {len(counters.tenants)}  ε per tenant (tables composed) "
+        f"{counters.epsilon_charged:.4g}",
+        f"{'table':<20}{'rows':>9}{'suppressed':>11}{'published':>10}{'±95 %':>8}"
+        f"{'ε/tenant':>10}{'tenants':>8}  note",
     ]
     for t in summary.tables:
         per_tenant = max(t.epsilon_by_tenant.values(), default=0.0)
         notes = [t.skipped_reason or ""]
         if t.refused_tenants:
-            notes.append(f"refused (over budget): {len(t.refused_tenants)} tenant(s)")
+            notes.append(f"over budget, refused: {len(t.refused_tenants)} tenant(s)")
         if t.reused_tenants:
-            notes.append(f"published release reused for {len(t.reused_tenants)} tenant(s)")
+            notes.append(f"already published, reused: {len(t.reused_tenants)} tenant(s)")
+        share = "–" if t.published_share is None else f"{100 * t.published_share:.0f} %"
+        bar = "–" if t.median_error_bar is None else f"{100 * t.median_error_bar:.0f} %"
         lines.append(
-            f"{t.table:<20}{t.rows_written:>10,}{t.groups_suppressed:>12,}{per_tenant:>10.3f}"
-            f"{len(t.epsilon_by_tenant):>9}  {'; '.join(n for n in notes if n)}"
+            f"{t.table:<20}{t.rows_written:>9,}{t.groups_suppressed:>11,}{share:>10}{bar:>8}"
+            f"{per_tenant:>10.4g}{len(t.epsilon_by_tenant):>8}  {'; '.join(n for n in notes if n)}"
         )
+    lines.append("±95 %: median over published cells of the learner count's 95 % error bar")
     return "\n".join(lines)

@@ -19,7 +19,14 @@ _EXPORTS: dict[str, str] = {
     "BoundedData": "privacy_udfs.bounding",
     "BudgetConflictError": "privacy_udfs.budget",
     "BudgetExceededError": "privacy_udfs.budget",
-    "Charge": "privacy_udfs.budget",
+    "Accountant": "privacy_udfs.accountant",
+    "AccountingWindow": "privacy_udfs.windows",
+    "Audience": "privacy_udfs.levels",
+    "BudgetCheck": "privacy_udfs.accountant",
+    "Charge": "privacy_udfs.accountant",
+    "Refusal": "privacy_udfs.accountant",
+    "WindowAccount": "privacy_udfs.accountant",
+    "windows_touched": "privacy_udfs.windows",
     "ChargeOutcome": "privacy_udfs.budget",
     "ContributionBounds": "privacy_udfs.bounding",
     "GRADE_BANDS": "privacy_udfs.generalize",
@@ -35,8 +42,12 @@ _EXPORTS: dict[str, str] = {
     "Sensitivities": "privacy_udfs.bounding",
     "bound_contributions": "privacy_udfs.bounding",
     "clamp": "privacy_udfs.bounding",
+    "compare_mechanisms": "privacy_udfs.zcdp",
     "derive_export_key": "privacy_udfs.keys",
+    "epsilon_of_rho": "privacy_udfs.zcdp",
     "exponential_quantile": "privacy_udfs.noise",
+    "gaussian_count": "privacy_udfs.noise",
+    "gaussian_sum": "privacy_udfs.noise",
     "generalize_age": "privacy_udfs.generalize",
     "generalize_grade": "privacy_udfs.generalize",
     "hash_id": "privacy_udfs.pseudonyms",
@@ -44,6 +55,7 @@ _EXPORTS: dict[str, str] = {
     "laplace_sum": "privacy_udfs.noise",
     "load_pseudonym_key": "privacy_udfs.keys",
     "private_aggregate": "privacy_udfs.aggregate",
+    "rho_for_epsilon": "privacy_udfs.zcdp",
     "secure_random_source": "privacy_udfs.randomness",
     "seeded_random_source_for_tests": "privacy_udfs.randomness",
     "select_partitions": "privacy_udfs.partition_selection",
@@ -51,6 +63,13 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
+    from privacy_udfs.accountant import (
+        Accountant,
+        BudgetCheck,
+        Charge,
+        Refusal,
+        WindowAccount,
+    )
     from privacy_udfs.aggregate import RELEASE_COLUMNS, private_aggregate
     from privacy_udfs.bounding import (
         BoundedData,
@@ -62,16 +81,26 @@ if TYPE_CHECKING:
     from privacy_udfs.budget import (
         BudgetConflictError,
         BudgetExceededError,
-        Charge,
         ChargeOutcome,
         PrivacyBudget,
     )
     from privacy_udfs.errors import MissingColumnsError, PrivacyConfigurationError
     from privacy_udfs.generalize import AGE_BANDS, GRADE_BANDS, generalize_age, generalize_grade
-    from privacy_udfs.keys import PseudonymKey, PseudonymKeyError, derive_export_key, load_pseudonym_key
-    from privacy_udfs.levels import PrivacyLevel
+    from privacy_udfs.keys import (
+        PseudonymKey,
+        PseudonymKeyError,
+        derive_export_key,
+        load_pseudonym_key,
+    )
+    from privacy_udfs.levels import Audience, PrivacyLevel
     from privacy_udfs.measures import Measure
-    from privacy_udfs.noise import exponential_quantile, laplace_count, laplace_sum
+    from privacy_udfs.noise import (
+        exponential_quantile,
+        gaussian_count,
+        gaussian_sum,
+        laplace_count,
+        laplace_sum,
+    )
     from privacy_udfs.partition_selection import select_partitions
     from privacy_udfs.pseudonyms import hash_id
     from privacy_udfs.randomness import (
@@ -80,12 +109,18 @@ if TYPE_CHECKING:
         seeded_random_source_for_tests,
     )
     from privacy_udfs.suppression import suppress_small_groups
+    from privacy_udfs.windows import AccountingWindow, windows_touched
+    from privacy_udfs.zcdp import compare_mechanisms, epsilon_of_rho, rho_for_epsilon
 
 __all__ = [
     "AGE_BANDS",
     "GRADE_BANDS",
     "RELEASE_COLUMNS",
+    "Accountant",
+    "AccountingWindow",
+    "Audience",
     "BoundedData",
+    "BudgetCheck",
     "BudgetConflictError",
     "BudgetExceededError",
     "Charge",
@@ -99,11 +134,17 @@ __all__ = [
     "PseudonymKey",
     "PseudonymKeyError",
     "RandomSource",
+    "Refusal",
     "Sensitivities",
+    "WindowAccount",
     "bound_contributions",
     "clamp",
+    "compare_mechanisms",
     "derive_export_key",
+    "epsilon_of_rho",
     "exponential_quantile",
+    "gaussian_count",
+    "gaussian_sum",
     "generalize_age",
     "generalize_grade",
     "hash_id",
@@ -111,10 +152,12 @@ __all__ = [
     "laplace_sum",
     "load_pseudonym_key",
     "private_aggregate",
+    "rho_for_epsilon",
     "secure_random_source",
     "seeded_random_source_for_tests",
     "select_partitions",
     "suppress_small_groups",
+    "windows_touched",
 ]
 
 

@@ -18,6 +18,7 @@ reading fails instead of silently drawing fresh noise.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -25,7 +26,16 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from privacy_udfs.bounding import ContributionBounds, Sensitivities, bound_contributions, clamp
+from privacy_udfs.calibration import (
+    ACCOUNTINGS,
+    Accounting,
+    ComponentNoise,
+    ci95_half_width,
+    epsilon_of_component,
+    release_budget,
+)
 from privacy_udfs.errors import PrivacyConfigurationError, require_columns
+from privacy_udfs.gaussian import gaussian_grid_noise
 from privacy_udfs.levels import PrivacyLevel
 from privacy_udfs.measures import (
     LEARNERS_COMPONENT,
@@ -35,13 +45,20 @@ from privacy_udfs.measures import (
     split_epsilon,
 )
 from privacy_udfs.mechanisms import grid_noise, partition_selection_threshold
-from privacy_udfs.noise import exponential_quantile, laplace_count, laplace_sum
+from privacy_udfs.noise import (
+    exponential_quantile,
+    gaussian_count,
+    gaussian_sum,
+    laplace_count,
+    laplace_sum,
+)
 from privacy_udfs.partition_selection import is_selected, noisy_selection_count
 from privacy_udfs.randomness import RandomSource, secure_random_source
 from privacy_udfs.suppression import INSUFFICIENT_DATA, suppress_small_groups
 
 RELEASE_COLUMNS: tuple[str, ...] = (
     "noise_scales",
+    "ci95",
     "epsilon",
     "delta",
     "noise_mechanism",
@@ -64,6 +81,10 @@ def private_aggregate(
     partition_selection_delta: float | None = None,
     k_threshold: int = 5,
     random_source: RandomSource | None = None,
+    accounting: Accounting = "pure",
+    delta: float = 1e-6,
+    rho: float | None = None,
+    suppression_margin: bool = True,
 ) -> DataFrame:
     """Aggregate ``df`` per group at ``level``, with noise, metadata and k-suppression.
 
@@ -85,13 +106,26 @@ def private_aggregate(
             ``public_groups`` is not given (data-dependent keys).
         k_threshold: Groups with fewer learners (true count when anonymized, noisy count
             under DP) get null metrics and ``insufficient_data = true``; 0 disables it.
+            It is independent of partition selection, whose own threshold follows from
+            ``partition_selection_delta`` (a key is never selected below 1 learner).
         random_source: Defaults to the OS CSPRNG.
+        accounting: ``pure`` (ε-DP, discrete Laplace) or ``zcdp`` (ρ-zCDP with the
+            discrete Gaussian; the release is (ε, ``delta``)-DP). zCDP needs public keys.
+        delta: δ of a ``zcdp`` release's (ε, δ) guarantee (ignored under ``pure``).
+        rho: Under ``zcdp``, the release's ρ when it is a share of a larger zCDP
+            release (e.g. one table of a run); then ``epsilon`` is ignored and the
+            published ε is this ρ's conversion at ``delta``.
+        suppression_margin: Under DP, publish a group only when its noisy learner count
+            reaches ``k_threshold`` plus the count's 95 % error bar, so that empty groups
+            do not show noise (post-processing; ``False`` compares with k alone).
 
     Returns:
         ``group_cols`` + one column per measure (counts ``long``, others ``double``) +
-        ``noise_scales`` (map: Laplace scale b per noised measure; for a mean, its sum's
-        scale divided by the noisy count) + ``epsilon`` + ``delta`` + ``noise_mechanism``
-        + ``insufficient_data``. Under DP it is backed by a local checkpoint of the noise.
+        ``noise_scales`` (map: noise scale per noised measure, Laplace b or Gaussian σ;
+        for a mean, its sum's scale divided by the noisy denominator) + ``ci95`` (map:
+        95 % half-width per noised measure) + ``epsilon`` + ``delta`` +
+        ``noise_mechanism`` + ``insufficient_data``. Under DP it is backed by a local
+        checkpoint of the noise.
 
     Raises:
         PrivacyConfigurationError: An argument is invalid (the message says which and why).
@@ -107,17 +141,42 @@ def private_aggregate(
             "public_groups (key list known in advance) or partition_selection_delta "
             "(e.g. 1e-6) for data-dependent keys"
         )
+    if public_groups is not None and partition_selection_delta is not None:
+        raise PrivacyConfigurationError(
+            "partition_selection_delta applies only to data-dependent keys; with "
+            "public_groups every public key is released: drop one of the two"
+        )
+    if accounting not in ACCOUNTINGS:
+        raise PrivacyConfigurationError(
+            f"accounting must be one of {list(ACCOUNTINGS)}, got {accounting!r}"
+        )
+    if accounting == "zcdp" and public_groups is None:
+        raise PrivacyConfigurationError(
+            "zCDP releases need public_groups: partition selection is accounted in pure ε"
+        )
     total = epsilon if epsilon is not None else level.epsilon
     if total is None:  # unreachable: every DP level defines its epsilon
         raise PrivacyConfigurationError(f"level {level} has no epsilon")
+    if rho is not None:
+        if accounting != "zcdp" or not (math.isfinite(rho) and rho > 0):
+            raise PrivacyConfigurationError(
+                f"rho applies to accounting='zcdp' and must be positive (got {rho!r})"
+            )
+        from privacy_udfs.zcdp import epsilon_of_rho
+
+        total = epsilon_of_rho(rho, delta)
     release = _DpRelease(
         privacy_id=privacy_id,
         groups=groups,
         measures=tuple(measures),
         bounds=bounds,
         k_threshold=k_threshold,
-        selection_delta=partition_selection_delta if public_groups is None else None,
+        selection_delta=partition_selection_delta,
         source=random_source if random_source is not None else secure_random_source(),
+        accounting=accounting,
+        delta=delta,
+        suppression_margin=suppression_margin,
+        rho=rho,
     )
     return release.run(df, public_groups, total, epsilon_split)
 
@@ -211,6 +270,7 @@ def _exact_release(
     released = aggregated.withColumns(
         {
             "noise_scales": F.create_map().cast("map<string,double>"),
+            "ci95": F.create_map().cast("map<string,double>"),
             "epsilon": F.lit(0.0),
             "delta": F.lit(0.0),
             "noise_mechanism": F.lit("none"),
@@ -220,11 +280,23 @@ def _exact_release(
 
 
 def _finish(
-    released: DataFrame, groups: list[str], measures: Sequence[Measure], k: int, learners: str
+    released: DataFrame,
+    groups: list[str],
+    measures: Sequence[Measure],
+    k: int,
+    learners: str,
+    margin: float = 0.0,
 ) -> DataFrame:
-    """Suppress on ``learners`` (unless k = 0) and order the output columns."""
+    """Suppress on ``learners`` (unless k = 0) and order the output columns.
+
+    Under DP ``margin`` (the learner count's 95 % error bar) is added to k: a cell is
+    published only when its noisy learner count clears ``k + margin``, so an empty or
+    tiny cell is not shown as noise. Post-processing of the noisy count.
+    """
     names = [m.name for m in measures]
-    if k > 0:
+    if k > 0 and margin > 0:
+        released = suppress_small_groups(released, k + math.ceil(margin), learners, names)
+    elif k > 0:
         released = suppress_small_groups(released, k, learners, names)
     else:
         released = released.withColumn(INSUFFICIENT_DATA, F.lit(False))
@@ -242,6 +314,10 @@ class _DpRelease:
     k_threshold: int
     selection_delta: float | None
     source: RandomSource
+    accounting: Accounting = "pure"
+    delta: float = 0.0
+    suppression_margin: bool = True
+    rho: float | None = None
 
     def run(
         self,
@@ -251,6 +327,11 @@ class _DpRelease:
         epsilon_split: Mapping[str, float] | None,
     ) -> DataFrame:
         eps = split_epsilon(self._components(), total, epsilon_split)
+        budget = (
+            self.rho if self.rho is not None else release_budget(self.accounting, total, self.delta)
+        )
+        # The budget (ε, or ρ under zCDP) is split in the same proportions as ε.
+        shares = {name: budget * e / total for name, e in eps.items()}
         if self.selection_delta is not None:
             try:
                 partition_selection_threshold(
@@ -261,6 +342,11 @@ class _DpRelease:
         values, value_cols = _clamped_values(
             df, self.privacy_id, self.groups, self.measures, self.bounds
         )
+        if public_groups is not None:
+            # Cut to the public keys first, so no learner spends a slot on a discarded key.
+            values = values.join(
+                F.broadcast(public_groups.select(*self.groups).distinct()), self.groups, "left_semi"
+            )
         bounded = bound_contributions(
             values, self.privacy_id, self.groups, self.bounds, random_source=self.source
         ).df  # shape: <= L·C rows per learner in <= L groups
@@ -271,7 +357,7 @@ class _DpRelease:
             aggregated = _with_public_keys(
                 aggregated, public_groups, self.groups, self._zeros(value_cols)
             )
-        noised = aggregated.select(*self.groups, *self._noised(eps)).localCheckpoint(
+        noised = aggregated.select(*self.groups, *self._noised(shares)).localCheckpoint(
             eager=True
         )  # shape: one row per released or candidate group
         if self.selection_delta is not None:
@@ -283,20 +369,40 @@ class _DpRelease:
                     max_partitions=self.bounds.max_partitions,
                 )
             )
-        released = noised.withColumns(self._post_processed(eps)).withColumns(
+        scales = self._noise_scales(shares)
+        released = noised.withColumns(self._post_processed(shares)).withColumns(
             {
-                "noise_scales": self._noise_scales(eps),
-                "epsilon": F.lit(float(sum(eps.values()))),
-                "delta": F.lit(float(self.selection_delta or 0.0)),
-                "noise_mechanism": F.lit(self._mechanism_text(eps)),
+                "noise_scales": scales,
+                "ci95": with_ci95(scales, self.accounting),
+                "epsilon": F.lit(float(total)),
+                "delta": F.lit(float(self._delta())),
+                "noise_mechanism": F.lit(self._mechanism_text(eps, shares)),
             }
         )
-        return _finish(released, self.groups, self.measures, self.k_threshold, _NOISY_LEARNERS)
+        return _finish(
+            released,
+            self.groups,
+            self.measures,
+            self.k_threshold,
+            _NOISY_LEARNERS,
+            margin=self._suppression_margin(shares),
+        )
 
     # ---- planning -------------------------------------------------------------
 
+    def _delta(self) -> float:
+        return (self.delta if self.accounting == "zcdp" else 0.0) + (self.selection_delta or 0.0)
+
     def _distinct_measure(self) -> Measure | None:
         return next((m for m in self.measures if m.kind == "distinct_count"), None)
+
+    def _shares_learner_count(self, measure: Measure) -> bool:
+        """Whether a mean divides by the learner count already measured (one row per learner)."""
+        return (
+            measure.kind == "mean"
+            and self.bounds.max_rows_per_partition == 1
+            and self._distinct_measure() is not None
+        )
 
     def _components(self) -> list[str]:
         components = [m.name for m in self.measures if m.kind != "max"]
@@ -313,6 +419,33 @@ class _DpRelease:
     def _midpoint(self, measure: Measure) -> float:
         lower, upper = measure.value_range(self.bounds)
         return (lower + upper) / 2.0
+
+    def _noise(self, budget: float, l1: float) -> ComponentNoise:
+        """Calibrated noise for a component whose L1 sensitivity is ``l1`` (L2 follows)."""
+        l2 = l1 / math.sqrt(self.bounds.max_partitions)  # the L partitions are disjoint
+        return ComponentNoise(self.accounting, budget, l1, l2)
+
+    def _count_noise(self, budget: float) -> ComponentNoise:
+        rows = self.bounds.max_partitions * self.bounds.max_rows_per_partition
+        return self._noise(budget, float(rows))
+
+    def _learners_noise(self, shares: Mapping[str, float]) -> ComponentNoise | None:
+        distinct = self._distinct_measure()
+        share = shares.get(distinct.name) if distinct else shares.get(LEARNERS_COMPONENT)
+        if share is None:
+            return None
+        return self._noise(share, float(self.bounds.max_partitions))
+
+    def _mean_sum_share(self, measure: Measure, share: float) -> float:
+        """A mean spends all its share on the sum when the denominator is already measured."""
+        return share if self._shares_learner_count(measure) else share / 2
+
+    def _suppression_margin(self, shares: Mapping[str, float]) -> float:
+        """K is raised by the learner count's 95 % error bar, so noise alone is not shown."""
+        noise = self._learners_noise(shares)
+        if not self.suppression_margin or noise is None:
+            return 0.0
+        return noise.ci95
 
     # ---- Spark expressions ----------------------------------------------------
 
@@ -355,28 +488,46 @@ class _DpRelease:
                 zeros[f"__hist_{m.name}"] = F.array_repeat(zero_long, m.bins)
         return zeros
 
-    def _noised(self, eps: Mapping[str, float]) -> list[Column]:
+    def _integer_noise(self, col: str, noise: ComponentNoise, purpose: str) -> Column:
+        if noise.accounting == "pure":
+            return laplace_count(
+                col, noise.budget, noise.l1, random_source=self.source, purpose=purpose
+            )
+        return gaussian_count(
+            col, noise.budget, noise.l2, random_source=self.source, purpose=purpose
+        )
+
+    def _real_noise(self, col: str, noise: ComponentNoise, purpose: str) -> Column:
+        if noise.accounting == "pure":
+            return laplace_sum(
+                col, noise.budget, noise.l1, random_source=self.source, purpose=purpose
+            )
+        return gaussian_sum(
+            col,
+            noise.budget,
+            noise.l2,
+            max_partitions=self.bounds.max_partitions,
+            random_source=self.source,
+            purpose=purpose,
+        )
+
+    def _noised(self, shares: Mapping[str, float]) -> list[Column]:
         """Every noisy quantity of the release, each from its own purpose-labelled stream."""
         noised = [
             column
             for m in self.measures
             if m.kind != "max"
-            for column in self._noised_measure(m, eps[m.name])
+            for column in self._noised_measure(m, shares[m.name])
         ]
-        if LEARNERS_COMPONENT in eps:
+        if LEARNERS_COMPONENT in shares:
+            noise = self._noise(shares[LEARNERS_COMPONENT], float(self.bounds.max_partitions))
             noised.append(
-                laplace_count(
-                    _LEARNERS,
-                    eps[LEARNERS_COMPONENT],
-                    float(self.bounds.max_partitions),
-                    random_source=self.source,
-                    purpose=LEARNERS_COMPONENT,
-                ).alias(_NOISY_LEARNERS)
+                self._integer_noise(_LEARNERS, noise, LEARNERS_COMPONENT).alias(_NOISY_LEARNERS)
             )
-        if SELECTION_COMPONENT in eps:
+        if SELECTION_COMPONENT in shares:
             selection = noisy_selection_count(
                 F.col(_LEARNERS),
-                epsilon=eps[SELECTION_COMPONENT],
+                epsilon=shares[SELECTION_COMPONENT],
                 max_partitions=self.bounds.max_partitions,
                 pre_threshold=max(self.k_threshold, 1),
                 random_source=self.source,
@@ -384,57 +535,54 @@ class _DpRelease:
             noised.append(selection.alias(_SELECTION))
         return noised
 
-    def _noised_measure(self, m: Measure, e: float) -> list[Column]:
-        """The noisy column(s) of one measure spending ``e``."""
-        rows_l1 = float(self.bounds.max_partitions * self.bounds.max_rows_per_partition)
-        source = self.source
+    def _noised_measure(self, m: Measure, share: float) -> list[Column]:
+        """The noisy column(s) of one measure spending ``share`` (ε, or ρ under zCDP)."""
         if m.kind == "count":
-            return [
-                laplace_count(_ROWS, e, rows_l1, random_source=source, purpose=m.name).alias(m.name)
-            ]
+            return [self._integer_noise(_ROWS, self._count_noise(share), m.name).alias(m.name)]
         if m.kind == "distinct_count":
-            learners_l1 = float(self.bounds.max_partitions)
-            noisy = laplace_count(_LEARNERS, e, learners_l1, random_source=source, purpose=m.name)
-            return [noisy.alias(m.name)]
+            noise = self._noise(share, float(self.bounds.max_partitions))
+            return [self._integer_noise(_LEARNERS, noise, m.name).alias(m.name)]
         if m.kind == "sum":
-            sensitivity = self._sensitivities(m).sum
-            noisy = laplace_sum(
-                f"__sum_{m.name}", e, sensitivity, random_source=source, purpose=m.name
-            )
-            return [noisy.alias(m.name)]
+            noise = self._noise(share, self._sensitivities(m).sum)
+            return [self._real_noise(f"__sum_{m.name}", noise, m.name).alias(m.name)]
         if m.kind == "mean":
-            centered_l1 = self._sensitivities(m).centered_sum
-            return [
-                laplace_sum(
-                    f"__csum_{m.name}",
-                    e / 2,
-                    centered_l1,
-                    random_source=source,
-                    purpose=f"{m.name}/sum",
-                ).alias(f"__ncsum_{m.name}"),
-                laplace_count(
-                    f"__cnt_{m.name}",
-                    e / 2,
-                    rows_l1,
-                    random_source=source,
-                    purpose=f"{m.name}/count",
-                ).alias(f"__ncnt_{m.name}"),
+            sum_noise = self._noise(
+                self._mean_sum_share(m, share), self._sensitivities(m).centered_sum
+            )
+            columns = [
+                self._real_noise(f"__csum_{m.name}", sum_noise, f"{m.name}/sum").alias(
+                    f"__ncsum_{m.name}"
+                )
             ]
-        # percentile
+            if not self._shares_learner_count(m):
+                columns.append(
+                    self._integer_noise(
+                        f"__cnt_{m.name}", self._count_noise(share / 2), f"{m.name}/count"
+                    ).alias(f"__ncnt_{m.name}")
+                )
+            return columns
+        # percentile: the exponential mechanism is pure ε-DP (ε²/2-zCDP)
         lower, upper = m.value_range(self.bounds)
         quantile = exponential_quantile(
             f"__hist_{m.name}",
             quantile=float(m.quantile or 0.5),
             lower=lower,
             upper=upper,
-            epsilon=e,
-            sensitivity=rows_l1,
-            random_source=source,
+            epsilon=epsilon_of_component(self.accounting, share),
+            sensitivity=float(self.bounds.max_partitions * self.bounds.max_rows_per_partition),
+            random_source=self.source,
             purpose=m.name,
         )
         return [quantile.alias(m.name)]
 
-    def _post_processed(self, eps: Mapping[str, float]) -> dict[str, Column]:
+    def _mean_denominator(self, measure: Measure) -> Column:
+        if self._shares_learner_count(measure):
+            distinct = self._distinct_measure()
+            assert distinct is not None
+            return F.col(distinct.name)
+        return F.col(f"__ncnt_{measure.name}")
+
+    def _post_processed(self, shares: Mapping[str, float]) -> dict[str, Column]:
         """Derive published values from the materialized draws (post-processing is free)."""
         derived: dict[str, Column] = {}
         distinct = self._distinct_measure()
@@ -443,57 +591,102 @@ class _DpRelease:
         for m in self.measures:
             if m.kind in ("count", "distinct_count"):
                 derived[m.name] = F.greatest(F.col(m.name), F.lit(0).cast("long"))
+            elif m.kind == "sum":
+                derived[m.name] = _consistent_sum(m, self.bounds)
             elif m.kind == "mean":
                 lower, upper = m.value_range(self.bounds)
-                ratio = F.col(f"__ncsum_{m.name}") / F.greatest(F.col(f"__ncnt_{m.name}"), F.lit(1))
+                denominator = F.greatest(self._mean_denominator(m), F.lit(1))
+                ratio = F.col(f"__ncsum_{m.name}") / denominator
                 derived[m.name] = clamp(ratio + F.lit(self._midpoint(m)), lower, upper)
             elif m.kind == "max":
                 derived[m.name] = F.lit(None).cast("double")
         return derived
 
-    def _noise_scales(self, eps: Mapping[str, float]) -> Column:
-        rows_l1 = self.bounds.max_partitions * self.bounds.max_rows_per_partition
+    def _noise_scales(self, shares: Mapping[str, float]) -> Column:
         entries: list[Column] = []
         for m in self.measures:
-            e = eps.get(m.name)
-            if e is None or m.kind == "percentile":
+            share = shares.get(m.name)
+            if share is None or m.kind == "percentile":
                 continue
             if m.kind == "count":
-                scale: Column = F.lit(rows_l1 / e)
+                scale: Column = F.lit(self._count_noise(share).scale)
             elif m.kind == "distinct_count":
-                scale = F.lit(self.bounds.max_partitions / e)
+                scale = F.lit(self._noise(share, float(self.bounds.max_partitions)).scale)
             elif m.kind == "sum":
-                scale = F.lit(grid_noise(e, self._sensitivities(m).sum).laplace_scale)
-            else:  # mean: the sum's scale over the noisy count, an error bar of the mean
-                sum_scale = grid_noise(e / 2, self._sensitivities(m).centered_sum).laplace_scale
-                scale = F.lit(sum_scale) / F.greatest(F.col(f"__ncnt_{m.name}"), F.lit(1))
+                scale = F.lit(self._sum_scale(self._noise(share, self._sensitivities(m).sum)))
+            else:  # mean: the sum's scale over the noisy denominator, an error bar of the mean
+                sum_noise = self._noise(
+                    self._mean_sum_share(m, share), self._sensitivities(m).centered_sum
+                )
+                denominator = F.greatest(self._mean_denominator(m), F.lit(1))
+                scale = F.lit(self._sum_scale(sum_noise)) / denominator
             entries += [F.lit(m.name), scale.cast("double")]
         return F.create_map(*entries).cast("map<string,double>")
 
-    def _mechanism_text(self, eps: Mapping[str, float]) -> str:
-        """Human-readable mechanism and ε of every component (sequential composition)."""
+    def _sum_scale(self, noise: ComponentNoise) -> float:
+        """The scale a sum's noise really has (each grid rounds its sensitivity up)."""
+        if noise.accounting == "pure":
+            return grid_noise(noise.budget, noise.l1).laplace_scale
+        return gaussian_grid_noise(noise.budget, noise.l2, self.bounds.max_partitions).sigma
+
+    def _mechanism_text(self, eps: Mapping[str, float], shares: Mapping[str, float]) -> str:
+        """Human-readable mechanism and budget of every component (sequential composition)."""
         parts = []
         for m in self.measures:
-            e = eps.get(m.name)
-            if m.kind in ("count", "distinct_count"):
-                parts.append(f"{m.name}: discrete_laplace ε={e:.6g}")
-            elif m.kind == "sum" and e is not None:
-                g = grid_noise(e, self._sensitivities(m).sum).granularity
-                parts.append(f"{m.name}: grid_discrete_laplace(g={g:.6g}) ε={e:.6g}")
-            elif m.kind == "mean" and e is not None:
-                parts.append(
-                    f"{m.name}: noisy_centered_sum/noisy_count ε={e:.6g} "
-                    f"(sum {e / 2:.6g} + count {e / 2:.6g})"
-                )
-            elif m.kind == "percentile":
-                parts.append(f"{m.name}: exponential_mechanism(bins={m.bins}) ε={e:.6g}")
-            else:
+            share = shares.get(m.name)
+            if share is None:
                 parts.append(f"{m.name}: not released under DP")
-        if LEARNERS_COMPONENT in eps:
-            parts.append(f"suppression count: discrete_laplace ε={eps[LEARNERS_COMPONENT]:.6g}")
+            elif m.kind in ("count", "distinct_count"):
+                parts.append(f"{m.name}: {self._count_noise(share).describe()}")
+            elif m.kind == "sum":
+                parts.append(f"{m.name}: grid {self._count_noise(share).describe()}")
+            elif m.kind == "mean":
+                sum_part = self._count_noise(self._mean_sum_share(m, share)).describe()
+                if self._shares_learner_count(m):
+                    parts.append(
+                        f"{m.name}: noisy centered sum / the learner count ({sum_part} on the sum)"
+                    )
+                else:
+                    count_part = self._count_noise(share / 2).describe()
+                    parts.append(
+                        f"{m.name}: noisy centered sum / its noisy count "
+                        f"(sum {sum_part} + count {count_part})"
+                    )
+            else:
+                e = epsilon_of_component(self.accounting, share)
+                parts.append(f"{m.name}: exponential_mechanism(bins={m.bins}) ε={e:.6g}")
+        if LEARNERS_COMPONENT in shares:
+            parts.append(
+                f"suppression count: {self._count_noise(shares[LEARNERS_COMPONENT]).describe()}"
+            )
         if SELECTION_COMPONENT in eps:
             parts.append(
                 f"partition_selection: laplace_threshold ε={eps[SELECTION_COMPONENT]:.6g} "
                 f"δ={self.selection_delta:.6g}"
             )
+        if self.accounting == "zcdp":
+            parts.append(f"zCDP ρ={sum(shares.values()):.6g} ⇒ (ε, δ)-DP with δ={self.delta:.3g}")
         return "; ".join(parts)
+
+
+def _consistent_sum(measure: Measure, bounds: ContributionBounds) -> Column:
+    """A noisy sum kept inside what the clamp range allows: never negative for [0, hi] values.
+
+    Integer-valued sums (counts folded per learner) are rounded to whole numbers.
+    Post-processing of the noisy value only.
+    """
+    lower, upper = measure.value_range(bounds)
+    value = F.col(measure.name)
+    if lower >= 0:
+        value = F.greatest(value, F.lit(0.0))
+    if upper <= 0:
+        value = F.least(value, F.lit(0.0))
+    if measure.integer_valued:
+        value = F.round(value, 0)
+    return value
+
+
+def with_ci95(noise_scales: Column, accounting: Accounting) -> Column:
+    """The 95 % half-width per metric of a ``noise_scales`` map (Laplace b or Gaussian σ)."""
+    factor = ci95_half_width(accounting, 1.0)
+    return F.transform_values(noise_scales, lambda _k, v: v * F.lit(factor))

@@ -1,10 +1,10 @@
-"""The privacy budget ledger: ε charged per tenant, period and release, in a Delta table.
+"""The privacy budget ledger: ε charged per tenant, accounting window and release, in Delta.
 
-Rules (DESIGN.md §2 "Budget"):
+The rules live in the pure :mod:`privacy_udfs.accountant` (fixed calendar windows,
+sequential composition within a window); this module stores charges and applies them
+atomically. One ledger row per (release, window it touches).
 
-* A tenant's charges whose periods overlap a period all count against it
-  (releases over overlapping data compose sequentially).
-* A batch of charges is all-or-nothing: if any would exceed the limit,
+* A batch of charges is all-or-nothing: if any would exceed its window's limit,
   :meth:`PrivacyBudget.charge` raises :class:`BudgetExceededError` and writes
   nothing. Jobs that serve several tenants call :meth:`PrivacyBudget.check`
   first and charge only the ``allowed`` ones, so one tenant's exhausted budget
@@ -13,24 +13,24 @@ Rules (DESIGN.md §2 "Budget"):
   no-op that reports it as already published (the job must reuse the stored
   values; fresh noise on a rerun is an averaging attack), unless ``forced``,
   which draws fresh noise and charges again.
+* The ledger is append-only. Corrections are compensating rows
+  (:meth:`PrivacyBudget.compensate`), never a restore of an older version.
 
 Concurrent runs may charge the same ledger. Each charge is checked against a
 snapshot, appended, and then re-checked against the ledger exactly as it stood
 just before its own commit: the serial order is the commit order, so a charge
 that a concurrent commit made invalid (same release already charged, or the
 tenant's budget now exceeded) is withdrawn and retried, and ε is never charged
-twice for one release nor past a tenant's limit.
+twice for one release nor past a window's limit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -38,82 +38,31 @@ from pyspark.sql import functions as F
 
 from jobs.contracts.columns import spark_schema
 from jobs.contracts.curated import PRIVACY_BUDGET
+from privacy_udfs.accountant import (
+    Accountant,
+    BudgetCheck,
+    Charge,
+    Refusal,
+    WindowAccount,
+    WindowKey,
+    WindowSpend,
+)
 from privacy_udfs.errors import PrivacyConfigurationError
-from privacy_udfs.levels import PrivacyLevel
+from privacy_udfs.windows import window_of, windows_touched
 
-# Floating-point sums of shares such as 1/3 must not refuse a release that fits exactly.
-_TOLERANCE = 1e-9
-
-
-@dataclass(frozen=True)
-class Charge:
-    """ε one release spends for one tenant and period.
-
-    Attributes:
-        tenant_id: Tenant charged.
-        period_start: First day of the data released.
-        period_end: Last day of the data released (``>= period_start``).
-        release_id: Stable id of the release (job, level, tenant, period): reruns reuse it.
-        job_name: Job making the release.
-        privacy_level: Level of the release (a :class:`PrivacyLevel` or its value).
-        epsilon: ε spent (``>= 0``; 0 for ``anonymized`` records publication only).
-    """
-
-    tenant_id: str
-    period_start: dt.date
-    period_end: dt.date
-    release_id: str
-    job_name: str
-    privacy_level: PrivacyLevel | str
-    epsilon: float
-
-    def __post_init__(self) -> None:
-        problems = [
-            f"{name} must be non-empty"
-            for name in ("tenant_id", "release_id", "job_name")
-            if not str(getattr(self, name)).strip()
-        ]
-        if self.period_start > self.period_end:
-            problems.append(
-                f"period_start {self.period_start} is after period_end {self.period_end}"
-            )
-        if str(self.privacy_level) not in {level.value for level in PrivacyLevel}:
-            problems.append(f"privacy_level {self.privacy_level!r} is not a PrivacyLevel")
-        if not (math.isfinite(self.epsilon) and self.epsilon >= 0):
-            problems.append(f"epsilon must be finite and >= 0 (got {self.epsilon})")
-        if problems:
-            raise PrivacyConfigurationError(
-                f"Invalid Charge {self.release_id!r}: " + "; ".join(problems)
-            )
-
-    def overlaps(self, start: dt.date, end: dt.date) -> bool:
-        """Whether this charge's period shares a day with ``[start, end]``."""
-        return self.period_start <= end and start <= self.period_end
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """A charge that does not fit, with the figures that explain why."""
-
-    charge: Charge
-    spent: float
-    limit: float
-
-    @property
-    def tenant_id(self) -> str:
-        """Tenant whose budget is exhausted."""
-        return self.charge.tenant_id
-
-    def __str__(self) -> str:
-        c = self.charge
-        return (
-            f"tenant {c.tenant_id} period {c.period_start}..{c.period_end}: spent {self.spent:.6g} "
-            f"+ requested {c.epsilon:.6g} > limit {self.limit:.6g} (release {c.release_id})"
-        )
+__all__ = [
+    "BudgetCheck",
+    "BudgetConflictError",
+    "BudgetExceededError",
+    "Charge",
+    "ChargeOutcome",
+    "PrivacyBudget",
+    "Refusal",
+]
 
 
 class BudgetExceededError(RuntimeError):
-    """Charges would exceed a tenant's budget; nothing was written. ``refusals`` lists them."""
+    """Charges would exceed a tenant's window budget; nothing was written. See ``refusals``."""
 
     def __init__(self, refusals: Sequence[Refusal]) -> None:
         self.refusals = tuple(refusals)
@@ -124,13 +73,6 @@ class BudgetExceededError(RuntimeError):
 
 class BudgetConflictError(RuntimeError):
     """Concurrent runs kept invalidating a charge; nothing of it stands. Retry the run."""
-
-
-class BudgetCheck(NamedTuple):
-    """Outcome of :meth:`PrivacyBudget.check`; unpacks as ``allowed, refused = ...``."""
-
-    allowed: tuple[Charge, ...]
-    refused: tuple[Refusal, ...]
 
 
 _COMMIT_ATTEMPTS = 6
@@ -170,26 +112,50 @@ class ChargeOutcome:
 class PrivacyBudget:
     """ε ledger at a Delta path (schema ``jobs.contracts.curated.PRIVACY_BUDGET``)."""
 
-    def __init__(self, spark: SparkSession, path: str, limit_per_period: float) -> None:
+    def __init__(
+        self,
+        spark: SparkSession,
+        path: str,
+        limit_per_window: float,
+        window_kind: str = "quarter",
+        delta: float = 1e-6,
+    ) -> None:
         """Open the ledger at ``path`` (created on the first charge).
 
+        Args:
+            spark: The session to read and write the ledger with.
+            path: Delta location of the ledger.
+            limit_per_window: ε a tenant may be charged per window (``DP_EPSILON_BUDGET``).
+            window_kind: ``month`` or ``quarter`` (``DP_BUDGET_WINDOW``).
+            delta: δ at which a window's zCDP composition is stated (``DP_DELTA``).
+
         Raises:
-            PrivacyConfigurationError: ``path`` is empty or the limit is not positive.
+            PrivacyConfigurationError: ``path`` is empty, the limit is not positive or
+                the window kind is unknown.
         """
         if not isinstance(spark, SparkSession):
             raise PrivacyConfigurationError("PrivacyBudget needs a SparkSession as first argument")
         if not str(path).strip():
             raise PrivacyConfigurationError("PrivacyBudget path must be non-empty")
-        if not (math.isfinite(limit_per_period) and limit_per_period > 0):
-            raise PrivacyConfigurationError(
-                f"limit_per_period must be positive (DP_EPSILON_BUDGET), got {limit_per_period}"
-            )
+        self.accountant = Accountant(limit_per_window, window_kind, delta)
         self._spark = spark
         self._path = str(path)
-        self.limit_per_period = float(limit_per_period)
+
+    @property
+    def limit_per_window(self) -> float:
+        """ε a tenant may be charged per accounting window."""
+        return self.accountant.limit
+
+    @property
+    def window_kind(self) -> str:
+        """``month`` or ``quarter``."""
+        return self.accountant.window_kind
 
     def __repr__(self) -> str:
-        return f"PrivacyBudget(path={self._path!r}, limit_per_period={self.limit_per_period})"
+        return (
+            f"PrivacyBudget(path={self._path!r}, limit_per_window={self.limit_per_window}, "
+            f"window_kind={self.window_kind!r})"
+        )
 
     def _ledger(self, version: int | None = None) -> DataFrame | None:
         """The ledger as it is now, or as it stood at ``version``; None before the first charge."""
@@ -200,25 +166,22 @@ class PrivacyBudget:
             reader = reader.option("versionAsOf", version)
         return reader.load(self._path)
 
-    def spent(self, tenant_id: str, period_start: dt.date, period_end: dt.date) -> float:
-        """ε already charged to ``tenant_id`` by releases overlapping the period."""
-        ledger = self._ledger()
-        if ledger is None:
-            return 0.0
-        total = (
-            ledger.where(
-                (F.col("tenant_id") == tenant_id)
-                & (F.col("period_start") <= F.lit(period_end))
-                & (F.col("period_end") >= F.lit(period_start))
-            )
-            .agg(F.sum("epsilon"))
-            .first()
-        )
-        return float(total[0]) if total is not None and total[0] is not None else 0.0
+    def spent_in_window(self, tenant_id: str, day: dt.date) -> float:
+        """ε charged to ``tenant_id`` in the accounting window containing ``day``."""
+        window = window_of(day, self.window_kind)
+        spend = self._spent(self._ledger(), [tenant_id]).get((tenant_id, window.start))
+        return 0.0 if spend is None else spend.epsilon_at(self.accountant.delta)
 
-    def remaining(self, tenant_id: str, period_start: dt.date, period_end: dt.date) -> float:
-        """ε still available to ``tenant_id`` for the period (never negative)."""
-        return max(0.0, self.limit_per_period - self.spent(tenant_id, period_start, period_end))
+    def remaining_in_window(self, tenant_id: str, day: dt.date) -> float:
+        """ε still available to ``tenant_id`` in the window containing ``day`` (never < 0)."""
+        return max(0.0, self.limit_per_window - self.spent_in_window(tenant_id, day))
+
+    def accounts(self, tenant_id: str, start: dt.date, end: dt.date) -> list[WindowAccount]:
+        """The budget of ``tenant_id`` in every window touching ``[start, end]``."""
+        spent = self._spent(self._ledger(), [tenant_id])
+        return self.accountant.accounts(
+            tenant_id, spent, windows_touched(start, end, self.window_kind)
+        )
 
     def published(self, release_id: str) -> bool:
         """Whether ``release_id`` is in the ledger (its values must be reused, not redrawn)."""
@@ -226,23 +189,14 @@ class PrivacyBudget:
 
     def published_releases(self, release_ids: Sequence[str]) -> frozenset[str]:
         """The subset of ``release_ids`` already in the ledger, in one query."""
-        ledger = self._ledger()
-        if ledger is None or not release_ids:
-            return frozenset()
-        rows = (
-            ledger.where(F.col("release_id").isin(list(release_ids)))
-            .select("release_id")
-            .distinct()
-            .collect()  # at most len(release_ids) ids
-        )
-        return frozenset(row.release_id for row in rows)
+        return self._known(self._ledger(), release_ids)
 
     def check(self, charges: Sequence[Charge], *, forced: bool = False) -> BudgetCheck:
-        """Split ``charges`` into those that fit and those that would exceed the limit.
+        """Split ``charges`` into those that fit and those that would exceed a window.
 
-        Charges are taken in order; each counts the ledger plus the earlier
-        allowed charges of the same tenant with overlapping periods. Already
-        published releases are allowed at no cost unless ``forced``.
+        Charges are taken in order; each counts the ledger plus the earlier allowed
+        charges of the same tenant and window. Already published releases are allowed
+        at no cost unless ``forced``.
         """
         return self._check(charges, forced, self._ledger())[1]
 
@@ -251,22 +205,10 @@ class PrivacyBudget:
     ) -> tuple[list[Charge], BudgetCheck]:
         """:meth:`check` against a given state of the ledger, with the charges it would spend."""
         pending = self._pending(charges, forced, ledger)
-        spent_before = self._spent_per_charge(pending, ledger)
-        allowed: list[Charge] = [c for c in charges if c not in pending]
-        accepted: list[Charge] = []
-        refused: list[Refusal] = []
-        for charge, ledger_spent in zip(pending, spent_before, strict=True):
-            spent = ledger_spent + sum(
-                a.epsilon
-                for a in accepted
-                if a.tenant_id == charge.tenant_id
-                and a.overlaps(charge.period_start, charge.period_end)
-            )
-            if spent + charge.epsilon > self.limit_per_period + _TOLERANCE:
-                refused.append(Refusal(charge, spent, self.limit_per_period))
-            else:
-                accepted.append(charge)
-        return pending, BudgetCheck(tuple(allowed + accepted), tuple(refused))
+        spent = self._spent(ledger, sorted({c.tenant_id for c in pending}))
+        verdict = self.accountant.check(pending, spent)
+        free = tuple(c for c in charges if c not in pending)
+        return pending, BudgetCheck(free + verdict.allowed, verdict.refused)
 
     def charge(
         self, charges: Sequence[Charge], *, job_run_id: str, forced: bool = False
@@ -282,7 +224,7 @@ class PrivacyBudget:
             What was charged and what was already published (and so not charged).
 
         Raises:
-            BudgetExceededError: Some charge would exceed its tenant's limit; nothing written.
+            BudgetExceededError: Some charge would exceed its tenant's window; nothing written.
             BudgetConflictError: Concurrent runs invalidated the charge on every attempt;
                 nothing written.
             PrivacyConfigurationError: ``job_run_id`` is empty or release ids repeat.
@@ -297,7 +239,7 @@ class PrivacyBudget:
             if not pending:
                 return ChargeOutcome(charged=(), already_published=published)
             try:
-                version, stamp = self._append(pending, job_run_id=job_run_id, forced=forced)
+                version, stamp = self._append(self._rows(pending, job_run_id, forced))
             except Exception as error:  # py4j wraps Delta's concurrency exceptions
                 if not _is_concurrent_write(error) or attempt == _COMMIT_ATTEMPTS - 1:
                     raise
@@ -314,36 +256,63 @@ class PrivacyBudget:
             "other runs kept charging the same tenants; retry the run"
         )
 
-    def _append(
-        self, pending: Sequence[Charge], *, job_run_id: str, forced: bool
-    ) -> tuple[int | None, dt.datetime]:
-        """Append ``pending`` in one commit; return its version (None if not found) and stamp."""
+    def compensate(self, charge: Charge, *, job_run_id: str, reason: str) -> None:
+        """Append a compensating row (negative ε) that cancels ``charge`` in its windows.
+
+        The ledger is append-only: a correction never deletes or restores history. Use it
+        only for a charge whose release provably never reached any reader (say why in
+        ``reason``; it is recorded as the row's job name suffix and in the commit).
+        """
+        if not reason.strip():
+            raise PrivacyConfigurationError("a compensating row needs a reason")
+        if not self.published(charge.release_id):
+            raise PrivacyConfigurationError(
+                f"release {charge.release_id!r} is not in the ledger: nothing to compensate"
+            )
+        rows = self._rows([charge], job_run_id, forced=False, sign=-1.0)
+        self._append(rows, note=f"compensation: {reason.strip()}")
+
+    def _rows(
+        self, charges: Sequence[Charge], job_run_id: str, forced: bool, sign: float = 1.0
+    ) -> list[tuple[object, ...]]:
+        """Ledger rows: one per (charge, accounting window it touches)."""
         now = dt.datetime.now(dt.UTC)
-        rows = [
+        return [
             (
                 c.tenant_id,
                 c.period_start,
                 c.period_end,
+                window.start,
+                window.end,
                 c.release_id,
                 c.job_name,
                 str(c.privacy_level),
-                float(c.epsilon),
+                sign * float(c.epsilon),
+                float(c.delta),
+                None if c.zcdp_rho is None else sign * abs(c.zcdp_rho),
                 forced,
                 job_run_id,
                 now,
             )
-            for c in pending
+            for c in charges
+            for window in c.windows(self.window_kind)
         ]
+
+    def _append(
+        self, rows: Sequence[tuple[object, ...]], note: str = ""
+    ) -> tuple[int | None, dt.datetime]:
+        """Append ``rows`` in one commit; return its version (None if not found) and stamp."""
         (
             DeltaTable.createIfNotExists(self._spark)
             .location(self._path)
             .addColumns(spark_schema(PRIVACY_BUDGET))
-            .comment("ε charged per tenant, period and release")
+            .comment("ε charged per tenant, accounting window and release (append-only)")
             .execute()
         )
-        marker = f"privacy-budget-charge {job_run_id} {uuid.uuid4()}"
+        stamp = rows[0][-1] if rows else dt.datetime.now(dt.UTC)
+        marker = f"privacy-budget-charge {uuid.uuid4()} {note}".strip()
         (
-            self._spark.createDataFrame(rows, spark_schema(PRIVACY_BUDGET))
+            self._spark.createDataFrame(list(rows), spark_schema(PRIVACY_BUDGET))
             .write.format("delta")
             .mode("append")
             .option("userMetadata", marker)
@@ -356,7 +325,8 @@ class PrivacyBudget:
             .select("version")
             .first()
         )
-        return (int(commit["version"]) if commit else None), now
+        assert isinstance(stamp, dt.datetime)
+        return (int(commit["version"]) if commit else None), stamp
 
     def _still_valid(self, pending: Sequence[Charge], forced: bool, version: int) -> bool:
         """Whether ``pending`` was still publishable and within budget at ``version``."""
@@ -379,6 +349,18 @@ class PrivacyBudget:
                     raise
                 time.sleep(0.2 * 2**attempt)
 
+    @staticmethod
+    def _known(ledger: DataFrame | None, release_ids: Sequence[str]) -> frozenset[str]:
+        if ledger is None or not release_ids:
+            return frozenset()
+        rows = (
+            ledger.where(F.col("release_id").isin(list(release_ids)))
+            .select("release_id")
+            .distinct()
+            .collect()  # at most len(release_ids) ids
+        )
+        return frozenset(row.release_id for row in rows)
+
     def _pending(
         self, charges: Sequence[Charge], forced: bool, ledger: DataFrame | None
     ) -> list[Charge]:
@@ -387,33 +369,34 @@ class PrivacyBudget:
         repeated = sorted({i for i in ids if ids.count(i) > 1})
         if repeated:
             raise PrivacyConfigurationError(f"release ids repeat within one batch: {repeated}")
-        if forced or not charges or ledger is None:
+        if forced or not charges:
             return list(charges)
-        known = {
-            row[0]
-            for row in ledger.where(F.col("release_id").isin(ids))
-            .select("release_id")
-            .distinct()
-            .toLocalIterator()
-        }
+        known = self._known(ledger, ids)
         return [c for c in charges if c.release_id not in known]
 
-    def _spent_per_charge(self, charges: Sequence[Charge], ledger: DataFrame | None) -> list[float]:
-        """Ledger ε overlapping each charge's tenant and period, in one Spark query."""
-        if ledger is None or not charges:
-            return [0.0] * len(charges)
-        wanted = self._spark.createDataFrame(
-            [(i, c.tenant_id, c.period_start, c.period_end) for i, c in enumerate(charges)],
-            "i int, tenant_id string, start date, end date",
-        )
-        overlap = (F.col("l.period_start") <= F.col("w.end")) & (
-            F.col("w.start") <= F.col("l.period_end")
-        )
+    def _spent(
+        self, ledger: DataFrame | None, tenants: Sequence[str]
+    ) -> dict[WindowKey, WindowSpend]:
+        """ε and ρ charged per (tenant, window start) for ``tenants``, in one query."""
+        if ledger is None or not tenants:
+            return {}
         sums = (
-            wanted.alias("w")
-            .join(ledger.alias("l"), (F.col("w.tenant_id") == F.col("l.tenant_id")) & overlap)
-            .groupBy("w.i")
-            .agg(F.sum("l.epsilon").alias("spent"))
-        )  # shape: at most one row per charge
-        spent = {row["i"]: float(row["spent"]) for row in sums.toLocalIterator()}
-        return [spent.get(i, 0.0) for i in range(len(charges))]
+            ledger.where(F.col("tenant_id").isin(list(tenants)))
+            .groupBy("tenant_id", "window_start")
+            .agg(
+                F.sum("epsilon").alias("epsilon"),
+                F.sum("rho").alias("rho"),
+                F.max((F.col("delta") > 0) & F.col("rho").isNotNull()).alias("has_zcdp"),
+                F.max(F.col("rho").isNull()).alias("approximate"),
+            )
+            .collect()  # shape: one row per (tenant, window): tenants x windows, small
+        )
+        return {
+            (r.tenant_id, r.window_start): WindowSpend(
+                float(r.epsilon or 0.0),
+                float(r.rho or 0.0),
+                bool(r.has_zcdp),
+                bool(r.approximate),
+            )
+            for r in sums
+        }

@@ -34,6 +34,8 @@ class Measure:
         upper: Clamp upper bound for value kinds; defaults to the release's bounds.
         quantile: For ``percentile``: in (0, 1), e.g. 0.5 for the median.
         bins: For ``percentile``: equal-width bins over ``[lower, upper]`` (2..1024).
+        integer_valued: For ``sum``: the values are whole numbers (e.g. sessions folded
+            per learner), so the noisy sum is rounded to a whole number (post-processing).
     """
 
     name: str
@@ -43,6 +45,7 @@ class Measure:
     upper: float | None = None
     quantile: float | None = None
     bins: int = 64
+    integer_valued: bool = False
 
     def __post_init__(self) -> None:
         problems = []
@@ -64,7 +67,9 @@ class Measure:
                 problems.append(f"percentile needs quantile in (0, 1) (got {self.quantile})")
             if isinstance(self.bins, bool) or not 2 <= self.bins <= MAX_BINS:
                 problems.append(f"bins must be in [2, {MAX_BINS}] (got {self.bins})")
-        elif self.quantile is not None:
+        if self.integer_valued and self.kind != "sum":
+            problems.append(f"integer_valued applies only to kind 'sum' (kind is {self.kind!r})")
+        if self.quantile is not None and self.kind != "percentile":
             problems.append(f"quantile applies only to kind 'percentile' (kind is {self.kind!r})")
         if problems:
             raise PrivacyConfigurationError(

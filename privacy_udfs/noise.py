@@ -3,8 +3,9 @@
 Each UDF is an iterator pandas UDF marked nondeterministic: Spark calls it once
 per partition, it opens a stream from its :class:`RandomSource` for
 (purpose, partition id) and reads fresh bytes for every Arrow batch. The
-numerical work is in :mod:`privacy_udfs.mechanisms`; nothing runs per row in
-Python.
+numerical work is in :mod:`privacy_udfs.mechanisms` (Laplace, exponential
+mechanism) and :mod:`privacy_udfs.gaussian` (discrete Gaussian, for ρ-zCDP
+accounted in :mod:`privacy_udfs.zcdp`); nothing runs per row in Python.
 
 Apply these to *aggregates* (one row per group), never to event rows, and
 materialize the result once (see :func:`privacy_udfs.private_aggregate`):
@@ -22,7 +23,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.functions import pandas_udf
 from pyspark.sql.types import DataType, DoubleType, LongType
 
-from privacy_udfs import mechanisms
+from privacy_udfs import gaussian, mechanisms, zcdp
 from privacy_udfs.randomness import ByteStream, RandomSource, secure_random_source
 
 BatchNoise = Callable[[pd.Series, ByteStream], pd.Series]
@@ -111,6 +112,80 @@ def laplace_sum(
         missing = batch.isna().to_numpy()
         values = batch.fillna(0.0).to_numpy(dtype=np.float64)
         noisy = mechanisms.add_grid_noise(values, calibration, stream)
+        return pd.Series(noisy).mask(missing)
+
+    return _noise_udf(DoubleType(), noise, random_source, purpose)(_as_column(col))
+
+
+def gaussian_count(
+    col: Column | str,
+    rho: float,
+    l2_sensitivity: float,
+    *,
+    random_source: RandomSource | None = None,
+    purpose: str = "gaussian_count",
+) -> Column:
+    """Add discrete Gaussian noise ``N_Z(0, σ²)`` to an integer column, ``ρ``-zCDP.
+
+    ``σ = zcdp.sigma_for_rho(l2_sensitivity, rho)`` (``Δ2/√(2ρ)``, CKS20); a 95 %
+    interval is ``±zcdp.gaussian_interval_half_width(σ)`` (about 1.96σ).
+
+    Args:
+        col: Integer aggregate (e.g. a count per group); null stays null.
+        rho: ρ spent by this column.
+        l2_sensitivity: L2 sensitivity of the column across all groups (e.g. ``√L``
+            for a distinct-learner count when a learner is in at most L groups).
+        random_source: Defaults to the OS CSPRNG.
+        purpose: Separates the streams of different columns under a seeded test source.
+
+    Returns:
+        A nondeterministic ``long`` column.
+    """
+    sigma = zcdp.sigma_for_rho(l2_sensitivity, rho)
+    gaussian.require_sigma(sigma)  # refuse on the driver, not in a task
+
+    def noise(batch: pd.Series, stream: ByteStream) -> pd.Series:
+        missing = batch.isna().to_numpy()
+        values = batch.fillna(0).to_numpy(dtype=np.int64)
+        noisy = values + gaussian.sample_discrete_gaussian(stream, len(values), sigma)
+        return pd.Series(pd.array(noisy, dtype="Int64")).mask(missing)
+
+    return _noise_udf(LongType(), noise, random_source, purpose)(_as_column(col))
+
+
+def gaussian_sum(
+    col: Column | str,
+    rho: float,
+    l2_sensitivity: float,
+    *,
+    max_partitions: int,
+    random_source: RandomSource | None = None,
+    purpose: str = "gaussian_sum",
+) -> Column:
+    """Snap a real-valued column to a power-of-two grid and add discrete Gaussian noise on it.
+
+    Calibration: ``gaussian.gaussian_grid_noise(rho, l2_sensitivity, max_partitions)``;
+    its ``sigma`` is the noise σ in value units (for error bars) and every output is
+    a multiple of its ``granularity``.
+
+    Args:
+        col: Real aggregate (e.g. a clamped sum per group); null stays null.
+        rho: ρ spent by this column.
+        l2_sensitivity: L2 sensitivity of the column across all groups (value units).
+        max_partitions: L, the most groups one learner contributes to (the grid
+            rounding adds up to one step in each of them).
+        random_source: Defaults to the OS CSPRNG.
+        purpose: Separates the streams of different columns under a seeded test source.
+
+    Returns:
+        A nondeterministic ``double`` column.
+    """
+    calibration = gaussian.gaussian_grid_noise(rho, l2_sensitivity, max_partitions)
+
+    def noise(batch: pd.Series, stream: ByteStream) -> pd.Series:
+        missing = batch.isna().to_numpy()
+        values = batch.fillna(0.0).to_numpy(dtype=np.float64)
+        noisy = gaussian.add_gaussian_grid_noise(values, calibration, stream)
         return pd.Series(noisy).mask(missing)
 
     return _noise_udf(DoubleType(), noise, random_source, purpose)(_as_column(col))

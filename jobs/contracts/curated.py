@@ -30,7 +30,11 @@ PRIVACY_METADATA: tuple[Column, ...] = (
         "epsilon", "double", "ε spent on this row's release (0 for anonymized).", False, "metadata"
     ),
     Column(
-        "delta", "double", "δ of the release (partition selection); 0 when none.", False, "metadata"
+        "delta",
+        "double",
+        "δ of the release (zCDP conversion or partition selection); 0 for pure ε-DP.",
+        False,
+        "metadata",
     ),
     Column(
         "k_threshold",
@@ -59,7 +63,14 @@ PRIVACY_METADATA: tuple[Column, ...] = (
     Column(
         "noise_scales",
         "map<string,double>",
-        "Laplace scale b per noised metric, for error bars.",
+        "Noise scale per noised metric: Laplace b or Gaussian σ (noise_mechanism says which).",
+        True,
+        "metadata",
+    ),
+    Column(
+        "ci95",
+        "map<string,double>",
+        "Half-width of the 95 % noise interval per noised metric (value ± ci95); empty when exact.",
         True,
         "metadata",
     ),
@@ -539,7 +550,11 @@ JOB_RUNS: tuple[Column, ...] = (
     Column("rows_written", "long", "Curated rows written."),
     Column("rows_quarantined", "long", "Raw rows sent to quarantine."),
     Column("groups_suppressed", "long", "Groups with insufficient_data=true."),
-    Column("epsilon_charged", "double", "ε charged to the budget ledger."),
+    Column(
+        "epsilon_charged",
+        "double",
+        "ε the run charged each tenant it released (the most any one tenant was charged).",
+    ),
     Column("error_message", "string", "Why the run failed or was refused."),
     Column("host", "string", "Driver host."),
     Column("pid", "long", "Driver process id."),
@@ -561,7 +576,11 @@ PRIVACY_BUDGET: tuple[Column, ...] = (
     Column("privacy_level", "string", "Privacy level of the release.", False),
     Column("epsilon", "double", "ε charged (negative on a compensating correction row).", False),
     Column("delta", "double", "δ of the release (0 for pure ε-DP)."),
-    Column("rho", "double", "zCDP ρ of the release when accounted in zCDP; null otherwise."),
+    Column(
+        "rho",
+        "double",
+        "zCDP ρ of the release (ε²/2 for pure ε-DP); null for (ε, δ) releases without one.",
+    ),
     Column("forced", "boolean", "Re-release with fresh noise that charged again.", False),
     Column("job_run_id", "string", "Run that charged it.", False),
     Column("charged_at", "timestamp", "When (UTC).", False),

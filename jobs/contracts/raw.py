@@ -1,4 +1,4 @@
-"""The raw ("bronze") data contract: four Delta tables under ``<data_root>/raw/``.
+"""The raw ("bronze") data contract: five Delta tables under ``<data_root>/raw/``.
 
 Raw tables are the only place PII lives (names, emails, addresses, birth
 dates, raw learner ids). Jobs read them, validate every row against this
@@ -49,6 +49,24 @@ DIFFICULTIES: tuple[str, ...] = ("introductory", "intermediate", "advanced")
 
 SCORE_RANGE = (0.0, 100.0)
 MAX_SESSION_MINUTES = 24 * 60.0  # longer "sessions" are client bugs, not learning
+
+TENANTS: tuple[Column, ...] = (
+    Column(
+        "tenant_id",
+        "string",
+        "Tenant (UUID). The registry is the public list of tenants: every tenant released.",
+        False,
+    ),
+    Column("name", "string", "Tenant's display name, e.g. a school district (not PII)."),
+    Column("state_province", "string", "State or province of the tenant (coarse geography)."),
+    Column(
+        "joined_on",
+        "date",
+        "Tenant's first day on the platform (UTC). A tenant that joins during a period "
+        "enters platform-wide releases from the next period.",
+        False,
+    ),
+)
 
 LEARNERS: tuple[Column, ...] = (
     Column("learner_id", "string", "Raw learner id (UUID). PII: never leaves raw/.", False, "pii"),
@@ -102,6 +120,7 @@ COURSES: tuple[Column, ...] = (
 )
 
 RAW_TABLES: dict[str, tuple[Column, ...]] = {
+    "tenants": TENANTS,
     "learners": LEARNERS,
     "events": EVENTS,
     "iep_goals": IEP_GOALS,

@@ -5,6 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from jobs.generator.profiles import (
+    DISTRICT_DEFAULT_TENANTS,
+    DISTRICT_MAX_LEARNERS,
+    DISTRICT_MIN_LEARNERS,
+    Profile,
+    district_sizes,
+)
+
 MAX_EVENTS = 100_000_000  # keeps every integer product in the row layout exact in a double
 MAX_TENANTS = 60
 TINY_TENANT_LEARNERS = 3  # the last tenant is deliberately below k = 5
@@ -26,6 +34,11 @@ class GeneratorConfig:
         canaries: Plant ``CANARY_PREFIX`` plus a unique token in every PII string.
         partitions: Spark partitions of the events range; ``None`` derives one per 2M events
             (at least 2). Output rows do not depend on it.
+        profile: ``default`` (Zipf tenants, a tiny tenant, heavy-tailed activity) or
+            ``district`` (realistic districts of 200-20,000 learners; see
+            :mod:`jobs.generator.profiles`). Accepts the name as a string.
+        tenant_learners: ``district`` only: the learners of each tenant; ``None`` spreads
+            ``tenants`` (default 3) tenants log-evenly from 200 to 20,000 learners.
     """
 
     events: int
@@ -37,13 +50,25 @@ class GeneratorConfig:
     malformed_rate: float = 0.01
     canaries: bool = True
     partitions: int | None = None
+    profile: Profile = Profile.DEFAULT
+    tenant_learners: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         """Check every field up front so a bad config fails before Spark does any work."""
         _require_int("events", self.events, 1, MAX_EVENTS)
         _require_int("seed", self.seed, 0, 2**31 - 1)
+        if self.profile not in tuple(Profile):
+            raise ValueError(
+                f"profile must be one of {', '.join(p.value for p in Profile)}, "
+                f"got {self.profile!r}"
+            )
+        object.__setattr__(self, "profile", Profile(self.profile))
+        if self.profile is Profile.DISTRICT:
+            self._check_district()
+        elif self.tenant_learners is not None:
+            raise ValueError("tenant_learners is for the district profile only")
         if self.tenants is not None:
-            _require_int("tenants", self.tenants, 2, MAX_TENANTS)
+            _require_int("tenants", self.tenants, 1 if self.is_district else 2, MAX_TENANTS)
         if self.learners is not None:
             _require_int("learners", self.learners, 1, 10 * MAX_EVENTS)
         if not isinstance(self.start, dt.date) or isinstance(self.start, dt.datetime):
@@ -66,15 +91,55 @@ class GeneratorConfig:
         if self.partitions is not None:
             _require_int("partitions", self.partitions, 1, 100_000)
         minimum = self.tenant_count - 1 + TINY_TENANT_LEARNERS
-        if self.learner_count < minimum:
+        if not self.is_district and self.learner_count < minimum:
             raise ValueError(
                 f"learners must be at least tenants - 1 + {TINY_TENANT_LEARNERS} = {minimum} "
                 f"(one learner per tenant plus a tiny tenant), got {self.learner_count}"
             )
 
+    def _check_district(self) -> None:
+        if self.learners is not None:
+            raise ValueError(
+                "learners is not used by the district profile: give tenant_learners "
+                "(learners per tenant) or tenants"
+            )
+        if self.tenant_learners is None:
+            return
+        if not isinstance(self.tenant_learners, tuple) or not self.tenant_learners:
+            raise ValueError(
+                f"tenant_learners must be a non-empty tuple of integers, got "
+                f"{self.tenant_learners!r}"
+            )
+        if len(self.tenant_learners) > MAX_TENANTS:
+            raise ValueError(
+                f"tenant_learners must list at most {MAX_TENANTS} tenants, "
+                f"got {len(self.tenant_learners)}"
+            )
+        for size in self.tenant_learners:
+            _require_int("tenant_learners", size, DISTRICT_MIN_LEARNERS, DISTRICT_MAX_LEARNERS)
+        if self.tenants is not None and self.tenants != len(self.tenant_learners):
+            raise ValueError(
+                f"tenants ({self.tenants}) must equal the number of tenant_learners "
+                f"({len(self.tenant_learners)}), or be left out"
+            )
+
+    @property
+    def is_district(self) -> bool:
+        """Whether this is the district profile."""
+        return self.profile is Profile.DISTRICT
+
+    @property
+    def district_sizes(self) -> tuple[int, ...]:
+        """Learners per tenant of the district profile."""
+        if self.tenant_learners is not None:
+            return self.tenant_learners
+        return district_sizes(self.tenants or DISTRICT_DEFAULT_TENANTS)
+
     @property
     def tenant_count(self) -> int:
         """Tenants to generate, derived from ``events`` when not given."""
+        if self.is_district:
+            return len(self.district_sizes)
         if self.tenants is not None:
             return self.tenants
         return min(MAX_TENANTS, max(6, self.events // 40_000))
@@ -82,6 +147,8 @@ class GeneratorConfig:
     @property
     def learner_count(self) -> int:
         """Learners to generate, derived from ``events`` when not given."""
+        if self.is_district:
+            return sum(self.district_sizes)
         if self.learners is not None:
             return self.learners
         return max(40, self.events // 60)

@@ -22,6 +22,7 @@ from jobs.contracts.raw import MAX_SESSION_MINUTES, SCORE_RANGE, EventType
 from jobs.generator.config import GeneratorConfig
 from jobs.generator.courses import course_id, course_subject
 from jobs.generator.learners import LearnerModel
+from jobs.generator.profiles import LEARNER_CANDIDATES, weeks_in
 from jobs.generator.randomness import (
     Salt,
     index_below,
@@ -90,7 +91,13 @@ def events_table(spark: SparkSession, model: LearnerModel) -> DataFrame:
         spark.range(0, config.events, 1, config.partition_count)
         .withColumn("_source", _source_row(config.seed, F.col("id"), base_rows, corrupted))
         .withColumn("_kind", _corruption_of(F.col("_source"), base_rows, corrupted))
-        .transform(lambda df: _with_learner(df, model))
+        .transform(
+            lambda df: (
+                _with_district_learner(df, model)
+                if config.is_district
+                else _with_learner(df, model)
+            )
+        )
         .transform(lambda df: _with_timing(df, config))
         .transform(lambda df: _with_payload(df, model))
         .transform(lambda df: _select_event_columns(df, model))
@@ -155,12 +162,62 @@ def _with_learner(df: DataFrame, model: LearnerModel) -> DataFrame:
     )
 
 
+def _with_district_learner(df: DataFrame, model: LearnerModel) -> DataFrame:
+    """District profile: the event's learner, week and school day, and learner attributes.
+
+    Events go to learners active in the window (every learner is equally likely among
+    them: the first of a few random candidates with an active week), then to one of
+    that learner's active weeks and one of its school days in that week. So weekly and
+    monthly active learners follow each learner's activity, not the event volume.
+    """
+    seed, source = model.seed, F.col("_source")
+    weeks = F.sequence(F.lit(0).cast("long"), F.lit(weeks_in(model.config.days) - 1).cast("long"))
+
+    def active_weeks(learner: Column) -> Column:
+        return F.filter(weeks, lambda week: model.is_active_week(learner, week))
+
+    tries = F.sequence(F.lit(1).cast("long"), F.lit(LEARNER_CANDIDATES).cast("long"))
+    candidates = F.transform(
+        tries,
+        lambda t: index_below(
+            uniform(seed, Salt.PICK_LEARNER, source, t), model.layout.learner_count
+        ),
+    )
+    active = F.filter(candidates, lambda c: F.size(active_weeks(c)) > 0)
+    # All candidates inactive (about 1 event in 100,000): keep the first one anyway.
+    df = df.withColumn("_learner", F.coalesce(F.get(active, 0), F.get(candidates, 0)))
+    learner = F.col("_learner")
+    df = df.withColumn("_weeks", active_weeks(learner))
+    picked = index_below(
+        uniform(seed, Salt.PICK_WEEK, source), F.greatest(F.size("_weeks"), F.lit(1))
+    )
+    week = F.coalesce(
+        F.get(F.col("_weeks"), picked.cast("int")), F.floor(model.first_day(learner) / 7)
+    ).cast("long")
+    return (
+        df.withColumn("_tenant", model.tenant_index(learner))
+        .withColumns(
+            {
+                "_has_iep": model.has_iep(learner),
+                "_first_day": model.first_day(learner),
+                "_last_day": model.last_day(learner),
+                "_tenant_courses": model.layout.courses_of(F.col("_tenant")),
+                "_day": model.school_day(learner, week, uniform(seed, Salt.EVENT_DAY, source)),
+            }
+        )
+        .drop("_weeks")
+    )
+
+
 def _with_timing(df: DataFrame, config: GeneratorConfig) -> DataFrame:
     """Event day (on the learner's active days), time of day and session length, in seconds."""
     seed, source = config.seed, F.col("_source")
-    first, last, stride = F.col("_first_day"), F.col("_last_day"), F.col("_stride")
-    active_days = F.floor((last - first) / stride).cast("long") + 1
-    day = first + stride * index_below(uniform(seed, Salt.EVENT_DAY, source), active_days)
+    if "_day" in df.columns:  # the district profile picks the day with the learner
+        day = F.col("_day")
+    else:
+        first, last, stride = F.col("_first_day"), F.col("_last_day"), F.col("_stride")
+        active_days = F.floor((last - first) / stride).cast("long") + 1
+        day = first + stride * index_below(uniform(seed, Salt.EVENT_DAY, source), active_days)
     hour_mix = (uniform(seed, Salt.HOUR_A, source) + uniform(seed, Salt.HOUR_B, source)) / 2
     second_of_day = F.lit(DAY_STARTS_AT_SECOND) + index_below(hour_mix, ACTIVE_SECONDS_PER_DAY)
     z = standard_normal(seed, Salt.DURATION_A, Salt.DURATION_B, source)

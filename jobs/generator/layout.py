@@ -5,7 +5,8 @@ per tenant, so a learner's or course's tenant is a short ``CASE`` over its
 index and no join is needed. Tenant sizes follow a Zipf law; the last tenant
 is deliberately tiny (fewer than k = 5 learners) and owns the only course of
 the rare subject, and its first learner holds the only goal of the rare IEP
-category, so small cohorts exist at every scale.
+category, so small cohorts exist at every scale. The district profile has no tiny tenant and
+no planted rare subject or category: its tenants are the sizes asked for.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from jobs.generator.config import TINY_TENANT_LEARNERS, GeneratorConfig
+from jobs.generator.profiles import district_courses
 from jobs.generator.randomness import zipf_weights
 
 TENANT_SIZE_EXPONENT = 1.1
@@ -31,6 +33,7 @@ class Layout:
 
     learners_per_tenant: tuple[int, ...]
     courses_per_tenant: tuple[int, ...]
+    plants_rare_cohorts: bool = True
 
     @property
     def tenant_count(self) -> int:
@@ -64,13 +67,13 @@ class Layout:
 
     @property
     def rare_subject_course(self) -> int:
-        """The one course teaching the rare subject (owned by the tiny tenant)."""
-        return self.course_starts[self.tiny_tenant]
+        """The one course teaching the rare subject (owned by the tiny tenant); -1 if none."""
+        return self.course_starts[self.tiny_tenant] if self.plants_rare_cohorts else -1
 
     @property
     def rare_category_learner(self) -> int:
-        """The one learner whose first IEP goal has the rare category."""
-        return self.learner_starts[self.tiny_tenant]
+        """The one learner whose first IEP goal has the rare category; -1 if none."""
+        return self.learner_starts[self.tiny_tenant] if self.plants_rare_cohorts else -1
 
     def tenant_of_learner(self, learner_index: Column) -> Column:
         """Tenant index of a learner index."""
@@ -94,7 +97,18 @@ class Layout:
 
 
 def plan_layout(config: GeneratorConfig) -> Layout:
-    """Split learners over tenants (Zipf, plus one tiny tenant) and size each tenant's courses."""
+    """Split learners over tenants (Zipf, plus one tiny tenant) and size each tenant's courses.
+
+    The district profile takes its tenant sizes from the config and gives each
+    district 30 courses per 2,000 learners.
+    """
+    if config.is_district:
+        sizes = config.district_sizes
+        return Layout(
+            learners_per_tenant=sizes,
+            courses_per_tenant=tuple(district_courses(n) for n in sizes),
+            plants_rare_cohorts=False,
+        )
     big_tenants = config.tenant_count - 1
     spread = config.learner_count - TINY_TENANT_LEARNERS - big_tenants  # one each is reserved
     shares = _largest_remainder(spread, zipf_weights(big_tenants, TENANT_SIZE_EXPONENT))

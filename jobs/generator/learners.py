@@ -8,6 +8,7 @@ a real learner without any join.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -17,6 +18,16 @@ from jobs.contracts.raw import IEP_CATEGORIES, SUPPORT_LEVELS
 from jobs.generator.config import GeneratorConfig
 from jobs.generator.layout import Layout
 from jobs.generator.pii import pii_columns
+from jobs.generator.profiles import (
+    COURSE_POPULARITY_RATIO,
+    SCHOOL_DAYS,
+    SCHOOL_DAYS_PER_WEEK,
+    SCHOOL_DAYS_WEIGHTS,
+    WEEKLY_ACTIVITY,
+    WEEKLY_ACTIVITY_WEIGHTS,
+    PopulationShape,
+    shape_of,
+)
 from jobs.generator.randomness import (
     Salt,
     index_below,
@@ -27,11 +38,8 @@ from jobs.generator.randomness import (
     zipf_weights,
 )
 
-IEP_SHARE = 0.12
 MAX_GOALS = 3
 RARE_CATEGORY = "orientation_mobility"
-EXISTING_LEARNER_SHARE = 0.5  # active from day 0; the rest start during the window
-CHURN_SHARE = 0.25  # stop before the window ends
 ACTIVE_STRIDES = (1, 2, 3, 7)  # daily, every other day, every third day, weekly
 ACTIVE_STRIDE_WEIGHTS = (0.25, 0.3, 0.25, 0.2)
 COURSES_PER_LEARNER = 3
@@ -52,6 +60,11 @@ class LearnerModel:
         """The config's seed."""
         return self.config.seed
 
+    @property
+    def shape(self) -> PopulationShape:
+        """The config's population shape (shares and skews of its profile)."""
+        return shape_of(self.config.profile)
+
     def draw(self, salt: Salt, *keys: Column) -> Column:
         """A uniform in (0, 1) for this config's seed."""
         return uniform(self.seed, salt, *keys)
@@ -69,9 +82,9 @@ class LearnerModel:
         return uuid_from(self.seed, Salt.TENANT_ID, tenant_index)
 
     def has_iep(self, learner: Column) -> Column:
-        """About 12% of learners; the rare-category learner always."""
+        """About 12% of learners (7.5% in districts); the rare-category learner always."""
         return (learner == F.lit(self.layout.rare_category_learner)) | (
-            self.draw(Salt.HAS_IEP, learner) < F.lit(IEP_SHARE)
+            self.draw(Salt.HAS_IEP, learner) < F.lit(self.shape.iep_share)
         )
 
     def goal_count(self, learner: Column) -> Column:
@@ -103,7 +116,9 @@ class LearnerModel:
     def first_day(self, learner: Column) -> Column:
         """First active day (0-based): half from day 0, the rest spread over the window."""
         later = index_below(self.draw(Salt.FIRST_DAY, learner), self.config.days)
-        existing = self.draw(Salt.FIRST_DAY_EXISTING, learner) < F.lit(EXISTING_LEARNER_SHARE)
+        existing = self.draw(Salt.FIRST_DAY_EXISTING, learner) < F.lit(
+            self.shape.existing_learner_share
+        )
         return F.when(existing, F.lit(0).cast("long")).otherwise(later)
 
     def last_day(self, learner: Column) -> Column:
@@ -112,7 +127,7 @@ class LearnerModel:
         churned = first + index_below(
             self.draw(Salt.LAST_DAY, learner), F.lit(self.config.days) - first
         )
-        churns = self.draw(Salt.CHURNS, learner) < F.lit(CHURN_SHARE)
+        churns = self.draw(Salt.CHURNS, learner) < F.lit(self.shape.churn_share)
         return F.when(churns, churned).otherwise(F.lit(self.config.days - 1).cast("long"))
 
     def active_stride(self, learner: Column) -> Column:
@@ -132,12 +147,64 @@ class LearnerModel:
         """Global index of the learner's course in ``slot`` (0-based).
 
         Course popularity is skewed (``u ** 2.5``); each tenant's first learner
-        starts at the tenant's first course so the rare-subject course is used.
+        starts at the tenant's first course so the rare-subject course is used. In
+        districts each slot is an independent draw with geometric popularity (see
+        :meth:`district_course`).
         """
+        if self.config.is_district:
+            return self.layout.first_course_of(tenant) + self.district_course(
+                learner, tenant_courses, slot
+            )
         skewed = index_below(F.pow(self.draw(Salt.COURSE_BASE, learner), 2.5), tenant_courses)
         is_first = learner == self.layout.first_learner_of(tenant)
         base = F.when(is_first, F.lit(0).cast("long")).otherwise(skewed)
         return self.layout.first_course_of(tenant) + F.pmod(base + slot, tenant_courses)
+
+    def district_course(self, learner: Column, tenant_courses: Column, slot: Column) -> Column:
+        """District profile: the rank (0-based) in its tenant of the learner's ``slot`` course.
+
+        Ranks follow a truncated geometric law, ``P(rank) ~ exp(-rate * rank)`` with
+        ``rate`` such that the first rank is ``COURSE_POPULARITY_RATIO`` times as likely
+        as the last, sampled by inverting its distribution function. Two slots may draw
+        the same course: the learner then takes fewer courses.
+        """
+        courses = tenant_courses.cast("double")
+        rate = F.lit(math.log(COURSE_POPULARITY_RATIO)) / F.greatest(courses - 1, F.lit(1.0))
+        tail = F.lit(1.0) - F.exp(-rate * courses)
+        u = self.draw(Salt.COURSE_BASE, learner, slot)
+        rank = F.floor(-F.log1p(-u * tail) / rate).cast("long")
+        return F.least(rank, tenant_courses - 1)
+
+    def weekly_activity(self, learner: Column) -> Column:
+        """District profile: probability that the learner is active in a given week."""
+        return weighted_choice(
+            self.draw(Salt.WEEKLY_ACTIVITY, learner), WEEKLY_ACTIVITY, WEEKLY_ACTIVITY_WEIGHTS
+        ).cast("double")
+
+    def is_active_week(self, learner: Column, week: Column) -> Column:
+        """District profile: whether the learner is active in 7-day week ``week`` (0-based).
+
+        Only weeks overlapping the learner's [first day, last day] can be active.
+        """
+        overlaps = (week * 7 <= self.last_day(learner)) & (week * 7 + 6 >= self.first_day(learner))
+        return overlaps & (
+            self.draw(Salt.ACTIVE_WEEK, learner, week) < self.weekly_activity(learner)
+        )
+
+    def school_day(self, learner: Column, week: Column, u: Column) -> Column:
+        """District profile: one of the learner's active days of ``week`` (window day, 0-based).
+
+        The learner is active on 1, 2, 3 or 5 distinct school days of the week (the
+        first five days of each 7-day week); ``u`` picks one of them.
+        """
+        days = weighted_choice(
+            self.draw(Salt.SCHOOL_DAYS, learner), SCHOOL_DAYS_PER_WEEK, SCHOOL_DAYS_WEIGHTS
+        ).cast("long")
+        first = index_below(self.draw(Salt.FIRST_SCHOOL_DAY, learner, week), SCHOOL_DAYS)
+        step = F.when(days <= 2, F.lit(2)).otherwise(F.lit(1))  # 2 steps stay distinct mod 5
+        weekday = F.pmod(first + index_below(u, days) * step, F.lit(SCHOOL_DAYS))
+        day = week * 7 + weekday
+        return F.least(F.greatest(day, self.first_day(learner)), self.last_day(learner))
 
 
 def learners_table(spark: SparkSession, model: LearnerModel) -> DataFrame:

@@ -74,6 +74,15 @@ class Salt(IntEnum):
     DUPLICATE_SOURCE = 80
     BAD_DURATION = 81
     BAD_SCORE = 82
+    TENANT_NAME = 90
+    TENANT_KIND = 91
+    TENANT_STATE = 92
+    TENANT_JOINED = 93
+    WEEKLY_ACTIVITY = 100
+    ACTIVE_WEEK = 101
+    SCHOOL_DAYS = 102
+    FIRST_SCHOOL_DAY = 103
+    PICK_WEEK = 104
 
 
 def uniform(seed: int, salt: Salt, *keys: Column) -> Column:

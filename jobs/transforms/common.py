@@ -8,11 +8,13 @@ from collections.abc import Sequence
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from conf.bounds import BoundsConfigError
 from jobs.contracts.curated import ALL_SUBJECTS
 from jobs.contracts.raw import SUBJECTS
 from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
 from privacy_udfs import Measure, private_aggregate
+from privacy_udfs.measures import COUNT_KINDS
 
 
 def tenants_frame(inputs: PreparedInputs) -> DataFrame:
@@ -65,13 +67,29 @@ def aggregate(
     lower: float | None = None,
     upper: float | None = None,
 ) -> DataFrame:
-    """Call :func:`privacy_udfs.private_aggregate` with the job's level, bounds and share of ε."""
-    epsilon = None if context.epsilon is None else context.epsilon * epsilon_fraction
-    return private_aggregate(
+    """Call :func:`privacy_udfs.private_aggregate` with the job's level, bounds and share of ε.
+
+    At DP levels the release plan (``conf/bounds.toml``) decides which measures are
+    computed and with which accounting; the others come back as null columns, so the
+    output has the same columns at every level.
+    """
+    plan = context.job_bounds
+    epsilon = None if context.level.epsilon is None else context.level.epsilon
+    epsilon = None if epsilon is None else epsilon * plan.epsilon_share * epsilon_fraction
+    rho = None if context.rho is None else context.rho * epsilon_fraction
+    computed = [m for m in measures if not context.level.is_dp or plan.releases_at_dp(m.name)]
+    if not computed:
+        raise BoundsConfigError(
+            f"the release plan withholds every measure of {[m.name for m in measures]}: "
+            "keep at least one in conf/bounds.toml (dp_withheld)"
+        )
+    # Partition selection is accounted in pure ε; releases over public keys follow the plan.
+    accounting = "pure" if partition_selection_delta is not None else plan.accounting
+    released = private_aggregate(
         df,
         privacy_id="learner_id_hash",
         group_cols=list(group_cols),
-        measures=list(measures),
+        measures=computed,
         level=context.level,
         bounds=context.bounds(
             lower=lower,
@@ -84,4 +102,13 @@ def aggregate(
         partition_selection_delta=partition_selection_delta,
         k_threshold=context.k_threshold,
         random_source=context.random_source,
+        accounting="zcdp" if accounting == "zcdp" and rho is not None else "pure",
+        rho=rho,
+        delta=plan.delta,
     )
+    withheld = {
+        m.name: F.lit(None).cast("long" if m.kind in COUNT_KINDS else "double")
+        for m in measures
+        if m not in computed
+    }
+    return released.withColumns(withheld) if withheld else released

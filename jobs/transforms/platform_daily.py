@@ -57,7 +57,12 @@ def daily_measures() -> list[Measure]:
     return [
         Measure(name="active_learners", kind="distinct_count"),
         Measure(
-            name="sessions", kind="sum", value_col="sessions", lower=0.0, upper=MAX_SESSIONS_PER_DAY
+            name="sessions",
+            kind="sum",
+            value_col="sessions",
+            lower=0.0,
+            upper=MAX_SESSIONS_PER_DAY,
+            integer_valued=True,
         ),
         Measure(
             name="total_minutes",
@@ -72,6 +77,7 @@ def daily_measures() -> list[Measure]:
             value_col="lessons",
             lower=0.0,
             upper=MAX_LESSONS_PER_DAY,
+            integer_valued=True,
         ),
         Measure(
             name="assessments_completed",
@@ -79,6 +85,7 @@ def daily_measures() -> list[Measure]:
             value_col="assessments",
             lower=0.0,
             upper=MAX_ASSESSMENTS_PER_DAY,
+            integer_valued=True,
         ),
         Measure(
             name="score_total",

@@ -80,6 +80,7 @@ def public_measures(context: ReleaseContext) -> list[Measure]:
             value_col="sessions",
             lower=0.0,
             upper=period_cap("sessions", days),
+            integer_valued=True,
         ),
         Measure(
             name="total_minutes",
@@ -94,6 +95,7 @@ def public_measures(context: ReleaseContext) -> list[Measure]:
             value_col="lessons",
             lower=0.0,
             upper=period_cap("lessons", days),
+            integer_valued=True,
         ),
         Measure(
             name="assessments_completed",
@@ -101,6 +103,7 @@ def public_measures(context: ReleaseContext) -> list[Measure]:
             value_col="assessments",
             lower=0.0,
             upper=assessments,
+            integer_valued=True,
         ),
         Measure(
             name="score_total",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
+from jobs.contracts.raw import RAW_TABLES
 from jobs.generate import GeneratorConfig, generate_raw_tables, write_raw_tables
 
 SCALE = GeneratorConfig(events=12_000, seed=11, malformed_rate=0.02)
@@ -20,8 +21,9 @@ def raw_root(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> s
 @pytest.fixture(scope="package")
 def raw(spark: SparkSession, raw_root: str) -> dict[str, DataFrame]:
     # Read back from Delta once and cache: the tests then query memory, not the Delta log.
-    names = ("learners", "events", "iep_goals", "courses")
-    tables = {name: spark.read.format("delta").load(f"{raw_root}/{name}").cache() for name in names}
+    tables = {
+        name: spark.read.format("delta").load(f"{raw_root}/{name}").cache() for name in RAW_TABLES
+    }
     for df in tables.values():
         df.count()
     return tables

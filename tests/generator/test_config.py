@@ -6,7 +6,14 @@ import re
 
 import pytest
 
-from jobs.generate import GeneratorConfig, config_from_args, main, parse_args
+from jobs.generate import (
+    GeneratorConfig,
+    Profile,
+    config_from_args,
+    district_events,
+    main,
+    parse_args,
+)
 
 
 @pytest.mark.parametrize(
@@ -63,3 +70,34 @@ def test_command_line_maps_to_config() -> None:
 def test_command_line_rejects_bad_value_before_spark(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--events", "-5", "--out", "/tmp/never-written"]) == 2
     assert "events must be in" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"profile": "city"}, "profile"),
+        ({"tenant_learners": (2_000, 400)}, "tenant_learners"),  # default profile
+        ({"profile": "district", "tenant_learners": (2_000, 150)}, "tenant_learners"),
+        ({"profile": "district", "tenant_learners": (20_001,)}, "tenant_learners"),
+        ({"profile": "district", "tenant_learners": ()}, "tenant_learners"),
+        ({"profile": "district", "tenant_learners": [2_000]}, "tenant_learners"),
+        ({"profile": "district", "learners": 5_000}, "learners"),
+        ({"profile": "district", "tenants": 3, "tenant_learners": (2_000, 400)}, "tenants"),
+    ],
+)
+def test_invalid_district_config_names_the_field(changes: dict[str, object], field: str) -> None:
+    arguments: dict[str, object] = {"events": 1_000, **changes}
+    with pytest.raises(ValueError, match=f"^{re.escape(field)} "):
+        GeneratorConfig(**arguments)  # type: ignore[arg-type]
+
+
+def test_district_command_line_derives_events_from_the_sizes() -> None:
+    args = parse_args("--out /tmp/x --profile district --tenant-learners 2000,400".split())  # noqa: SIM905
+    config = config_from_args(args)
+    assert config.profile is Profile.DISTRICT
+    assert config.tenant_learners == (2_000, 400) and config.tenant_count == 2
+    assert config.events == district_events(2_400, 56) == round(2_400 * 2.7 * 8)
+    three = config_from_args(parse_args("--out /tmp/x --profile district".split()))  # noqa: SIM905
+    assert three.learner_count == 20_000 + 2_000 + 200
+    with pytest.raises(ValueError, match=r"^events is required"):
+        config_from_args(parse_args(["--out", "/tmp/x"]))

@@ -130,3 +130,23 @@ def test_learners_are_new_returning_and_churned_across_weeks(raw: dict[str, Data
     assert stats["churned"] > 0.05 * stats["n"]
     assert stats["gaps"] > 0.5 * stats["n"]  # active on some days, not others
     assert isinstance(SCALE.start, dt.date)
+
+
+def test_tenant_registry_lists_every_tenant_once_joined_before_its_learners(
+    raw: dict[str, DataFrame],
+) -> None:
+    tenants = raw["tenants"]
+    assert tenants.count() == SCALE.tenant_count
+    assert tenants.select("tenant_id").distinct().count() == SCALE.tenant_count
+    assert tenants.where(~F.col("tenant_id").rlike(UUID_PATTERN)).count() == 0
+    assert tenants.where(F.col("name").isNull() | (F.length("name") < 5)).count() == 0
+    registry = tenants.select("tenant_id", "joined_on")
+    for name in ("learners", "events", "iep_goals", "courses"):
+        referenced = raw[name].select("tenant_id").distinct()
+        assert referenced.join(registry, "tenant_id", "left_anti").count() == 0, name
+    first_enrolment = raw["learners"].groupBy("tenant_id").agg(F.min("enrolled_at").alias("first"))
+    joined_later = first_enrolment.join(registry, "tenant_id").where(
+        F.col("joined_on") > F.to_date("first")
+    )
+    assert joined_later.count() == 0
+    assert tenants.agg(F.max("joined_on")).first()[0] < SCALE.start  # type: ignore[index]

@@ -28,11 +28,16 @@ GOAL_SCHEMA = (
     "target double, set_at date, support_level string"
 )
 COURSE_SCHEMA = "course_id string, tenant_id string, name string, subject string, difficulty string"
+TENANT_SCHEMA = "tenant_id string, name string, state_province string, joined_on date"
 HISTORY_SCHEMA = "learner_id_hash string, tenant_id string, activity_date date"
 REJECTED_SCHEMA = "source_table string, tenant_id string, reason string, raw_row string"
 
 TENANT_A = "00000000-0000-4000-8000-00000000000a"
 TENANT_B = "00000000-0000-4000-8000-00000000000b"
+REGISTRY = (
+    (TENANT_A, "District A", "OR", dt.date(2020, 8, 1)),
+    (TENANT_B, "District B", "WA", dt.date(2021, 8, 1)),
+)
 
 
 def learner(n: int) -> str:
@@ -83,8 +88,13 @@ def make_inputs(
     iep_goals: Sequence[tuple[Any, ...]] = (),
     courses: Sequence[tuple[Any, ...]] = (),
     history: Sequence[tuple[Any, ...]] | None = None,
+    tenants: Sequence[tuple[Any, ...]] = REGISTRY,
 ) -> PreparedInputs:
-    """PreparedInputs from inline rows; history defaults to the events' (learner, tenant, day)."""
+    """PreparedInputs from inline rows.
+
+    History defaults to the events' (learner, tenant, day); the tenant registry to
+    TENANT_A and TENANT_B, both joined before any test period.
+    """
     events_df = spark.createDataFrame(list(events), EVENT_SCHEMA)
     history_df = (
         spark.createDataFrame(list(history), HISTORY_SCHEMA)
@@ -98,6 +108,7 @@ def make_inputs(
         learners=spark.createDataFrame(list(learners), LEARNER_SCHEMA),
         iep_goals=spark.createDataFrame(list(iep_goals), GOAL_SCHEMA),
         courses=spark.createDataFrame(list(courses), COURSE_SCHEMA),
+        tenants=spark.createDataFrame(list(tenants), TENANT_SCHEMA),
         rejected=spark.createDataFrame([], REJECTED_SCHEMA),
     )
 

@@ -12,7 +12,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs.contracts.columns import spark_schema
-from jobs.contracts.raw import COURSES, EVENTS, IEP_GOALS, LEARNERS
+from jobs.contracts.raw import COURSES, EVENTS, IEP_GOALS, LEARNERS, TENANTS
 from jobs.prepare import RawTables, Scope, prepare_inputs
 from jobs.validation import REASON_LEARNER_IN_TWO_TENANTS, REASON_TENANT_MISMATCH
 
@@ -45,7 +45,9 @@ def raw_tables(spark: SparkSession) -> RawTables:
         session("bob-b", BOB, B),
         session("carol", CAROL, B),
     ]
+    registry = [(t, f"District {t[-1]}", None, dt.date(2020, 1, 1)) for t in (A, B)]
     return RawTables(
+        tenants=spark.createDataFrame(registry, spark_schema(TENANTS)),
         learners=spark.createDataFrame(learners, spark_schema(LEARNERS)),
         events=spark.createDataFrame(events, spark_schema(EVENTS)),
         iep_goals=spark.createDataFrame([], spark_schema(IEP_GOALS)),

@@ -123,3 +123,45 @@ def test_a_rejected_copy_does_not_hide_the_valid_one(spark: SparkSession) -> Non
     )
     reasons = sorted(str(r.rejection_reason) for r in flagged.collect())
     assert reasons == ["None", "null learner_id"]
+
+
+def test_tenant_registry_rows_are_checked_and_one_row_per_tenant_is_kept(
+    spark: SparkSession,
+) -> None:
+    from jobs.contracts.raw import TENANTS
+    from jobs.prepare import registry_rows, validate_tenants
+    from tests.reliability.rawdata import feed_schema
+
+    joined = dt.date(2021, 8, 1)
+    good = ("00000000-0000-4000-8000-000000000001", "Salem Public Schools", "OR", joined)
+    twice = ("00000000-0000-4000-8000-000000000002", "Dover Academy Network", None, joined)
+    conflict = "00000000-0000-4000-8000-000000000003"
+    rows = [
+        good,
+        twice,
+        twice,  # an identical copy: one is kept
+        (conflict, "Milton County Schools", "WA", joined),
+        (conflict, "Milton County Schools", "WA", dt.date(2022, 1, 3)),  # which date is right?
+        ("not-a-uuid", "Franklin Public Schools", "TX", joined),
+        (None, "Clinton Public Schools", "TX", joined),
+        ("00000000-0000-4000-8000-000000000004", "Ashland Academy Network", "CA", None),
+    ]
+    checked = validate_tenants(spark.createDataFrame(rows, feed_schema(TENANTS))).cache()
+    reasons = sorted(
+        (r.tenant_id or "", r.rejection_reason or "")
+        for r in checked.select("tenant_id", "rejection_reason").collect()
+    )
+    listed_twice = "tenant_id listed more than once with different values"
+    assert reasons == [
+        ("", "tenant_id is not a UUID"),
+        (good[0], ""),
+        (twice[0], ""),
+        (twice[0], "duplicate tenant_id"),
+        (conflict, listed_twice),
+        (conflict, listed_twice),
+        ("00000000-0000-4000-8000-000000000004", "joined_on is missing"),
+        ("not-a-uuid", "tenant_id is not a UUID"),
+    ]
+    registry = registry_rows(checked)
+    assert registry.columns == [c.name for c in TENANTS]
+    assert sorted(tuple(r) for r in registry.collect()) == sorted([good, twice])

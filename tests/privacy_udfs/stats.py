@@ -37,3 +37,37 @@ def discrete_laplace_chi2_pvalue(
 def laplace_ks_pvalue(samples: np.ndarray, scale: float) -> float:
     """Kolmogorov-Smirnov p-value of ``samples`` against the continuous Laplace(0, scale)."""
     return float(stats.kstest(samples, "laplace", args=(0.0, scale)).pvalue)
+
+
+def discrete_gaussian_pmf(support: np.ndarray, sigma: float) -> np.ndarray:
+    """P(X = k) for ``N_Z(0, σ²)``, normalized over ±(40σ + 10) (the rest is below 1e-300)."""
+    limit = int(np.ceil(40 * sigma)) + 10
+    everything = np.arange(-limit, limit + 1)
+    normalizer = np.exp(-(everything.astype(float) ** 2) / (2 * sigma**2)).sum()
+    pmf: np.ndarray = np.exp(-(support.astype(float) ** 2) / (2 * sigma**2)) / normalizer
+    return pmf
+
+
+def discrete_gaussian_chi2_pvalue(
+    samples: np.ndarray, sigma: float, min_expected: float = 20.0
+) -> float:
+    """χ² p-value of integer ``samples`` against ``N_Z(0, σ²)``.
+
+    Cells are the integers whose expected count is at least ``min_expected``;
+    the two tails are pooled into one cell each.
+    """
+    n = len(samples)
+    limit = int(np.ceil(12 * sigma)) + 2
+    candidates = np.arange(-limit, limit + 1)
+    pmf = discrete_gaussian_pmf(candidates, sigma)
+    support = candidates[n * pmf >= min_expected]
+    low, high = int(support.min()), int(support.max())
+    support = np.arange(low, high + 1)
+    pmf = discrete_gaussian_pmf(support, sigma)
+    counts = np.bincount(
+        samples[(samples >= low) & (samples <= high)] - low, minlength=len(support)
+    )
+    tail_mass = (1.0 - pmf.sum()) / 2.0
+    observed = np.concatenate([[np.sum(samples < low)], counts, [np.sum(samples > high)]])
+    expected = n * np.concatenate([[tail_mass], pmf, [tail_mass]])
+    return float(stats.chisquare(observed, expected).pvalue)

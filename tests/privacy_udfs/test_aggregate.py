@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
@@ -66,12 +68,13 @@ def test_anonymized_is_exact_clamped_and_suppressed_on_true_counts(
     expected = spark.createDataFrame(
         [
             # 130 is clamped to 100: sum 190, mean 47.5, median 40, max 100.
-            ("a", 3, 4, 190.0, 47.5, 40.0, 100.0, {}, 0.0, 0.0, "none", False),
-            ("b", None, None, None, None, None, None, {}, 0.0, 0.0, "none", True),
-            ("c", None, None, None, None, None, None, {}, 0.0, 0.0, "none", True),
+            ("a", 3, 4, 190.0, 47.5, 40.0, 100.0, {}, {}, 0.0, 0.0, "none", False),
+            ("b", None, None, None, None, None, None, {}, {}, 0.0, 0.0, "none", True),
+            ("c", None, None, None, None, None, None, {}, {}, 0.0, 0.0, "none", True),
         ],
         "tenant string, learners long, events long, total double, avg double, median double, "
-        "best double, noise_scales map<string,double>, epsilon double, delta double, "
+        "best double, noise_scales map<string,double>, ci95 map<string,double>, "
+        "epsilon double, delta double, "
         "noise_mechanism string, insufficient_data boolean",
     )
     assert_df_equality(actual.orderBy("tenant"), expected, ignore_nullable=True)
@@ -111,10 +114,12 @@ def test_dp_release_is_noised_documented_and_suppressed_on_noisy_counts(
         assert row.noise_scales["learners"] == pytest.approx(2 / each)
         assert row.noise_scales["events"] == pytest.approx(6 / each)
         assert row.noise_scales["total"] == pytest.approx(grid_noise(each, 600.0).laplace_scale)
+        assert row.ci95["learners"] == pytest.approx(row.noise_scales["learners"] * math.log(20))
         if row.insufficient_data:
             assert (row.learners, row.events, row.total, row.avg, row.median) == (None,) * 5
         else:
-            assert row.learners >= 2  # decided on the noisy count that is published
+            # Published only past k plus the learner count's 95 % error bar.
+            assert row.learners >= 2 + math.ceil(row.ci95["learners"])
             g = grid_noise(each, 600.0).granularity
             assert row.total / g == round(row.total / g)
             assert 0.0 <= row.avg <= 100.0 and 0.0 <= row.median <= 100.0
@@ -215,7 +220,10 @@ def test_custom_split_and_internal_learner_count_are_recorded(
     )
     row = released.orderBy("tenant").head(1)[0]
     assert row.epsilon == pytest.approx(1.0)
-    assert "avg: noisy_centered_sum/noisy_count ε=0.8 (sum 0.4 + count 0.4)" in row.noise_mechanism
+    assert (
+        "avg: noisy centered sum / its noisy count "
+        "(sum discrete_laplace ε=0.4 + count discrete_laplace ε=0.4)"
+    ) in row.noise_mechanism
     assert "suppression count: discrete_laplace ε=0.2" in row.noise_mechanism
 
 
@@ -250,4 +258,130 @@ def test_arguments_are_checked_up_front(events: DataFrame) -> None:
             measures=[Measure("m", "sum", "minutes")],
             level=PrivacyLevel.ANONYMIZED,
             bounds=BOUNDS,
+        )
+
+
+def test_zcdp_release_uses_the_discrete_gaussian_on_l2_sensitivities(
+    spark: SparkSession, events: DataFrame, tenants: DataFrame
+) -> None:
+    from privacy_udfs.zcdp import epsilon_of_rho, rho_for_epsilon
+
+    released = private_aggregate(
+        events,
+        privacy_id="learner",
+        group_cols=["tenant"],
+        measures=[Measure("learners", "distinct_count"), Measure("events", "count")],
+        level=PrivacyLevel.DP_MEDIUM,
+        bounds=BOUNDS,
+        public_groups=tenants,
+        k_threshold=0,
+        accounting="zcdp",
+        delta=1e-6,
+        random_source=seeded_random_source_for_tests(5),
+    )
+    rho_each = rho_for_epsilon(1.0, 1e-6) / 2
+    row = released.where(F.col("tenant") == "a").first()
+    assert row is not None
+    assert row.epsilon == pytest.approx(1.0) and row.delta == 1e-6
+    assert (
+        "learners: discrete_gaussian ρ=" in row.noise_mechanism and "zCDP ρ=" in row.noise_mechanism
+    )
+    # L = 2 disjoint partitions: L2 sensitivity √2 for learners, √2·C for rows.
+    assert row.noise_scales["learners"] == pytest.approx(math.sqrt(2) / math.sqrt(2 * rho_each))
+    assert row.noise_scales["events"] == pytest.approx(3 * math.sqrt(2) / math.sqrt(2 * rho_each))
+    assert row.ci95["events"] == pytest.approx(1.959964 * row.noise_scales["events"], rel=1e-6)
+    # A share of a larger zCDP release: its own ρ, and the ε that ρ converts to.
+    share = private_aggregate(
+        events,
+        privacy_id="learner",
+        group_cols=["tenant"],
+        measures=[Measure("learners", "distinct_count")],
+        level=PrivacyLevel.DP_MEDIUM,
+        bounds=BOUNDS,
+        public_groups=tenants,
+        accounting="zcdp",
+        rho=0.001,
+    ).first()
+    assert share is not None and share.epsilon == pytest.approx(epsilon_of_rho(0.001, 1e-6))
+
+
+def test_bounding_spends_no_slot_on_keys_that_are_not_released(spark: SparkSession) -> None:
+    # Each learner has many events under a key that is not public and one under "a".
+    rows = [(f"l{i}", "hidden", 1.0) for i in range(40) for _ in range(5)]
+    rows += [(f"l{i}", "a", 1.0) for i in range(40)]
+    df = spark.createDataFrame(rows, "learner string, tenant string, score double")
+    released = private_aggregate(
+        df,
+        privacy_id="learner",
+        group_cols=["tenant"],
+        measures=[Measure("learners", "distinct_count")],
+        level=PrivacyLevel.DP_LOW,
+        epsilon=1e6,  # noise negligible: what is left is bounding
+        bounds=ContributionBounds(max_partitions=1, max_rows_per_partition=1),
+        public_groups=spark.createDataFrame([("a",)], "tenant string"),
+        k_threshold=0,
+    ).first()
+    assert released is not None and released.learners == 40
+
+
+def test_count_like_sums_are_whole_and_never_negative(spark: SparkSession) -> None:
+    df = spark.createDataFrame([("l1", "a", 1.0)], "learner string, tenant string, sessions double")
+    released = private_aggregate(
+        df,
+        privacy_id="learner",
+        group_cols=["tenant"],
+        measures=[Measure("sessions", "sum", "sessions", 0.0, 6.0, integer_valued=True)],
+        level=PrivacyLevel.DP_HIGH,
+        epsilon=0.01,  # noise far larger than the value: negative draws are common
+        bounds=ContributionBounds(max_partitions=1, max_rows_per_partition=1),
+        public_groups=spark.createDataFrame([(t,) for t in "abcdefghij"], "tenant string"),
+        k_threshold=0,
+        random_source=seeded_random_source_for_tests(3),
+    )
+    values = [r.sessions for r in released.collect()]
+    assert all(v >= 0 and v == round(v) for v in values)
+    assert any(v > 0 for v in values)  # not all clamped: the noise is there
+
+
+def test_a_mean_over_one_row_per_learner_divides_by_the_learner_count(
+    spark: SparkSession, events: DataFrame, tenants: DataFrame
+) -> None:
+    released = private_aggregate(
+        events,
+        privacy_id="learner",
+        group_cols=["tenant"],
+        measures=[Measure("learners", "distinct_count"), Measure("avg", "mean", "score")],
+        level=PrivacyLevel.DP_LOW,
+        bounds=ContributionBounds(1, 1, 0.0, 100.0),
+        public_groups=tenants,
+        k_threshold=0,
+    ).first()
+    assert released is not None
+    assert "avg: noisy centered sum / the learner count" in released.noise_mechanism
+    # The mean's whole share goes to its sum: ε_sum = 2.0 / 2 components.
+    assert "discrete_laplace ε=1 on the sum" in released.noise_mechanism
+
+
+def test_conflicting_key_arguments_are_refused(events: DataFrame, tenants: DataFrame) -> None:
+    with pytest.raises(PrivacyConfigurationError, match="partition_selection_delta applies only"):
+        private_aggregate(
+            events,
+            privacy_id="learner",
+            group_cols=["tenant"],
+            measures=MEASURES[:1],
+            level=PrivacyLevel.DP_MEDIUM,
+            bounds=BOUNDS,
+            public_groups=tenants,
+            partition_selection_delta=1e-6,
+        )
+    with pytest.raises(PrivacyConfigurationError, match="zCDP releases need public_groups"):
+        private_aggregate(
+            events,
+            privacy_id="learner",
+            group_cols=["tenant"],
+            measures=MEASURES[:1],
+            level=PrivacyLevel.DP_MEDIUM,
+            bounds=BOUNDS,
+            partition_selection_delta=1e-6,
+            accounting="zcdp",
         )

@@ -33,7 +33,9 @@ def test_levels_carry_epsilon_and_descriptions() -> None:
     ]
     assert [level.epsilon for level in PrivacyLevel] == [None, 2.0, 1.0, 0.5]
     assert not PrivacyLevel.ANONYMIZED.is_dp and PrivacyLevel.DP_HIGH.is_dp
-    assert PrivacyLevel("dp_medium").suitable_for == "Public reports, cross-tenant analytics, research"
+    assert (
+        PrivacyLevel("dp_medium").suitable_for == "Public reports, cross-tenant analytics, research"
+    )
     assert "ε=0.5" in PrivacyLevel.DP_HIGH.description(7)
     assert "k=7" in PrivacyLevel.ANONYMIZED.description(7)
 

@@ -215,8 +215,9 @@ def test_mean_release_passes_at_epsilon_and_has_power_against_080_epsilon(
     output = _release(events, replicates, measures, level, MEAN_BOUNDS, k=0, seed=33)
     assert len(output) == 2 * replicates and output["avg"].notna().all()  # nothing suppressed
     epsilon = float(level.epsilon or 0)
-    split = f"ε={epsilon:.6g} (sum {epsilon / 2:.6g} + count {epsilon / 2:.6g})"
-    assert (output["noise_mechanism"] == f"avg: noisy_centered_sum/noisy_count {split}").all()
+    half = f"discrete_laplace ε={epsilon / 2:.6g}"
+    mechanism = f"avg: noisy centered sum / its noisy count (sum {half} + count {half})"
+    assert (output["noise_mechanism"] == mechanism).all()
     loss = _mean_privacy_loss(output, epsilon)
     d, d_prime = _split(output, loss, replicates)
     thresholds = np.linspace(-1.05 * epsilon, 1.05 * epsilon, 43)

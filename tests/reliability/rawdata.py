@@ -22,7 +22,7 @@ from pyspark.sql import types as T
 from conf.settings import AnalyticsSettings, load_settings
 from jobs.arguments import JobArguments
 from jobs.contracts.columns import Column, spark_schema
-from jobs.contracts.raw import COURSES, EVENTS, IEP_GOALS, LEARNERS, RAW_TABLES
+from jobs.contracts.raw import COURSES, EVENTS, IEP_GOALS, LEARNERS, RAW_TABLES, TENANTS
 from jobs.release import CuratedJob
 from jobs.runner import RunSummary, run_release
 from jobs.session_daily import JOB as SESSION_DAILY_JOB
@@ -52,6 +52,11 @@ def learner_id(tenant: int, number: int) -> str:
 def course_id(tenant: int) -> str:
     """The one course of a tenant."""
     return f"{tenant:08x}-0000-4000-8000-00000000000c"
+
+
+def tenant_row(tenant: int) -> Row:
+    """A registry row in TENANTS column order: the tenant joined well before the test period."""
+    return (tenant_id(tenant), f"District {tenant}", "OR", dt.date(2020, 8, 1))
 
 
 def learner_row(tenant: int, number: int, *, raw_id: str | None = None) -> Row:
@@ -125,8 +130,9 @@ def course_row(tenant: int) -> Row:
 
 @dataclass
 class RawData:
-    """Rows of the four raw tables (None leaves a table absent)."""
+    """Rows of the raw tables (None leaves a table absent)."""
 
+    tenants: list[Row] | None
     learners: list[Row] | None
     events: list[Row] | None
     iep_goals: list[Row] | None
@@ -134,8 +140,9 @@ class RawData:
 
     @classmethod
     def for_tenants(cls, tenants: Sequence[int], tag: str = "base") -> RawData:
-        """Five learners, five good sessions and one course per tenant; no IEP goals."""
+        """A registry row, five learners, five good sessions and one course per tenant."""
         return cls(
+            tenants=[tenant_row(t) for t in tenants],
             learners=[r for t in tenants for r in tenant_learners(t)],
             events=[r for t in tenants for r in good_events(t, tag)],
             iep_goals=[],
@@ -159,7 +166,13 @@ def feed_schema(columns: tuple[Column, ...]) -> T.StructType:
 
 def write_raw(spark: SparkSession, settings: AnalyticsSettings, data: RawData) -> None:
     """Write every present table of ``data`` under ``raw/`` with the contract schema."""
-    columns = {"learners": LEARNERS, "events": EVENTS, "iep_goals": IEP_GOALS, "courses": COURSES}
+    columns = {
+        "tenants": TENANTS,
+        "learners": LEARNERS,
+        "events": EVENTS,
+        "iep_goals": IEP_GOALS,
+        "courses": COURSES,
+    }
     for name in RAW_TABLES:
         rows = getattr(data, name)
         if rows is None:

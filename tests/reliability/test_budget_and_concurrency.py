@@ -70,7 +70,7 @@ def test_tenant_over_budget_is_refused_and_recorded_others_are_published(
     row = job_run(spark, settings, run_id)
     assert row.status == "succeeded"
     assert row.error_message == f"over budget, not released: {tenant_id(2)}"
-    assert row.epsilon_charged == pytest.approx(2 * SESSION_DAILY_DP_MEDIUM_EPSILON)
+    assert row.epsilon_charged == pytest.approx(SESSION_DAILY_DP_MEDIUM_EPSILON)  # per tenant
     ledger = {
         (r.tenant_id, r.epsilon)
         for r in spark.read.format("delta")
@@ -82,7 +82,7 @@ def test_tenant_over_budget_is_refused_and_recorded_others_are_published(
         (tenant_id(1), SESSION_DAILY_DP_MEDIUM_EPSILON),
         (tenant_id(3), SESSION_DAILY_DP_MEDIUM_EPSILON),
     }
-    assert budget.spent(tenant_id(2), START, END) == pytest.approx(0.9)
+    assert budget.spent_in_window(tenant_id(2), START) == pytest.approx(0.9)
     published = session_totals(spark, settings, "dp_medium")
     assert set(published) == {tenant_id(1), tenant_id(3)}  # nothing at all for tenant 2
 

@@ -1,0 +1,262 @@
+"""The utility planner: expected error bars and published share of a DP release, charging nothing.
+
+    python -m jobs.plan --privacy-level dp_medium --start 2025-01-01 --end 2025-01-31
+        [--tenant UUID]
+
+For every table of ``run_all`` and every noised metric it prints the accounting, the
+table's ε (and ρ), the noise scale and its 95 % error bar, and the expected share of
+cells published and their median relative error bar. Nothing is written and no budget
+is charged:
+
+* noise scales and error bars come from the configured release plan alone: each
+  transform runs at the chosen level over the public keys with **no events**, so the
+  output's ``noise_scales`` / ``ci95`` are exactly what a release would carry, and no
+  learner's data is read for them;
+* the published share compares each cell's exact learner count (the transform at
+  ``anonymized`` without suppression, seen by the operator only, as an ``anonymized``
+  release would be) with the publication threshold k + the learner count's 95 % error
+  bar, under the noise's distribution.
+
+It reads the raw tables like a run (so it needs the pseudonym key) and prints a table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import statistics
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from conf.bounds import load_job_bounds
+from conf.settings import AnalyticsSettings, ConfigurationError, load_settings
+from jobs.arguments import (
+    JobArgumentError,
+    JobArguments,
+    job_argument_parser,
+    job_arguments_from,
+)
+from jobs.prepare import PreparedInputs, Scope, keyed_pseudonym, prepare_inputs
+from jobs.release import LEARNER_COLUMNS, CuratedJob, ReleaseContext
+from jobs.runner import read_raw_tables
+from jobs.session import build_spark_session
+from privacy_udfs import PrivacyLevel, load_pseudonym_key
+from privacy_udfs.windows import window_of
+
+
+@dataclass(frozen=True)
+class MetricPlan:
+    """One noised metric: its noise scale and 95 % error bar (in its own units)."""
+
+    metric: str
+    scale: float
+    ci95: float
+    median_relative_error: float | None
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    """What a table's DP release is expected to look like."""
+
+    table: str
+    accounting: str
+    epsilon: float
+    rho: float | None
+    threshold: float | None
+    cells: int
+    expected_published_share: float | None
+    metrics: tuple[MetricPlan, ...]
+    note: str = ""
+
+
+def _without_events(inputs: PreparedInputs) -> PreparedInputs:
+    """The same inputs with no activity: only public keys remain (tenants, calendar, lists)."""
+    empty = {
+        name: frame.limit(0)
+        for name, frame in (
+            ("checked_events", inputs.checked_events),
+            ("events", inputs.events),
+            ("history", inputs.history),
+            ("iep_goals", inputs.iep_goals),
+        )
+    }
+    return dataclasses.replace(inputs, **empty)
+
+
+def _publication_probability(
+    count: float, threshold: float, accounting: str, scale: float
+) -> float:
+    """P(count + noise ≥ threshold) for Laplace (b) or Gaussian (σ) noise."""
+    gap = count - threshold
+    if accounting == "zcdp":
+        return 0.5 * (1.0 + math.erf(gap / (scale * math.sqrt(2.0))))
+    if gap >= 0:
+        return 1.0 - 0.5 * math.exp(-gap / scale)
+    return 0.5 * math.exp(gap / scale)
+
+
+def _first_maps(df: DataFrame) -> tuple[dict[str, float], dict[str, float]]:
+    row = df.select("noise_scales", "ci95").where(F.size("noise_scales") > 0).first()
+    if row is None:
+        return {}, {}
+    return dict(row.noise_scales or {}), dict(row.ci95 or {})
+
+
+def plan_table(
+    job: CuratedJob, inputs: PreparedInputs, context: ReleaseContext, exact_context: ReleaseContext
+) -> TablePlan:
+    """Plan one table: error bars from an event-free dry run, published share from exact counts."""
+    bounds = context.job_bounds
+    if not bounds.epsilon_share:
+        return TablePlan(
+            job.name, bounds.accounting, 0.0, None, None, 0, None, (), "not released at DP"
+        )
+    noised = job.transform(_without_events(inputs), context)
+    scales, ci95 = _first_maps(noised)
+    learner_col = LEARNER_COLUMNS.get(job.name)
+    metric_names = [m for m in scales if m in job.table.metric_names]
+    exact = job.transform(inputs, exact_context).select(
+        *[c for c in {learner_col, *metric_names} if c]
+    )
+    rows = exact.collect()  # one row per cell of the release (aggregates, not events)
+    threshold = None
+    share = None
+    publishable = rows
+    if learner_col and learner_col in ci95:
+        threshold = context.k_threshold + math.ceil(ci95[learner_col])
+        probabilities = [
+            _publication_probability(
+                float(r[learner_col] or 0), threshold, bounds.accounting, scales[learner_col]
+            )
+            for r in rows
+        ]
+        share = statistics.fmean(probabilities) if probabilities else None
+        publishable = [r for r in rows if (r[learner_col] or 0) >= threshold]
+    metrics = []
+    for name in metric_names:
+        relative = [
+            ci95[name] / abs(float(r[name])) for r in publishable if r[name] not in (None, 0)
+        ]
+        metrics.append(
+            MetricPlan(
+                name, scales[name], ci95[name], statistics.median(relative) if relative else None
+            )
+        )
+    return TablePlan(
+        job.name,
+        bounds.accounting,
+        context.epsilon or 0.0,
+        context.rho,
+        threshold,
+        len(rows),
+        share,
+        tuple(metrics),
+    )
+
+
+def plan_release(
+    spark: SparkSession,
+    settings: AnalyticsSettings,
+    arguments: JobArguments,
+    jobs: Sequence[CuratedJob],
+) -> list[TablePlan]:
+    """Plan every table of ``jobs`` for the arguments' level and period; writes nothing."""
+    level = PrivacyLevel(arguments.privacy_level)
+    if not level.is_dp:
+        raise JobArgumentError("the planner plans DP releases: pick dp_low, dp_medium or dp_high")
+    scope = Scope(
+        arguments.start,
+        arguments.end,
+        arguments.tenant_id,
+        _now(),
+        history_start=window_of(arguments.start, settings.dp_budget_window).start,
+    )
+    raw = read_raw_tables(spark, settings)
+    key = load_pseudonym_key(
+        settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None,
+        settings.pseudonym_key_file,
+        settings.pseudonym_key_version,
+    )
+    inputs = prepare_inputs(raw, scope, keyed_pseudonym(key))
+    all_bounds = load_job_bounds()
+    plans = []
+    for job in jobs:
+        if job.platform_wide and scope.tenant_id is not None:
+            continue
+        context = ReleaseContext(
+            level,
+            all_bounds[job.name],
+            settings.min_cohort_size,
+            scope,
+            arguments.run_id,
+            key.version,
+        )
+        exact = dataclasses.replace(context, level=PrivacyLevel.ANONYMIZED, k_threshold=0)
+        plans.append(plan_table(job, inputs, context, exact))
+    return plans
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f} %"
+
+
+def format_plan(plans: Sequence[TablePlan], level: str) -> str:
+    """The planner's table: one line per table, one per noised metric under it."""
+    lines = [
+        f"plan for {level} (nothing charged)",
+        f"{'table / metric':<34}{'acct':>6}{'ε':>8}{'scale':>11}{'±95 %':>11}"
+        f"{'published':>11}{'median rel. ±':>15}",
+    ]
+    for p in plans:
+        threshold = "" if p.threshold is None else f"  (published when learners ≥ {p.threshold:g})"
+        lines.append(
+            f"{p.table:<34}{p.accounting:>6}{p.epsilon:>8.3g}{'':>11}{'':>11}"
+            f"{_pct(p.expected_published_share):>11}{'':>15}{threshold}{p.note}"
+        )
+        for m in p.metrics:
+            lines.append(
+                f"  {m.metric:<32}{'':>6}{'':>8}{m.scale:>11.4g}{m.ci95:>11.4g}{'':>11}"
+                f"{_pct(m.median_relative_error):>15}"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point: exit 0 on a printed plan, 2 on bad flags or settings."""
+    from jobs.run_all import ALL_JOBS
+
+    parser = job_argument_parser("python -m jobs.plan", __doc__ or "")
+    namespace = parser.parse_args(list(argv) if argv is not None else None)
+    try:
+        overrides = {"data_root": namespace.data_root} if namespace.data_root else {}
+        settings = load_settings(**overrides)
+        arguments = job_arguments_from(namespace, settings.default_privacy_level)
+    except (ConfigurationError, JobArgumentError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    spark = build_spark_session(
+        "python -m jobs.plan",
+        master=namespace.master or settings.spark_master,
+        shuffle_partitions=settings.shuffle_partitions,
+        arrow_batch_size=settings.etl_batch_size,
+    )
+    try:
+        plans = plan_release(spark, settings, arguments, ALL_JOBS)
+    except JobArgumentError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(format_plan(plans, arguments.privacy_level))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,144 @@
+"""Attacks on the accounting across releases: cut periods, table pairs, platform reruns.
+
+Each test runs the real runner over real Delta tables and reads the ledger it wrote.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from conf.settings import AnalyticsSettings
+from jobs.arguments import JobArguments
+from jobs.platform_daily import JOB as PLATFORM_DAILY_JOB
+from jobs.release import CuratedJob
+from jobs.runner import RunSummary, run_release
+from jobs.session_daily import JOB as SESSION_DAILY_JOB
+from jobs.weekly_active import JOB as WEEKLY_ACTIVE_JOB
+from tests.reliability.rawdata import (
+    END,
+    NOW,
+    START,
+    RawData,
+    job_run,
+    settings_for,
+    tenant_id,
+    write_raw,
+)
+
+SESSION_DAILY_SHARE = 0.25  # session_daily's share of a release's ε (conf/bounds.toml)
+WEEKLY_ACTIVE_SHARE = 0.2
+PLATFORM_DAILY_SHARE = 0.05
+
+
+def _run(
+    spark: SparkSession,
+    settings: AnalyticsSettings,
+    jobs: tuple[CuratedJob, ...],
+    start: dt.date = START,
+    end: dt.date = END,
+    *,
+    force: bool = False,
+) -> RunSummary:
+    arguments = JobArguments(start, end, None, "dp_medium", str(uuid.uuid4()), force)
+    name = jobs[0].name if len(jobs) == 1 else "run_all"
+    return run_release(spark, settings, arguments, jobs, run_name=name, now=NOW)
+
+
+def _ledger(spark: SparkSession, settings: AnalyticsSettings):  # type: ignore[no-untyped-def]
+    return spark.read.format("delta").load(settings.path("ops", "privacy_budget"))
+
+
+@pytest.mark.slow
+def test_cutting_a_period_into_one_day_dp_runs_is_refused_once_the_window_is_spent(
+    spark: SparkSession, tmp_path
+) -> None:
+    # Budget for two one-day releases of session_daily at dp_medium (ε 0.25 each).
+    settings = settings_for(tmp_path, dp_epsilon_budget=2 * SESSION_DAILY_SHARE)
+    write_raw(spark, settings, RawData.for_tenants([1]))
+    days = [START + dt.timedelta(days=i) for i in range(3)]
+
+    summaries = [_run(spark, settings, (SESSION_DAILY_JOB,), day, day) for day in days]
+
+    assert [s.status for s in summaries] == ["succeeded", "succeeded", "refused"]
+    assert job_run(spark, settings, summaries[2].run_id).error_message == (
+        f"over budget, not released: {tenant_id(1)}"
+    )
+    window = _ledger(spark, settings).groupBy("tenant_id", "window_start").agg(F.sum("epsilon"))
+    assert [tuple(r) for r in window.collect()] == [
+        (tenant_id(1), dt.date(2025, 1, 1), pytest.approx(2 * SESSION_DAILY_SHARE))
+    ]
+    published = (
+        spark.read.format("delta")
+        .load(settings.path("curated", "session_daily"))
+        .where(F.col("privacy_level") == "dp_medium")
+        .select("activity_date")
+        .distinct()
+        .collect()
+    )
+    assert sorted(r.activity_date for r in published) == days[:2]  # nothing of the third day
+
+
+@pytest.mark.slow
+def test_two_tables_over_the_same_data_add_up_in_the_ledger(
+    spark: SparkSession, tmp_path
+) -> None:
+    settings = settings_for(tmp_path)
+    write_raw(spark, settings, RawData.for_tenants([1, 2]))
+
+    summary = _run(spark, settings, (SESSION_DAILY_JOB, WEEKLY_ACTIVE_JOB))
+
+    expected = SESSION_DAILY_SHARE + WEEKLY_ACTIVE_SHARE
+    sums = {
+        r.tenant_id: r.spent
+        for r in _ledger(spark, settings)
+        .groupBy("tenant_id", "window_start")
+        .agg(F.sum("epsilon").alias("spent"))
+        .collect()
+    }
+    assert sums == {tenant_id(1): pytest.approx(expected), tenant_id(2): pytest.approx(expected)}
+    assert job_run(spark, settings, summary.run_id).epsilon_charged == pytest.approx(expected)
+    assert job_run(spark, settings, summary.run_id).tenant_ids == [tenant_id(1), tenant_id(2)]
+
+
+def _platform_rows(spark: SparkSession, settings: AnalyticsSettings) -> list[tuple[object, ...]]:
+    return sorted(
+        (r.activity_date, r.sessions, r.job_run_id)
+        for r in spark.read.format("delta")
+        .load(settings.path("curated", "platform_daily"))
+        .where(F.col("privacy_level") == "dp_medium")
+        .collect()
+    )
+
+
+@pytest.mark.slow
+def test_a_published_platform_slice_is_never_redrawn_when_a_tenant_joins(
+    spark: SparkSession, tmp_path
+) -> None:
+    settings = settings_for(tmp_path)
+    write_raw(spark, settings, RawData.for_tenants([1, 2]))
+    first = _run(spark, settings, (PLATFORM_DAILY_JOB,))
+    published = _platform_rows(spark, settings)
+    assert {row[2] for row in published} == {first.run_id}
+
+    # A third tenant joins; rerunning the same (level, period) must not redraw the noise.
+    write_raw(spark, settings, RawData.for_tenants([1, 2, 3]))
+    again = _run(spark, settings, (PLATFORM_DAILY_JOB,))
+
+    assert _platform_rows(spark, settings) == published
+    assert again.tables[0].skipped_reason == "already published (platform-wide: once per period)"
+    charged = {(r.tenant_id, r.job_run_id) for r in _ledger(spark, settings).collect()}
+    assert charged == {(tenant_id(1), first.run_id), (tenant_id(2), first.run_id)}
+
+    # --force redraws, and charges every tenant the platform rows now cover.
+    forced = _run(spark, settings, (PLATFORM_DAILY_JOB,), force=True)
+    assert {row[2] for row in _platform_rows(spark, settings)} == {forced.run_id}
+    charged_by_force = {
+        r.tenant_id
+        for r in _ledger(spark, settings).where(F.col("job_run_id") == forced.run_id).collect()
+    }
+    assert charged_by_force == {tenant_id(1), tenant_id(2), tenant_id(3)}
