@@ -2,7 +2,7 @@
 
 Seed 003 analytics_course_metrics.
 
-    python -m jobs.course_metrics --start 2025-01-06 --end 2025-02-02
+    python -m jobs.course_metrics --start 2025-01-01 --end 2025-01-31
         [--tenant UUID] [--privacy-level dp_medium]
 
 How each metric is computed and protected: see jobs/transforms/course_metrics.py.

@@ -1,6 +1,6 @@
 """iep_progress: progress toward IEP goals per tenant, IEP category and period.
 
-python -m jobs.iep_progress --start 2025-01-06 --end 2025-02-02 [--tenant UUID] [--privacy-level dp_medium]
+python -m jobs.iep_progress --start 2025-01-01 --end 2025-01-31 [--tenant UUID] [--privacy-level dp_medium]
 """
 
 from __future__ import annotations

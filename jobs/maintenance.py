@@ -4,6 +4,10 @@
     python -m jobs.maintenance history --table session_daily
     python -m jobs.maintenance restore --table session_daily --version 3
 
+``restore`` refuses the ledgers under ``ops/`` (job_runs, privacy_budget): rolling
+the budget ledger back would forget ε already spent on published releases. A
+wrong ledger row is corrected by appending a compensating row, never by restore.
+
 ``retain`` deletes curated and quarantine rows older than ETL_RETENTION_DAYS,
 compacts small files and vacuums files no longer referenced. VACUUM never goes
 below Delta's 7-day (168 h) safety window, so a reader or time-travel query
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import posixpath
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +33,11 @@ from jobs.delta_io import is_delta_table, with_retries
 from jobs.session import build_spark_session
 
 MIN_VACUUM_HOURS = 168  # Delta's default retention; below it concurrent readers can break
+LEDGER_DIR = "ops"
+
+
+class LedgerRestoreRefusedError(ValueError):
+    """A restore of an append-only ledger under ``ops/`` was asked for."""
 
 
 @dataclass(frozen=True)
@@ -86,8 +96,40 @@ def apply_retention(
     return results
 
 
+def is_ledger(table: str) -> bool:
+    """True when ``table`` (a name as given to ``--table``) names a ledger under ``ops/``.
+
+    The name is normalised first, so ``./ops/privacy_budget`` or ``quarantine/../ops/job_runs``
+    are ledgers too.
+    """
+    parts = [p for p in posixpath.normpath(table.strip()).split("/") if p not in ("", ".")]
+    return bool(parts) and parts[0] == LEDGER_DIR
+
+
+def refuse_ledger_restore(table: str) -> None:
+    """Raise :class:`LedgerRestoreRefusedError` when ``table`` is a ledger under ``ops/``.
+
+    The ledgers are append-only records of what was released and spent: restoring an
+    earlier version would erase ε already spent on published releases (which readers
+    may hold) and let it be spent again.
+    """
+    if is_ledger(table):
+        raise LedgerRestoreRefusedError(
+            f"refusing to restore {table!r}: the ledgers under {LEDGER_DIR}/ are append-only "
+            "(a restore would forget ε already spent). Corrections are compensating rows: "
+            "append a row that reverses the wrong one (e.g. a negative epsilon in "
+            "ops/privacy_budget) and say why in the run's record."
+        )
+
+
 def restore_table(spark: SparkSession, path: str, version: int) -> None:
-    """Restore a Delta table to an earlier version (a new commit; history is kept)."""
+    """Restore a Delta table to an earlier version (a new commit; history is kept).
+
+    Raises:
+        LedgerRestoreRefusedError: ``path`` is a ledger under ``<data root>/ops/``.
+    """
+    if posixpath.basename(posixpath.dirname(posixpath.normpath(path))) == LEDGER_DIR:
+        refuse_ledger_restore(f"{LEDGER_DIR}/{posixpath.basename(path)}")
     DeltaTable.forPath(spark, path).restoreToVersion(version)
 
 
@@ -114,7 +156,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         command.add_argument(
             "--table",
             required=True,
-            help="curated table name, or ops/job_runs, ops/privacy_budget, quarantine/rows",
+            help="curated table name, or quarantine/rows"
+            + (", ops/job_runs, ops/privacy_budget" if name == "history" else "")
+            + (" (never a ledger under ops/)" if name == "restore" else ""),
         )
         if name == "restore":
             command.add_argument("--version", type=int, required=True, help="version to restore")
@@ -125,7 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "retention_days", None):
             overrides["etl_retention_days"] = args.retention_days
         settings = load_settings(**overrides)
-    except ConfigurationError as error:
+        if args.command == "restore":
+            refuse_ledger_restore(args.table)
+    except (ConfigurationError, LedgerRestoreRefusedError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     spark = build_spark_session("maintenance", master=settings.spark_master)

@@ -1,6 +1,6 @@
 """mastery_progress: assessment mastery per tenant, subject and period.
 
-python -m jobs.mastery_progress --start 2025-01-06 --end 2025-02-02 [--tenant UUID] [--privacy-level dp_medium]
+python -m jobs.mastery_progress --start 2025-01-01 --end 2025-01-31 [--tenant UUID] [--privacy-level dp_medium]
 """
 
 from __future__ import annotations

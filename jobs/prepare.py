@@ -18,10 +18,13 @@ from pyspark.sql import functions as F
 from jobs.contracts.raw import EventType
 from jobs.validation import (
     MAX_ID_LENGTH,
+    REASON_LEARNER_IN_TWO_TENANTS,
     is_uuid,
+    roster_tenants,
     session_minutes,
     with_duplicates_flagged,
     with_rejection_reason,
+    with_roster_tenant_checked,
 )
 from privacy_udfs import PseudonymKey, generalize_age, generalize_grade, hash_id
 
@@ -116,23 +119,38 @@ def events_in_scope(events: DataFrame, scope: Scope) -> DataFrame:
     return scope.in_tenant(events).where(in_period_rows | no_usable_time)
 
 
-def validate_events(events: DataFrame, scope: Scope) -> DataFrame:
-    """Add ``rejection_reason`` to every in-scope event (null = valid)."""
+def validate_events(events: DataFrame, scope: Scope, roster: DataFrame) -> DataFrame:
+    """Add ``rejection_reason`` to every in-scope event (null = valid).
+
+    ``roster`` is :func:`jobs.validation.roster_tenants` of the raw learners: an event
+    filed under a tenant other than its learner's roster tenant is rejected.
+    """
     return (
         events_in_scope(events, scope)
         .transform(with_rejection_reason(scope.now))
+        .transform(with_roster_tenant_checked(roster))
         .transform(with_duplicates_flagged)
     )
 
 
-def validate_learners(learners: DataFrame) -> DataFrame:
-    """Add ``rejection_reason`` to raw learners: ids must be UUIDs, one row per learner."""
+def validate_learners(learners: DataFrame, roster: DataFrame) -> DataFrame:
+    """Add ``rejection_reason`` to raw learners: ids must be UUIDs, one tenant per learner.
+
+    ``roster`` (every tenant's learners, see :func:`jobs.validation.roster_tenants`) finds
+    learners listed under two tenants: all their rows are rejected.
+    """
+    in_two_tenants = F.coalesce(F.size("roster_tenants"), F.lit(0)) > 1
     reason = (
         F.when(~is_uuid(F.col("learner_id")), "learner_id is not a UUID")
         .when(~is_uuid(F.col("tenant_id")), "tenant_id is not a UUID")
         .when(F.length("learner_id") > MAX_ID_LENGTH, "learner_id too long")
+        .when(in_two_tenants, REASON_LEARNER_IN_TWO_TENANTS)
     )
-    return learners.withColumn("rejection_reason", reason)
+    return (
+        learners.join(roster, on="learner_id", how="left")
+        .withColumn("rejection_reason", reason)
+        .select(*learners.columns, "rejection_reason")
+    )
 
 
 REASON_DUPLICATE_TENANT = "duplicate tenant_id"
@@ -244,8 +262,11 @@ def prepare_inputs(raw: RawTables, scope: Scope, pseudonym: Pseudonymizer) -> Pr
         pseudonym: Maps a learner-id column to its pseudonym; the runner always passes
             :func:`keyed_pseudonym` (the non-private baseline of ``bench/`` passes identity).
     """
-    checked_events = validate_events(raw.events, scope)
-    checked_learners = validate_learners(scope.in_tenant(raw.learners))
+    # Every tenant's roster, not only the run's: a learner of tenant B filed under A is caught
+    # by a run of A alone.
+    roster = roster_tenants(raw.learners)
+    checked_events = validate_events(raw.events, scope, roster)
+    checked_learners = validate_learners(scope.in_tenant(raw.learners), roster)
     history_end = dt.datetime.combine(scope.end + dt.timedelta(days=1), dt.time.min)
     history_events = scope.in_tenant(raw.events).where(F.col("occurred_at") < F.lit(history_end))
     if scope.history_start is not None:
@@ -253,6 +274,7 @@ def prepare_inputs(raw: RawTables, scope: Scope, pseudonym: Pseudonymizer) -> Pr
         history_events = history_events.where(F.col("occurred_at") >= F.lit(history_start))
     history = (
         history_events.transform(with_rejection_reason(scope.now))
+        .transform(with_roster_tenant_checked(roster))
         .where(F.col("rejection_reason").isNull())
         .select(
             pseudonym(F.col("learner_id")).alias("learner_id_hash"),

@@ -6,9 +6,11 @@ metadata, contract column order).
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -84,6 +86,9 @@ class ReleaseContext:
 
 
 Transform = Callable[[PreparedInputs, ReleaseContext], DataFrame]
+Grain = Literal["day", "week", "period"]
+
+DP_REFUSAL = "learner-level rows are never released at DP levels"
 
 # The column of each table that counts the distinct learners of a cell: under DP it
 # decides publication, so its error bar is the table's headline error bar (planner and
@@ -108,16 +113,67 @@ class CuratedJob:
             columns plus whatever privacy columns the aggregation produced.
         platform_wide: True when rows mix every tenant (skipped on single-tenant runs;
             charged to every tenant's budget).
+        dp_release: False for tables never released at a DP level (learner-level rows):
+            the runner skips them at DP levels with :data:`DP_REFUSAL`.
     """
 
     table: CuratedTable
     transform: Transform
     platform_wide: bool = False
+    dp_release: bool = True
 
     @property
     def name(self) -> str:
         """The job's name (its table's name)."""
         return self.table.name
+
+    @property
+    def grain(self) -> Grain:
+        """What one row's period stands for: a ``day``, an ISO ``week``, or the run's ``period``.
+
+        Read from the contract's period column: day and week tables have rows that never
+        change once their day or week is closed; a ``period`` row aggregates the whole run.
+        """
+        if self.table.period_column == "activity_date":
+            return "day"
+        if self.table.period_column == "week_start":
+            return "week"
+        return "period"
+
+
+def is_calendar_month(start: dt.date, end: dt.date) -> bool:
+    """True when [start, end] is exactly one calendar month (the 1st to its last day)."""
+    last_day = calendar.monthrange(start.year, start.month)[1]
+    return start.day == 1 and end == start.replace(day=last_day)
+
+
+def release_refusal(job: CuratedJob, level: PrivacyLevel, scope: Scope) -> str | None:
+    """Why ``job`` may not be released at ``level`` for ``scope``; None when it may.
+
+    The one place of the cadence rules (the runner skips a refused table with this reason):
+
+    - learner-level tables (``dp_release=False``) are never released at DP levels;
+    - ``anonymized`` releases are exact, so two of them must never differ by a small
+      change: they cover closed days only (the period ends before today, UTC, so a
+      day's cells never change between runs), and tables of ``period`` grain, whose rows
+      aggregate the whole run, are released for exactly one closed calendar month (a
+      month-to-date release refreshed nightly, or a month and a quarter over the same
+      days, would let one day or one month be isolated by subtracting two releases).
+    """
+    if level.is_dp:
+        return None if job.dp_release else DP_REFUSAL
+    today = scope.now.date()
+    if scope.end >= today:
+        return (
+            f"anonymized releases cover closed days only: the period ends {scope.end}, "
+            f"today (UTC) is {today}"
+        )
+    if job.grain == "period" and not is_calendar_month(scope.start, scope.end):
+        return (
+            "anonymized period tables are released for one closed calendar month only "
+            f"(the 1st to the last day of a month), not {scope.start}..{scope.end}"
+        )
+    return None
 
 
 def with_release_metadata(

@@ -46,6 +46,7 @@ from jobs.release import (
     LEARNER_COLUMNS,
     CuratedJob,
     ReleaseContext,
+    release_refusal,
     slice_predicate,
     with_release_metadata,
 )
@@ -294,6 +295,10 @@ def plan_releases(
             ensure_curated_table(
                 spark, settings.path("curated", job.name), job.table, context.k_threshold
             )
+            refusal = release_refusal(job, context.level, context.scope)
+            if refusal is not None:  # cadence and level rules, in one place (jobs.release)
+                plan.outcome.skipped_reason = refusal
+                plan.write_tenants = []
         plans.append(plan)
     dp = [
         (job, context, plan)

@@ -19,6 +19,8 @@ UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 MAX_ID_LENGTH = 128
 
 REASON_DUPLICATE = "duplicate event_id"
+REASON_TENANT_MISMATCH = "tenant differs from the learner's roster tenant"
+REASON_LEARNER_IN_TWO_TENANTS = "learner_id listed under more than one tenant"
 
 
 def is_uuid(col: Column) -> Column:
@@ -91,6 +93,54 @@ def with_rejection_reason(now: dt.datetime) -> Callable[[DataFrame], DataFrame]:
 
     def transform(df: DataFrame) -> DataFrame:
         return df.withColumn("rejection_reason", rejection_reason(now))
+
+    return transform
+
+
+def roster_tenants(learners: DataFrame) -> DataFrame:
+    """Each rostered learner id with the set of tenants the raw roster lists it under.
+
+    Shape: raw learners -> (learner_id, roster_tenants array<string>), one row per learner id
+    with a UUID id and tenant. A learner belongs to exactly one tenant; a set of two or more
+    is a roster error (see :data:`REASON_LEARNER_IN_TWO_TENANTS`).
+    """
+    return (
+        learners.where(is_uuid(F.col("learner_id")) & is_uuid(F.col("tenant_id")))
+        .groupBy("learner_id")
+        .agg(F.array_sort(F.collect_set("tenant_id")).alias("roster_tenants"))
+    )
+
+
+def with_roster_tenant_checked(roster: DataFrame) -> Callable[[DataFrame], DataFrame]:
+    """Reject valid events whose tenant is not their learner's only roster tenant.
+
+    Every release is charged to the budget of the tenant a row carries: a learner's
+    events filed under a second tenant would charge them under two tenant ledgers, so
+    such events are quarantined (:data:`REASON_TENANT_MISMATCH`), as are the events of
+    a learner the roster lists under two tenants. Events of learners absent from the
+    roster are left as they are. Rows already rejected keep their first reason.
+
+    Args:
+        roster: :func:`roster_tenants` of the raw learners (every tenant, not just the run's).
+    """
+
+    def transform(events: DataFrame) -> DataFrame:
+        tenants = F.col("roster_tenants")
+        mismatch = (
+            F.col("rejection_reason").isNull()
+            & tenants.isNotNull()
+            & ((F.size(tenants) != 1) | ~F.array_contains(tenants, F.col("tenant_id")))
+        )
+        return (
+            events.join(roster, on="learner_id", how="left")
+            .withColumn(
+                "rejection_reason",
+                F.when(mismatch, F.lit(REASON_TENANT_MISMATCH)).otherwise(
+                    F.col("rejection_reason")
+                ),
+            )
+            .select(*events.columns)
+        )
 
     return transform
 

@@ -24,8 +24,15 @@ from jobs.runner import RunSummary, run_release
 from privacy_udfs import seeded_random_source_for_tests
 
 TEST_KEY = "end-to-end-test-key-" + "0123456789abcdef" * 3
+# One whole calendar month: anonymized period tables are released per closed month only.
 CONFIG = GeneratorConfig(
-    events=6_000, seed=11, tenants=4, learners=160, days=21, malformed_rate=0.03
+    events=6_000,
+    seed=11,
+    tenants=4,
+    learners=160,
+    start=dt.date(2025, 1, 1),
+    days=31,
+    malformed_rate=0.03,
 )
 START = CONFIG.start
 END = CONFIG.start + dt.timedelta(days=CONFIG.days - 1)

@@ -119,6 +119,10 @@ PERIOD_END = Column("period_end", "date", "Last day of the reporting period.", F
 _K_RULE = (
     "Metrics null and insufficient_data=true when distinct learners < k (noisy count in DP levels)."
 )
+_PUBLIC_KEYS = " Every key of the public lists is released, empty ones included."
+_PERIOD_CADENCE = (
+    " At anonymized, released only for one closed calendar month (the 1st to its last day)."
+)
 
 SESSION_DAILY = CuratedTable(
     name="session_daily",
@@ -171,7 +175,12 @@ SESSION_DAILY = CuratedTable(
     ),
     partition_by=("tenant_id",),
     period_column="activity_date",
-    suppression_rule=_K_RULE,
+    suppression_rule=_K_RULE
+    + _PUBLIC_KEYS
+    + " At anonymized, subject rows get complementary suppression against the 'all' row"
+    " (whenever a suppressed subject or the sessions without a subject hold a learner, the"
+    " smallest subject of >= k learners is suppressed too), so no suppressed cell can be"
+    " recovered by subtraction.",
 )
 
 MASTERY_PROGRESS = CuratedTable(
@@ -208,7 +217,7 @@ MASTERY_PROGRESS = CuratedTable(
     ),
     partition_by=("tenant_id",),
     period_column="period_start",
-    suppression_rule=_K_RULE,
+    suppression_rule=_K_RULE + _PUBLIC_KEYS + _PERIOD_CADENCE,
 )
 
 WEEKLY_ACTIVE = CuratedTable(
@@ -275,7 +284,10 @@ WEEKLY_ACTIVE = CuratedTable(
     ),
     partition_by=("tenant_id",),
     period_column="week_start",
-    suppression_rule=_K_RULE,
+    suppression_rule=_K_RULE
+    + " Band counts under k are null; at anonymized, bands get complementary suppression"
+    " against active_learners (the suppressed bands of a week add up to 0 or >= k), and only"
+    " complete ISO weeks inside the run's period are released.",
 )
 
 IEP_PROGRESS = CuratedTable(
@@ -287,9 +299,9 @@ IEP_PROGRESS = CuratedTable(
         Column(
             "iep_category",
             "string",
-            "IEP goal category (released only if it passes partition selection under DP).",
+            "IEP goal category: every category of the public list, for every tenant.",
             False,
-            "data-dependent key",
+            "public key",
         ),
         PERIOD_START,
         PERIOD_END,
@@ -316,13 +328,16 @@ IEP_PROGRESS = CuratedTable(
         Column(
             "support_level_distribution",
             "map<string,long>",
-            "Learners per support level.",
+            "Learners per support level (every level of the public list; null under k).",
             treatment="count",
         ),
     ),
     partition_by=("tenant_id",),
     period_column="period_start",
-    suppression_rule=_K_RULE + " Under DP, categories pass DP partition selection first.",
+    suppression_rule=_K_RULE
+    + _PUBLIC_KEYS
+    + " At anonymized, support levels get complementary suppression against"
+    " learners_with_goals (the suppressed levels add up to 0 or >= k)." + _PERIOD_CADENCE,
 )
 
 COURSE_METRICS = CuratedTable(
@@ -331,7 +346,13 @@ COURSE_METRICS = CuratedTable(
     aggregation_level="cohort",
     keys=(
         TENANT,
-        Column("course_id", "string", "Course (UUID).", False, "data-dependent key"),
+        Column(
+            "course_id",
+            "string",
+            "Course (UUID): every course of the tenant's catalogue (raw/courses).",
+            False,
+            "public key",
+        ),
         Column("course_name", "string", "Course title.", True, "descriptive"),
         Column("subject", "string", "Course subject.", True, "descriptive"),
         Column("difficulty", "string", "Course difficulty.", True, "descriptive"),
@@ -367,7 +388,9 @@ COURSE_METRICS = CuratedTable(
     ),
     partition_by=("tenant_id",),
     period_column="period_start",
-    suppression_rule=_K_RULE + " Under DP, courses pass DP partition selection first.",
+    suppression_rule=_K_RULE
+    + " Every course of the tenant's catalogue is released, without activity included."
+    + _PERIOD_CADENCE,
 )
 
 PLATFORM_DAILY = CuratedTable(
@@ -415,7 +438,12 @@ PUBLIC_METRICS = CuratedTable(
 
 LEARNER_SNAPSHOTS = CuratedTable(
     name="learner_snapshots",
-    description="Per pseudonymous learner and period: activity, mastery and IEP progress. No raw id, no PII.",
+    description=(
+        "Per pseudonymous learner and month: activity, mastery and IEP progress. PSEUDONYMOUS"
+        " PERSONAL DATA, not anonymous: exact values under a keyed pseudonym. Released at"
+        " anonymized only (never at a DP level), to the tenant's admins; k-anonymous over"
+        " (tenant, age_band, grade_band, has_iep). No raw id, name, email or birth date."
+    ),
     aggregation_level="individual",
     keys=(
         Column(
@@ -434,13 +462,24 @@ LEARNER_SNAPSHOTS = CuratedTable(
         Column(
             "age_band",
             "string",
-            "under_13, 13_17, 18_plus or not_provided.",
-            treatment="generalized",
+            "under_13, 13_17, 18_plus or not_provided; coarsened to under_18 / 18_plus, or"
+            " null (withheld), when the tenant needs it for k-anonymity.",
+            treatment="quasi-identifier, generalized",
         ),
         Column(
-            "grade_band", "string", "K-2, 3-5, 6-8, 9-12 or not_provided.", treatment="generalized"
+            "grade_band",
+            "string",
+            "K-2, 3-5, 6-8, 9-12 or not_provided; coarsened to K-5 / 6-12, or null (withheld),"
+            " when the tenant needs it for k-anonymity.",
+            treatment="quasi-identifier, generalized",
         ),
-        Column("has_iep", "boolean", "Learner has an IEP.", treatment="as is"),
+        Column(
+            "has_iep",
+            "boolean",
+            "Learner has an IEP (disability status); null (withheld) when the tenant needs it"
+            " for k-anonymity.",
+            treatment="quasi-identifier, withheld first",
+        ),
         Column("sessions", "long", "Sessions in the period.", treatment="count"),
         Column("learning_minutes", "double", "Session minutes in the period.", treatment="sum"),
         Column("lessons_completed", "long", "Lessons completed.", treatment="count"),
@@ -454,7 +493,7 @@ LEARNER_SNAPSHOTS = CuratedTable(
         Column(
             "iep_mean_progress_pct",
             "double",
-            "Mean progress toward IEP targets, percent.",
+            "Mean progress toward IEP targets, percent; null where has_iep is withheld.",
             treatment="as is",
         ),
         Column(
@@ -466,7 +505,14 @@ LEARNER_SNAPSHOTS = CuratedTable(
     ),
     partition_by=("tenant_id",),
     period_column="period_start",
-    suppression_rule="Metrics null when the learner's tenant has fewer than k learners in the period.",
+    suppression_rule=(
+        "k-anonymity: each tenant's rows are generalised to one level (IEP status withheld,"
+        " then bands coarsened, then withheld) so that every published (tenant, age_band,"
+        " grade_band, has_iep) combination has >= k rows; rows of smaller classes (at most 5%"
+        " of the tenant) are not published, nor any row of a tenant with fewer than k"
+        " learners. Metrics null when the tenant has fewer than k active learners."
+        + _PERIOD_CADENCE
+    ),
 )
 
 CURATED_TABLES: dict[str, CuratedTable] = {

@@ -133,12 +133,16 @@ def render_data_dictionary() -> str:
         "`curated/<table>` (published, no PII), `ops/job_runs` and `ops/privacy_budget`.",
         "",
         "**Privacy treatments.** *public key*: a key whose values are known in advance "
-        "(tenants, days, subjects), released for every value; *data-dependent key*: a key "
+        "(tenants, days, subjects, bands, IEP categories, support levels, each tenant's "
+        "course catalogue), released for every value, empty ones included; "
+        "*data-dependent key*: a key "
         "whose existence depends on the data, released under DP only if it passes DP "
         "partition selection; *pseudonym*: keyed HMAC-SHA256, never a raw id; *count*, "
         "*distinct count*, *sum*, *mean*, *percentile*: noised under DP by the matching "
         "mechanism (see `noise_mechanism`); *max*: exact at `anonymized`, null under DP; "
         "*derived*: computed from noised values (post-processing); *generalized*: banded; "
+        "*quasi-identifier*: with the tenant, an attribute that could single a learner out, "
+        "generalised or withheld until every published combination has at least k rows; "
         "*descriptive*: a label, not a measurement; *metadata*: describes the release.",
         "",
         "## Contents",

@@ -2,7 +2,8 @@
 
 Seed 003 ``analytics_course_metrics``.
 
-Grain: one row per (tenant, course) with activity in ``[scope.start, scope.end]``.
+Grain: one row per (tenant, course) of the tenant's course catalogue (``raw/courses``,
+a public list), for ``[scope.start, scope.end]``; courses without activity included.
 
 Mechanism. Events are first folded into one row per (learner, tenant, course)
 holding that learner's activity in the course (completed or not, study hours,
@@ -11,9 +12,8 @@ one row to a course (``C = 1``) and at most ``L = max_partitions`` courses
 (``conf/bounds.toml``; rows beyond are dropped at random by the engine).
 Each per-learner value is clamped to a domain range (below) and the release is
 one :func:`privacy_udfs.private_aggregate` call. Its ε (the job's) is split
-evenly by sequential composition over eight components: the seven measures
-below and, under DP, partition selection (each 1/8; a mean spends half of its
-share on the centred sum and half on the count):
+evenly by sequential composition over its seven measures (each 1/7; a mean spends
+half of its share on the centred sum and half on the count):
 
 =========================  =============================================
 metric                     how
@@ -30,11 +30,11 @@ retry_rate                 noisy retry count / noisy assessment count
 ``noise_scales`` carries the scales of their numerators and denominator
 (``score_total``, ``assessments``, ``retries``) so readers can derive error bars.
 
-Courses are data-dependent keys: under DP they go through DP partition
-selection (δ = :data:`PARTITION_SELECTION_DELTA`, pre-threshold k) so a tiny
-course's existence does not leak; at ``anonymized`` every course with activity
-appears and those with fewer than k learners have null metrics. Course name,
-subject and difficulty come from the (public) course catalogue after selection.
+Courses are public keys: every course of the tenant's catalogue is released at every
+level, with or without activity, so which courses appear reveals nothing and no ε goes
+to partition selection; those with fewer than k learners (noisy count under DP) have
+null metrics. Activity in a course missing from its tenant's catalogue is not released.
+Course name, subject and difficulty come from the catalogue.
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ from jobs.transforms.activity import bounded_ratio, mean_score, with_learner_act
 from jobs.transforms.common import aggregate
 from privacy_udfs import Measure
 
-PARTITION_SELECTION_DELTA = 1e-6
 MAX_LESSONS_PER_COURSE = 40.0  # courses have 40 lessons; more completions in a period are repeats
 MAX_ASSESSMENTS_PER_COURSE = 30.0  # per learner, course and period; more is scripted clicking
 GROUP_COLS = ("tenant_id", "course_id")
@@ -122,7 +121,7 @@ def course_metrics(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame
         context: The release (level, bounds, ε, k, scope).
 
     Returns:
-        One row per released (tenant, course): keys, metrics and the privacy columns.
+        One row per (tenant, course) of the catalogue: keys, metrics and privacy columns.
     """
     scope = context.scope
     # Shape: one row per (learner, tenant, course) with activity -> per-learner values.
@@ -131,18 +130,19 @@ def course_metrics(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame
         .transform(with_learner_activity(GROUP_COLS))
         .withColumn("study_hours", F.col("minutes") / F.lit(60.0))
     )
-    # Shape: one row per (tenant, course) kept -> noisy measures + privacy columns.
+    catalogue = course_catalogue(inputs.courses)
+    # Shape: one row per (tenant, course) of the catalogue -> noisy measures + privacy columns.
     aggregated = aggregate(
         activity,
         context,
         group_cols=GROUP_COLS,
         measures=course_measures(context.job_bounds.upper),
         max_rows_per_partition=1,
-        partition_selection_delta=PARTITION_SELECTION_DELTA if context.level.is_dp else None,
+        public_groups=catalogue.select(*GROUP_COLS),
     )
     return (
         aggregated.transform(with_course_ratios)
-        .join(course_catalogue(inputs.courses), on=list(GROUP_COLS), how="left")
+        .join(catalogue, on=list(GROUP_COLS), how="left")
         .withColumn("period_start", F.lit(scope.start))
         .withColumn("period_end", F.lit(scope.end))
     )

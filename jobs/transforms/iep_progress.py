@@ -1,24 +1,40 @@
 """iep_progress: progress toward IEP goals per tenant, IEP category and period.
 
-The smallest cohorts of the product live here. Under DP, which categories appear
-at all is itself data-dependent, so categories go through DP partition selection
-(with a pre-threshold of k) before any value is released.
+The smallest cohorts of the product live here. IEP categories and support levels are
+public lists: every tenant gets a row for every category and every support level is a
+key of its distribution, empty ones included, at every level. Which categories a tenant
+has therefore reveals nothing (a tenant with one IEP learner no longer publishes that
+learner's category as its only row), and no ε goes to partition selection.
+
+Small cells at ``anonymized``: the support level distribution of a (tenant, category)
+is a split of ``learners_with_goals`` (each learner has one strongest support level per
+category), so a level under k could be recovered by subtraction. Levels get
+complementary suppression (disjoint parts, see
+:func:`privacy_udfs.suppression.with_complementary_suppression`): the suppressed levels
+of a category always add up to 0 or at least k learners. Under DP, levels under k (on
+the noisy counts) are null.
+
+The latest measurement of a goal is taken per (goal, learner, tenant): goal ids are not
+unique across learners or tenants.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.contracts.raw import SUPPORT_LEVELS, EventType
+from jobs.contracts.raw import IEP_CATEGORIES, SUPPORT_LEVELS, EventType
 from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
-from jobs.transforms.common import aggregate
+from jobs.transforms.common import aggregate, tenants_frame, values_frame
 from privacy_udfs import Measure
+from privacy_udfs.generalize import NOT_PROVIDED
+from privacy_udfs.suppression import with_complementary_suppression
 
-PARTITION_SELECTION_DELTA = 1e-6
+SUPPORT_LEVEL_KEYS = (*SUPPORT_LEVELS, NOT_PROVIDED)  # not_provided: a goal without one
 GOAL_YEAR_DAYS = 365.0  # an IEP goal is written for one year
 MAX_PROGRESS_PCT = 150.0
 
@@ -31,10 +47,13 @@ def goal_progress(events: DataFrame, goals: DataFrame, as_of: dt.date) -> DataFr
     Shape: one row per measured goal -> (learner_id_hash, tenant_id, category,
     support_level, progress_pct, on_track).
     """
+    # A goal id is only unique within one learner's plan (and tenant): two learners' goals
+    # may share an id, so the latest measurement is per (goal, learner, tenant).
+    goal_keys = ["goal_id", "learner_id_hash", "tenant_id"]
     latest = (
         events.where(F.col("event_type") == EventType.IEP_GOAL_MEASUREMENT.value)
-        .groupBy("goal_id")
-        .agg(F.max_by("measurement", "occurred_at").alias("latest"))
+        .groupBy(*goal_keys)
+        .agg(F.max_by("measurement", F.struct("occurred_at", "event_id")).alias("latest"))
     )
     span = F.col("target") - F.col("baseline")
     progress = F.when(span != 0, (F.col("latest") - F.col("baseline")) / span * 100.0)
@@ -42,7 +61,7 @@ def goal_progress(events: DataFrame, goals: DataFrame, as_of: dt.date) -> DataFr
         F.least(F.lit(1.0), F.datediff(F.lit(as_of), F.col("set_at")) / GOAL_YEAR_DAYS) * 100.0
     )
     return (
-        goals.join(latest, "goal_id")
+        goals.join(latest, goal_keys)
         .withColumn("progress_pct", progress)
         .where(F.col("progress_pct").isNotNull())
         .withColumn(
@@ -71,6 +90,47 @@ def learner_category_progress(progress: DataFrame) -> DataFrame:
     )
 
 
+def support_level_distribution(
+    per_learner: DataFrame,
+    inputs: PreparedInputs,
+    context: ReleaseContext,
+    categories: DataFrame,
+) -> DataFrame:
+    """Learners per support level of every (tenant, category), as a map with every level.
+
+    Shape: one row per learner and category -> one row per (tenant_id, iep_category) with
+    support_level_distribution (null values: suppressed).
+    """
+    exact = not context.level.is_dp and context.k_threshold > 0
+    levels = aggregate(
+        per_learner.fillna({"support_level": NOT_PROVIDED}),
+        dataclasses.replace(context, k_threshold=0) if exact else context,
+        group_cols=["tenant_id", "iep_category", "support_level"],
+        measures=[Measure(name="learners", kind="distinct_count")],
+        epsilon_fraction=0.3,
+        public_groups=categories.crossJoin(
+            values_frame(inputs, "support_level", SUPPORT_LEVEL_KEYS)
+        ),
+    )
+    if exact:
+        levels = with_complementary_suppression(
+            levels,
+            context.k_threshold,
+            group_cols=["tenant_id", "iep_category"],
+            part_col="support_level",
+            count_col="learners",
+            metric_cols=["learners"],
+        )
+    small = F.col("learners").isNull() | (F.col("learners") < context.k_threshold)
+    return levels.groupBy("tenant_id", "iep_category").agg(
+        F.map_from_entries(
+            F.collect_list(
+                F.struct(F.col("support_level"), F.when(~small, F.col("learners")).cast("long"))
+            )
+        ).alias("support_level_distribution"),
+    )
+
+
 def iep_progress(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
     """Compute iep_progress for the run's period (pure).
 
@@ -80,7 +140,9 @@ def iep_progress(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
     per_learner = learner_category_progress(
         goal_progress(inputs.events, inputs.iep_goals, scope.end)
     )
-    selection_delta = PARTITION_SELECTION_DELTA if context.level.is_dp else None
+    categories = tenants_frame(inputs).crossJoin(
+        values_frame(inputs, "iep_category", IEP_CATEGORIES)
+    )
     core = aggregate(
         per_learner,
         context,
@@ -97,25 +159,10 @@ def iep_progress(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
             Measure(name="share_on_track", kind="mean", value_col="on_track", lower=0.0, upper=1.0),
         ],
         epsilon_fraction=0.7,
-        partition_selection_delta=selection_delta,
+        public_groups=categories,
     )
-    levels = aggregate(
-        per_learner.fillna({"support_level": "not_provided"}),
-        context,
-        group_cols=["tenant_id", "iep_category", "support_level"],
-        measures=[Measure(name="learners", kind="distinct_count")],
-        epsilon_fraction=0.3,
-        partition_selection_delta=selection_delta,
-    )
-    small = F.col("learners").isNull() | (F.col("learners") < context.k_threshold)
-    distribution = levels.groupBy("tenant_id", "iep_category").agg(
-        F.map_from_entries(
-            F.collect_list(
-                F.struct(F.col("support_level"), F.when(~small, F.col("learners")).cast("long"))
-            )
-        ).alias("support_level_distribution"),
-    )
-    # Shape: one row per released (tenant, IEP category).
+    distribution = support_level_distribution(per_learner, inputs, context, categories)
+    # Shape: one row per (tenant, IEP category) of the public list.
     return (
         core.join(distribution, ["tenant_id", "iep_category"], "left")
         .withColumn(

@@ -1,12 +1,30 @@
-"""learner_snapshots: one row per pseudonymous learner and period.
+"""learner_snapshots: one row per pseudonymous learner and period (``anonymized`` only).
 
 Seed 003 ``analytics_user_snapshots``.
 
+What this is. Learner-level rows under a keyed pseudonym are **pseudonymous personal
+data** (GDPR Art. 4(5)), not anonymous data: whoever holds the key, or can link a row's
+exact activity to a learner they know, re-identifies it. They are released only at
+``anonymized``, to the tenant's own admins (and under a root grant); they are **never
+released at a DP level** (the job declares ``dp_release=False`` and the runner skips it,
+and :func:`learner_snapshots` refuses a DP context): no per-learner noise bounded to the
+learner's own contribution protects roster membership, and a per-learner release would
+use a neighbour relation different from every other table.
+
 Grain: one row per learner of the roster (the prepared learners dimension, enrolled
-by the period's end) × tenant × period. The row set does not depend on activity,
-so a row's existence does not reveal that a learner was active. Learners whose
-events have no roster row get no snapshot. No raw id or PII exists in the inputs;
-the pseudonym is the keyed HMAC and ``key_version`` names its key.
+by the period's end) × tenant × period, minus the rows k-anonymity suppresses. The row
+set does not depend on activity, so a row's existence does not reveal that a learner
+was active. Learners whose events have no roster row get no snapshot. No raw id or PII
+exists in the inputs; the pseudonym is the keyed HMAC and ``key_version`` names its key.
+
+k-anonymity. The quasi-identifiers are (tenant, age band, grade band, has_iep). Each
+tenant's rows are generalised together to the first level of :func:`generalization_levels`
+at which at most :data:`MAX_SUPPRESSED_SHARE` of them fall in classes under k
+(k = ``MIN_COHORT_SIZE``); those rows are suppressed (not published), and a tenant with
+fewer than k rostered learners publishes none (:func:`privacy_udfs.kanonymity.k_anonymize`).
+So every published (tenant, age_band, grade_band, has_iep) combination has at least k rows.
+IEP status is withheld first; where it is withheld, ``iep_mean_progress_pct`` is withheld
+too (its presence would reveal an IEP).
 
 Values: sessions, learning minutes (sessions clamped to [0, 240] by validation
 upstream, summed), lessons and assessments completed in the period; the latest
@@ -14,42 +32,11 @@ score per subject (``mastery_by_subject``); the mean progress of the learner's
 IEP goals measured in the period (latest measurement per goal, from baseline
 toward target, percent, clamped to [0, 150]); ``data_completeness``, the share of
 the learner's valid events in the period that carry every field their type
-needs downstream (see :func:`is_complete_event`).
+needs downstream (see :func:`is_complete_event`). Exact values (no noise).
 
 Suppression: when the learner's tenant has fewer than k learners active in the
-period every metric is null and ``insufficient_data`` is true. The tenant
-counts come from :func:`privacy_udfs.private_aggregate` over the public tenant
-list: true counts at ``anonymized``, noisy distinct counts (discrete Laplace,
-sensitivity 1, :data:`COHORT_FRACTION` of the job's ε) under DP.
-
-``anonymized``: exact values (no clamping) under the pseudonym.
-
-DP levels (decision: noise what can be bounded, withhold the rest). Each
-learner's row depends on that learner's data only, so noising each value with
-the learner's own contribution bound protects it (the per-learner Laplace /
-"local" mechanism): a value clamped to ``[0, cap]`` changes by at most ``cap``
-when the learner's activity changes, and discrete Laplace noise of scale
-``cap / ε_value`` makes it ε_value-DP. Rows of different learners use disjoint
-data (parallel composition); the values of one row compose sequentially, so
-per learner the release costs ``ε_job`` = cohort count share + the four value
-shares. Published under DP, each with its scale in ``noise_scales``:
-
-=====================  =====================================  ==========================
-value                  cap per learner and period             mechanism
-=====================  =====================================  ==========================
-sessions               60 per 31 days                          discrete Laplace
-learning_minutes       ``upper`` (bounds.toml) per 31 days     grid discrete Laplace
-lessons_completed      90 per 31 days                          discrete Laplace
-assessments_completed  60 per 31 days                          discrete Laplace
-=====================  =====================================  ==========================
-
-each with ``(1 − COHORT_FRACTION) / 4`` of the job's ε. Withheld (null) under DP
-because no bounded-sensitivity numeric release protects them: age_band,
-grade_band and has_iep (exact quasi-identifiers), mastery_by_subject (its key
-set reveals the subjects studied), iep_mean_progress_pct (its presence reveals an
-IEP) and data_completeness. With the default ε shares the per-learner noise is
-large (scales in the thousands): the DP variant is for aggregation by the reader,
-not for reading one learner.
+period every metric is null and ``insufficient_data`` is true (exact counts over
+the public tenant list).
 """
 
 from __future__ import annotations
@@ -62,20 +49,17 @@ from pyspark.sql import functions as F
 
 from jobs.contracts.raw import EventType
 from jobs.prepare import PreparedInputs
-from jobs.release import ReleaseContext
-from jobs.transforms.activity import is_event, is_scored_assessment, period_cap, period_months
+from jobs.release import DP_REFUSAL, ReleaseContext
+from jobs.transforms.activity import is_event, is_scored_assessment
 from jobs.transforms.common import aggregate, tenants_frame
-from privacy_udfs import Measure, clamp, laplace_count, laplace_sum
-from privacy_udfs.mechanisms import grid_noise
+from privacy_udfs import Measure, PrivacyConfigurationError, clamp
+from privacy_udfs.generalize import NOT_PROVIDED
+from privacy_udfs.kanonymity import k_anonymize
 
-COHORT_FRACTION = 0.2
 IEP_PROGRESS_RANGE = (0.0, 150.0)
 KEYS = ("learner_id_hash", "tenant_id")
-COUNT_VALUES: dict[str, str] = {
-    "sessions": "sessions",
-    "lessons_completed": "lessons",
-    "assessments_completed": "assessments",
-}
+QUASI_IDENTIFIERS = ("age_band", "grade_band", "has_iep")  # with the tenant
+MAX_SUPPRESSED_SHARE = 0.05
 METRICS = (
     "age_band",
     "grade_band",
@@ -88,14 +72,41 @@ METRICS = (
     "iep_mean_progress_pct",
     "data_completeness",
 )
-WITHHELD_UNDER_DP = (
-    "age_band",
-    "grade_band",
-    "has_iep",
-    "mastery_by_subject",
-    "iep_mean_progress_pct",
-    "data_completeness",
-)
+COARSE_AGE: dict[str, str] = {
+    "under_13": "under_18",
+    "13_17": "under_18",
+    "18_plus": "18_plus",
+    NOT_PROVIDED: NOT_PROVIDED,
+}
+COARSE_GRADE: dict[str, str] = {
+    "K-2": "K-5",
+    "3-5": "K-5",
+    "6-8": "6-12",
+    "9-12": "6-12",
+    NOT_PROVIDED: NOT_PROVIDED,
+}
+
+
+def _mapped(column: str, mapping: dict[str, str]) -> Column:
+    return F.create_map(*[F.lit(x) for pair in mapping.items() for x in pair])[F.col(column)]
+
+
+def generalization_levels() -> tuple[dict[str, Column], ...]:
+    """The k-anonymity ladder, most detailed first; each tenant uses one level for all rows.
+
+    0 as is; 1 IEP status withheld; 2 and bands coarsened (under_18 / 18_plus, K-5 / 6-12);
+    3 and age withheld; 4 every quasi-identifier withheld (only the tenant remains).
+    """
+    withheld = F.lit(None)
+    age, grade = F.col("age_band"), F.col("grade_band")
+    coarse_age, coarse_grade = _mapped("age_band", COARSE_AGE), _mapped("grade_band", COARSE_GRADE)
+    return (
+        {"age_band": age, "grade_band": grade, "has_iep": F.col("has_iep")},
+        {"age_band": age, "grade_band": grade, "has_iep": withheld},
+        {"age_band": coarse_age, "grade_band": coarse_grade, "has_iep": withheld},
+        {"age_band": withheld, "grade_band": coarse_grade, "has_iep": withheld},
+        {"age_band": withheld, "grade_band": withheld, "has_iep": withheld},
+    )
 
 
 def is_complete_event() -> Column:
@@ -186,8 +197,8 @@ def iep_progress(events: DataFrame, goals: DataFrame) -> DataFrame:
     progress = F.when(span != 0, (F.col("measurement") - F.col("baseline")) / span * F.lit(100.0))
     return (
         latest.join(
-            goals.select("goal_id", "learner_id_hash", "baseline", "target"),
-            on=["goal_id", "learner_id_hash"],
+            goals.select("goal_id", "learner_id_hash", "tenant_id", "baseline", "target"),
+            on=["goal_id", "learner_id_hash", "tenant_id"],
             how="inner",
         )
         .groupBy(*KEYS)
@@ -225,78 +236,6 @@ def with_exact_values(df: DataFrame) -> DataFrame:
     )
 
 
-def with_per_learner_noise(context: ReleaseContext) -> Callable[[DataFrame], DataFrame]:
-    """Under DP: clamp and noise each learner's values, withhold the rest (see module docstring).
-
-    Shape: one row per learner -> same columns, noisy counts and minutes, withheld columns null,
-    plus noise_scales and noise_mechanism; materialized once (local checkpoint).
-    """
-    total = context.epsilon
-    assert total is not None
-    each = total * (1 - COHORT_FRACTION) / (len(COUNT_VALUES) + 1)
-    days = context.scope.period_days()
-    caps = {name: period_cap(base, days) for name, base in COUNT_VALUES.items()}
-    minutes_cap = context.job_bounds.upper * period_months(days)
-    minutes_scale = grid_noise(each, minutes_cap).laplace_scale
-    source = context.random_source
-    scales = {**{name: cap / each for name, cap in caps.items()}, "learning_minutes": minutes_scale}
-    mechanism = "; ".join(
-        [
-            f"{name}: per-learner discrete_laplace(cap={cap:g}) ε={each:.6g}"
-            for name, cap in caps.items()
-        ]
-        + [
-            "learning_minutes: per-learner grid_discrete_laplace"
-            f"(cap={minutes_cap:g}) ε={each:.6g}",
-            f"tenant learner count: discrete_laplace ε={total * COHORT_FRACTION:.6g}",
-            f"withheld under DP: {', '.join(WITHHELD_UNDER_DP)}",
-        ]
-    )
-
-    def transform(df: DataFrame) -> DataFrame:
-        noisy = {
-            name: F.greatest(
-                laplace_count(
-                    clamp(name, 0.0, cap).cast("long"),
-                    each,
-                    cap,
-                    random_source=source,
-                    purpose=f"learner_snapshots/{name}",
-                ),
-                F.lit(0).cast("long"),
-            )
-            for name, cap in caps.items()
-        }
-        noisy["learning_minutes"] = F.greatest(
-            laplace_sum(
-                clamp("learning_minutes", 0.0, minutes_cap),
-                each,
-                minutes_cap,
-                random_source=source,
-                purpose="learner_snapshots/learning_minutes",
-            ),
-            F.lit(0.0),
-        )
-        withheld = {name: F.lit(None).cast(dict(df.dtypes)[name]) for name in WITHHELD_UNDER_DP}
-        return (
-            df.withColumns({**noisy, **withheld})
-            .withColumn(
-                "noise_scales",
-                F.create_map(
-                    *[
-                        part
-                        for name, scale in scales.items()
-                        for part in (F.lit(name), F.lit(float(scale)))
-                    ]
-                ),
-            )
-            .withColumn("noise_mechanism", F.lit(mechanism))
-            .localCheckpoint(eager=True)
-        )
-
-    return transform
-
-
 def with_cohort_suppression(cohorts: DataFrame) -> Callable[[DataFrame], DataFrame]:
     """Null every metric of the learners whose tenant is too small (decision from ``cohorts``)."""
 
@@ -316,26 +255,53 @@ def with_cohort_suppression(cohorts: DataFrame) -> Callable[[DataFrame], DataFra
     return transform
 
 
+def k_anonymous_roster(roster_rows: DataFrame, k: int) -> DataFrame:
+    """The roster generalised per tenant so each (tenant, QI) combination has >= k rows.
+
+    Shape: roster (learner_id_hash, tenant_id, age_band, grade_band, has_iep) -> the same
+    columns, generalised; rows of classes under k at the tenant's level removed.
+    """
+    return k_anonymize(
+        roster_rows,
+        k,
+        partition_col="tenant_id",
+        levels=generalization_levels(),
+        max_suppressed_share=MAX_SUPPRESSED_SHARE,
+    )
+
+
 def learner_snapshots(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
-    """Compute learner_snapshots for the run's scope (pure).
+    """Compute learner_snapshots for the run's scope (pure; ``anonymized`` only).
 
     Args:
         inputs: Prepared, pseudonymous inputs of the run.
-        context: The release (level, bounds, ε, k, scope, key version).
+        context: The release (level, bounds, k, scope, key version).
 
     Returns:
-        One row per learner of the roster: keys, metrics and the privacy columns.
+        One row per k-anonymous learner of the roster: keys, metrics and privacy columns.
+
+    Raises:
+        PrivacyConfigurationError: ``context`` is a DP level (never released there).
     """
+    if context.level.is_dp:
+        raise PrivacyConfigurationError(f"learner_snapshots: {DP_REFUSAL}")
     scope = context.scope
     events = inputs.events
     activity = learner_activity(events)
-    # Shape: one row per learner of the roster -> bands + exact period values.
+    roster_rows = roster(inputs.learners, scope.end)
+    if context.k_threshold > 0:  # 0 only in the non-private benchmark baseline
+        roster_rows = k_anonymous_roster(roster_rows, context.k_threshold)
+    # Shape: one row per published learner of the roster -> bands + exact period values.
     exact = (
-        roster(inputs.learners, scope.end)
-        .join(activity, on=list(KEYS), how="left")
+        roster_rows.join(activity, on=list(KEYS), how="left")
         .join(mastery_by_subject(events), on=list(KEYS), how="left")
         .join(iep_progress(events, inputs.iep_goals), on=list(KEYS), how="left")
         .transform(with_exact_values)
+        # Progress toward IEP goals exists only for learners with an IEP: withheld with it.
+        .withColumn(
+            "iep_mean_progress_pct",
+            F.when(F.col("has_iep").isNotNull(), F.col("iep_mean_progress_pct")),
+        )
     )
     # Shape: one row per tenant of the directory -> learners active in the period, suppression.
     cohorts = aggregate(
@@ -343,16 +309,14 @@ def learner_snapshots(inputs: PreparedInputs, context: ReleaseContext) -> DataFr
         context,
         group_cols=["tenant_id"],
         measures=[Measure(name="cohort_learners", kind="distinct_count")],
-        epsilon_fraction=COHORT_FRACTION,
         public_groups=tenants_frame(inputs),
         max_partitions=1,
         max_rows_per_partition=1,
     )
-    released = exact.transform(with_per_learner_noise(context)) if context.level.is_dp else exact
     return (
-        released.transform(with_cohort_suppression(cohorts))
+        exact.transform(with_cohort_suppression(cohorts))
         .withColumn("period_start", F.lit(scope.start))
         .withColumn("period_end", F.lit(scope.end))
         .withColumn("key_version", F.lit(context.key_version))
-        .withColumn("epsilon", F.lit(context.epsilon or 0.0))
+        .withColumn("epsilon", F.lit(0.0))
     )

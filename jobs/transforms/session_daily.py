@@ -1,6 +1,22 @@
-"""session_daily: sessions per tenant, day and subject, plus the tenant total ('all')."""
+"""session_daily: sessions per tenant, day and subject, plus the tenant total ('all').
+
+Every (tenant, day, subject) of the public lists is released, empty ones included.
+
+Small cells at ``anonymized``. The ``all`` row of a (tenant, day) is a total of its
+subject rows (plus sessions without a subject): a subject row suppressed under k could
+be recovered as ``all`` minus the published subjects. So subject rows get complementary
+suppression (:func:`privacy_udfs.suppression.with_complementary_suppression`, parts that
+overlap: one learner may study several subjects): whenever a suppressed subject, or the
+never-published remainder of sessions without a subject, holds any learner, the smallest
+subject of at least k learners is suppressed too, so ``all`` minus the published subjects
+always spans at least k learners. Under DP every value is noisy and suppression decides
+on the noisy count; no complementary suppression is needed (or possible without
+breaking DP).
+"""
 
 from __future__ import annotations
+
+import dataclasses
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
@@ -18,8 +34,10 @@ from jobs.transforms.common import (
 )
 from privacy_udfs import Measure
 from privacy_udfs.measures import MeasureKind
+from privacy_udfs.suppression import with_complementary_suppression
 
 TREND_TOLERANCE = 0.05  # ±5% of the previous week's mean counts as flat
+NO_SUBJECT = "__no_subject"  # sessions without a subject: in 'all', never published alone
 
 
 def session_measures(lower: float, upper: float) -> list[Measure]:
@@ -63,6 +81,39 @@ def with_trend_direction(df: DataFrame) -> DataFrame:
     return df.withColumn("trend_direction", trend)
 
 
+def exact_subjects_with_complementary_suppression(
+    sessions: DataFrame, context: ReleaseContext, tenant_days: DataFrame, subjects: DataFrame
+) -> DataFrame:
+    """``anonymized`` subject rows, suppressed so that none is recoverable from ``all``.
+
+    Shape: sessions -> one row per (tenant, day, subject of the public list): exact
+    measures, ``insufficient_data`` from k and complementary suppression.
+    """
+    measures = session_measures(context.job_bounds.lower, context.job_bounds.upper)
+    no_subject = tenant_days.withColumn("subject", F.lit(NO_SUBJECT))
+    exact = aggregate(
+        sessions.withColumn("subject", F.coalesce(F.col("subject"), F.lit(NO_SUBJECT))),
+        dataclasses.replace(context, k_threshold=0),  # suppressed below, on the true counts
+        group_cols=["tenant_id", "activity_date", "subject"],
+        measures=measures,
+        public_groups=tenant_days.crossJoin(subjects).unionByName(no_subject),
+    )
+    return (
+        with_complementary_suppression(
+            exact.withColumn("hidden", F.col("subject") == F.lit(NO_SUBJECT)),
+            context.k_threshold,
+            group_cols=["tenant_id", "activity_date"],
+            part_col="subject",
+            count_col="active_learners",
+            metric_cols=[m.name for m in measures],
+            overlapping=True,
+            hidden_col="hidden",
+        )
+        .where(~F.col("hidden"))
+        .drop("hidden")
+    )
+
+
 def session_daily(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
     """Compute session_daily for the run's scope (pure).
 
@@ -75,14 +126,20 @@ def session_daily(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
     )
     tenant_days = tenants_frame(inputs).crossJoin(days_frame(inputs, scope.start, scope.end))
     measures = session_measures(context.job_bounds.lower, context.job_bounds.upper)
-    per_subject = aggregate(
-        sessions.where(F.col("subject").isNotNull()),
-        context,
-        group_cols=["tenant_id", "activity_date", "subject"],
-        measures=measures,
-        epsilon_fraction=0.5,
-        public_groups=tenant_days.crossJoin(values_frame(inputs, "subject", SUBJECTS)),
-    )
+    subjects = values_frame(inputs, "subject", SUBJECTS)
+    if context.level.is_dp or context.k_threshold < 1:  # k = 0: the non-private baseline
+        per_subject = aggregate(
+            sessions.where(F.col("subject").isNotNull()),
+            context,
+            group_cols=["tenant_id", "activity_date", "subject"],
+            measures=measures,
+            epsilon_fraction=0.5,
+            public_groups=tenant_days.crossJoin(subjects),
+        )
+    else:
+        per_subject = exact_subjects_with_complementary_suppression(
+            sessions, context, tenant_days, subjects
+        )
     totals = aggregate(
         sessions.withColumn("subject", F.lit(ALL_SUBJECTS)),
         context,

@@ -1,10 +1,23 @@
 """weekly_active: active, new, returning and churned learners per tenant and ISO week.
 
-Weeks are the ISO weeks whose Monday lies in the run's period; a week that runs
-past the period end counts only the period's days (the next run completes it).
+Weeks are the ISO weeks whose Monday lies in the run's period; under DP a week that
+runs past the period end counts only the period's days (the next run completes it).
+At ``anonymized`` only complete weeks (Monday to Sunday inside the period) are
+released, so an exact week's cells never change between runs and no two releases
+differ by a few days of activity.
+
+Small cells at ``anonymized``: the age and grade band distributions are parts of
+``active_learners`` (each active learner is in exactly one band), so a band under k
+could be recovered as ``active_learners`` minus the published bands. Bands get
+complementary suppression (:func:`privacy_udfs.suppression.with_complementary_suppression`,
+disjoint parts): the suppressed bands of a week always add up to 0 or at least k.
+Every band of the public lists is a key of the map, empty ones included (null when
+suppressed).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -14,6 +27,7 @@ from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
 from jobs.transforms.common import aggregate, tenants_frame, values_frame
 from privacy_udfs import Measure
+from privacy_udfs.suppression import with_complementary_suppression
 
 AGE_BANDS = ("under_13", "13_17", "18_plus", "not_provided")
 GRADE_BANDS = ("K-2", "3-5", "6-8", "9-12", "not_provided")
@@ -35,10 +49,15 @@ def iso_week_label(monday: Column) -> Column:
 
 
 def public_weeks(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
-    """The ISO weeks of the period (Mondays within [start, end]), a public key list."""
+    """The ISO weeks of the period (Mondays within [start, end]), a public key list.
+
+    At ``anonymized``, only the weeks whose Sunday is also within the period (complete
+    weeks): an exact partial week would later be replaced by the complete one, and the
+    difference of the two would isolate a few days of activity.
+    """
     spark = inputs.learners.sparkSession
     first_monday = week_start(F.lit(context.scope.start))
-    return (
+    weeks = (
         spark.range(1)
         .select(
             F.explode(
@@ -47,6 +66,9 @@ def public_weeks(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
         )
         .where(F.col("week_start") >= F.lit(context.scope.start))
     )
+    if not context.level.is_dp:
+        weeks = weeks.where(F.date_add("week_start", 6) <= F.lit(context.scope.end))
+    return weeks
 
 
 def learner_weeks(inputs: PreparedInputs, weeks: DataFrame) -> DataFrame:
@@ -98,16 +120,30 @@ def band_distribution(
     epsilon_fraction: float,
     output: str,
 ) -> DataFrame:
-    """Active learners per band as a map; counts under k are nulled (small cells)."""
+    """Active learners per band as a map; bands under k are null (small cells).
+
+    At ``anonymized`` with complementary suppression against ``active_learners`` (bands
+    are disjoint parts of it); under DP on the noisy counts.
+    """
     groups = tenants_frame(inputs).crossJoin(weeks).crossJoin(values_frame(inputs, band, bands))
+    exact = not context.level.is_dp and context.k_threshold > 0
     counts = aggregate(
         rows,
-        context,
+        dataclasses.replace(context, k_threshold=0) if exact else context,
         group_cols=["tenant_id", "week_start", band],
         measures=[Measure(name="learners", kind="distinct_count")],
         epsilon_fraction=epsilon_fraction,
         public_groups=groups,
     )
+    if exact:
+        counts = with_complementary_suppression(
+            counts,
+            context.k_threshold,
+            group_cols=["tenant_id", "week_start"],
+            part_col=band,
+            count_col="learners",
+            metric_cols=["learners"],
+        )
     small = F.col("learners").isNull() | (F.col("learners") < context.k_threshold)
     return counts.groupBy("tenant_id", "week_start").agg(
         F.map_from_entries(

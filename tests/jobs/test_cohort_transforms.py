@@ -1,5 +1,6 @@
 """mastery_progress, weekly_active and iep_progress at anonymized: hand-computed values,
-a cohort of 5 kept and a cohort of 4 suppressed."""
+a cohort of 5 kept and a cohort of 4 suppressed, complementary suppression of the parts of
+published totals, public key lists for every tenant."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from jobs.contracts.raw import IEP_CATEGORIES
 from jobs.transforms.iep_progress import iep_progress
 from jobs.transforms.mastery_progress import mastery_progress
 from jobs.transforms.weekly_active import weekly_active
@@ -145,6 +147,54 @@ def test_weekly_active(spark: SparkSession) -> None:
     assert first_week.churned_learners is None  # nobody was active the week before: 0 < k
 
 
+def test_weekly_bands_are_not_recoverable_from_active_learners(spark: SparkSession) -> None:
+    # 7 active learners: 5 aged 13-17 and 2 under 13. The 2 are suppressed; published next
+    # to active_learners = 7, the 5 would give them back, so the 5 is suppressed too.
+    events = [
+        event(i, i, "session", day(1), subject="math", duration_minutes=30.0) for i in range(1, 8)
+    ]
+    learners = learners_of(TENANT_A, range(1, 6)) + learners_of(
+        TENANT_A, range(6, 8), age="under_13"
+    )
+    week = (
+        weekly_active(
+            make_inputs(spark, events=events, learners=learners),
+            make_context("weekly_active", MONDAY, MONDAY + dt.timedelta(days=6)),
+        )
+        .where(F.col("tenant_id") == TENANT_A)
+        .first()
+    )
+    assert week is not None and week.active_learners == 7
+    assert week.age_band_distribution == {
+        "under_13": None,
+        "13_17": None,
+        "18_plus": None,
+        "not_provided": None,
+    }
+    # All 7 share one grade band: nothing small is exposed, the 7 is published.
+    assert week.grade_band_distribution == {
+        "K-2": None,
+        "3-5": None,
+        "6-8": None,
+        "9-12": 7,
+        "not_provided": None,
+    }
+
+
+def test_weekly_anonymized_releases_complete_weeks_only(spark: SparkSession) -> None:
+    events = [
+        event(i, i, "session", day(d), subject="math", duration_minutes=30.0)
+        for i in range(1, 6)
+        for d in (1, 8)
+    ]
+    inputs = make_inputs(spark, events=events, learners=learners_of(TENANT_A, range(1, 6)))
+    # Monday 6 to Wednesday 15 January: the second week is incomplete and not released.
+    released = weekly_active(
+        inputs, make_context("weekly_active", MONDAY, MONDAY + dt.timedelta(days=9))
+    )
+    assert [r.week_start for r in released.select("week_start").distinct().collect()] == [MONDAY]
+
+
 def test_iep_progress(spark: SparkSession) -> None:
     end = MONDAY + dt.timedelta(days=6)
     set_at = end - dt.timedelta(days=182)  # ~49.9% of the goal year elapsed
@@ -172,7 +222,11 @@ def test_iep_progress(spark: SparkSession) -> None:
         iep_goals=goals,
         learners=learners_of(TENANT_A, range(1, 6)) + learners_of(TENANT_B, range(11, 15)),
     )
-    released = iep_progress(inputs, make_context("iep_progress", MONDAY, end)).localCheckpoint()
+    released = (
+        iep_progress(inputs, make_context("iep_progress", MONDAY, end))
+        .where(F.col("iep_category") == "reading_fluency")
+        .localCheckpoint()
+    )
     actual_df = released.select(
         "tenant_id",
         "iep_category",
@@ -191,4 +245,85 @@ def test_iep_progress(spark: SparkSession) -> None:
     )
     assert_df_equality(actual_df, expected_df, ignore_row_order=True, ignore_nullable=True)
     distributions = {r.tenant_id: r.support_level_distribution for r in released.collect()}
-    assert distributions == {TENANT_A: {"moderate": 5}, TENANT_B: None}
+    # Every support level is a key; the empty ones are suppressed (they add up to 0).
+    assert distributions == {
+        TENANT_A: {"minimal": None, "moderate": 5, "intensive": None, "not_provided": None},
+        TENANT_B: None,
+    }
+
+
+def test_iep_latest_measurement_is_per_goal_learner_and_tenant(spark: SparkSession) -> None:
+    # Goal ids are only unique within a learner's plan: all six learners have a goal "g1".
+    end = MONDAY + dt.timedelta(days=6)
+    goals = [
+        ("g1", TENANT_A, learner(i), "reading_fluency", 0.0, 100.0, MONDAY, "moderate")
+        for i in range(1, 6)
+    ] + [("g1", TENANT_B, learner(21), "reading_fluency", 0.0, 100.0, MONDAY, "moderate")]
+    events = [
+        event(i, i, "iep_goal_measurement", day(1), goal_id="g1", measurement=10.0 * i)
+        for i in range(2, 6)
+    ]
+    # Learner 1's measurement is later than learners 2-5's; tenant B's "g1" is the latest.
+    events += [event(1, 1, "iep_goal_measurement", day(2), goal_id="g1", measurement=90.0)]
+    events += [
+        event(
+            21, 21, "iep_goal_measurement", day(3), goal_id="g1", measurement=0.0, tenant=TENANT_B
+        )
+    ]
+    inputs = make_inputs(
+        spark,
+        events=events,
+        iep_goals=goals,
+        learners=learners_of(TENANT_A, range(1, 6)) + learners_of(TENANT_B, range(21, 22)),
+    )
+    row = (
+        iep_progress(inputs, make_context("iep_progress", MONDAY, end))
+        .where((F.col("tenant_id") == TENANT_A) & (F.col("iep_category") == "reading_fluency"))
+        .first()
+    )
+    # Each learner's own latest measurement: (90 + 20 + 30 + 40 + 50) / 5. Keyed on the
+    # goal id alone, every learner got tenant B's 0.
+    assert row is not None and row.learners_with_goals == 5
+    assert row.mean_progress_pct == 46.0
+
+
+def test_iep_tenant_with_3_learners_does_not_reveal_their_category(spark: SparkSession) -> None:
+    # Tenant B has 3 IEP learners, one with a goal in reading; tenant A has 5 in reading.
+    end = MONDAY + dt.timedelta(days=6)
+    goals = [
+        (f"g{i}", TENANT_A, learner(i), "reading_fluency", 0.0, 100.0, MONDAY, "moderate")
+        for i in range(1, 6)
+    ] + [("g21", TENANT_B, learner(21), "reading_fluency", 0.0, 100.0, MONDAY, "intensive")]
+    events = [
+        event(i, i, "iep_goal_measurement", day(1), goal_id=f"g{i}", measurement=50.0)
+        for i in range(1, 6)
+    ]
+    events.append(
+        event(
+            21, 21, "iep_goal_measurement", day(1), goal_id="g21", measurement=50.0, tenant=TENANT_B
+        )
+    )
+    inputs = make_inputs(
+        spark,
+        events=events,
+        iep_goals=goals,
+        learners=learners_of(TENANT_A, range(1, 6)) + learners_of(TENANT_B, range(21, 24)),
+    )
+    rows = iep_progress(inputs, make_context("iep_progress", MONDAY, end)).collect()
+    tenant_b = [r for r in rows if r.tenant_id == TENANT_B]
+    # One row per category of the public list, every one suppressed and alike: which
+    # category the learner's goal is in cannot be told from the release.
+    assert sorted(r.iep_category for r in tenant_b) == sorted(IEP_CATEGORIES)
+    metrics = {
+        (
+            r.learners_with_goals,
+            r.mean_progress_pct,
+            r.share_on_track,
+            r.support_level_distribution,
+            r.insufficient_data,
+        )
+        for r in tenant_b
+    }
+    assert metrics == {(None, None, None, None, True)}
+    # Tenant A gets every category too, the empty ones suppressed.
+    assert len([r for r in rows if r.tenant_id == TENANT_A]) == len(IEP_CATEGORIES)

@@ -1,4 +1,5 @@
-"""course_metrics: exact values at anonymized (course of 5 kept, of 4 suppressed); DP selection."""
+"""course_metrics: exact values at anonymized (course of 5 kept, of 4 suppressed); every course of
+the tenant's catalogue is released at every level, with or without activity."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from jobs.contracts.curated import COURSE_METRICS
 from jobs.release import ReleaseContext, with_release_metadata
-from jobs.transforms.course_metrics import PARTITION_SELECTION_DELTA, course_metrics
+from jobs.transforms.course_metrics import course_metrics
 from privacy_udfs import PrivacyLevel, seeded_random_source_for_tests
 from tests.jobs.inputs import TENANT_A, event, learner, make_context, make_inputs
 
@@ -116,13 +117,41 @@ def test_anonymized_exact_values_course_of_5_kept_of_4_suppressed(spark: SparkSe
                 None,
                 True,
             ),
+            # In the catalogue, no activity: released too (which courses appear reveals nothing).
+            (
+                TENANT_A,
+                BIG,
+                "Biology",
+                "science",
+                "intermediate",
+                START,
+                END,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                True,
+            ),
         ],
         actual.schema,
     )
     assert_approx_df_equality(actual, expected, 1e-9, ignore_row_order=True, ignore_nullable=True)
 
 
-def test_dp_partition_selection_hides_small_courses_and_noise_stays_within_scale(
+def test_activity_in_a_course_outside_the_catalogue_is_not_released(spark: SparkSession) -> None:
+    stray = "00000000-0000-4000-8000-0000000000ff"
+    events = [
+        event(50 + i, i, "session", AT, course_id=stray, subject="math", duration_minutes=10.0)
+        for i in range(1, 7)
+    ]
+    inputs = make_inputs(spark, events=events, learners=learners(9), courses=COURSES)
+    rows = course_metrics(inputs, make_context("course_metrics", START, END)).collect()
+    assert sorted(r.course_id for r in rows) == sorted([C1, C2, BIG])
+
+
+def test_dp_releases_every_catalogue_course_and_noise_stays_within_scale(
     spark: SparkSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PRIVACY_UDFS_ALLOW_SEEDED_RANDOMNESS", "1")
@@ -152,23 +181,26 @@ def test_dp_partition_selection_hides_small_courses_and_noise_stays_within_scale
         level=PrivacyLevel.DP_LOW,
         random_source=seeded_random_source_for_tests(7),
     )
-    # The whole level's ε and L = 1 so that a 300-learner course clears the δ = 1e-6
-    # selection threshold in a test-sized input (the configured share needs thousands).
+    # The whole level's ε and L = 1, so the noise is small next to a 300-learner course.
     context = dataclasses.replace(
         context,
         job_bounds=dataclasses.replace(context.job_bounds, epsilon_share=1.0, max_partitions=1),
     )
-    rows = course_metrics(inputs, context).collect()
-    assert [r.course_id for r in rows] == [BIG]  # courses of 5 and 4 learners are not even listed
-    row = rows[0]
+    rows = {r.course_id: r for r in course_metrics(inputs, context).collect()}
+    # Public keys: every catalogue course is listed, no ε or δ goes to partition selection.
+    assert sorted(rows) == sorted([C1, C2, BIG])
+    row = rows[BIG]
     assert row.epsilon == pytest.approx(2.0)
-    assert row.delta == PARTITION_SELECTION_DELTA
+    assert row.delta == 0.0
     assert (
-        "partition_selection" in row.noise_mechanism and "discrete_laplace" in row.noise_mechanism
+        "partition_selection" not in row.noise_mechanism
+        and "discrete_laplace" in row.noise_mechanism
     )
     assert row.insufficient_data is False and row.course_name == "Biology"
     scales = row.noise_scales
     assert abs(row.enrolled_learners - 300) <= 20 * scales["enrolled_learners"]
     assert abs(row.completion_rate - 1 / 3) <= 20 * scales["completion_rate"] + 1e-9
     assert abs(row.avg_study_hours - 1.0) <= 20 * scales["avg_study_hours"] + 1e-9
-    assert 0.0 <= row.completion_rate <= 1.0 and row.mean_mastery is None  # no assessments
+    assert 0.0 <= row.completion_rate <= 1.0
+    # No assessments: the noisy ratio is null (noisy count <= 0) or clamped into [0, 100].
+    assert row.mean_mastery is None or 0.0 <= row.mean_mastery <= 100.0

@@ -7,19 +7,24 @@ the PII canaries on every byte under curated/.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from jobs.arguments import JobArguments
 from jobs.contracts.columns import spark_schema
 from jobs.contracts.curated import CURATED_TABLES
 from jobs.generate import CANARY_PREFIX
+from jobs.run_all import ALL_JOBS
+from jobs.runner import run_release
+from tests.pipeline import NOW, START, comparable, curated, run
 from tests.pipeline import CuratedPipeline as Pipeline
-from tests.pipeline import comparable, curated, run
 
 pytestmark = pytest.mark.slow
 
@@ -146,6 +151,49 @@ def test_budget_refuses_a_release_over_the_limit(
     assert refused.status == "refused"
     assert refused.counters.epsilon_charged == 0.0
     assert curated(spark, curated_pipeline.settings, "session_daily", "dp_low").count() == 0
+
+
+def test_anonymized_month_to_date_run_skips_period_tables_with_the_reason(
+    spark: SparkSession, curated_pipeline: Pipeline
+) -> None:
+    settings = curated_pipeline.settings
+    before = {
+        name: curated(spark, settings, name, "anonymized").drop("job_run_id").localCheckpoint()
+        for name in ("mastery_progress", "learner_snapshots")
+    }
+    # 1-10 January: month to date. Day and week tables are released (their days are
+    # closed and never change); period tables would differ from the month's by 21 days.
+    arguments = JobArguments(START, START + dt.timedelta(days=9), None, "anonymized", str(uuid4()))
+    summary = run_release(spark, settings, arguments, ALL_JOBS, run_name="run_all", now=NOW)
+    outcomes = {t.table: t for t in summary.tables}
+    for name in ("mastery_progress", "iep_progress", "course_metrics", "learner_snapshots"):
+        reason = outcomes[name].skipped_reason
+        assert reason is not None and "one closed calendar month" in reason, name
+        assert outcomes[name].rows_written == 0
+    for name in ("session_daily", "platform_daily", "weekly_active"):
+        assert outcomes[name].skipped_reason is None and outcomes[name].rows_written > 0, name
+    # The month's period rows are untouched; no row covers 1-10 January.
+    for name, frame in before.items():
+        after = curated(spark, settings, name, "anonymized").drop("job_run_id")
+        assert_df_equality(
+            comparable(after), comparable(frame), ignore_row_order=True, ignore_nullable=True
+        )
+
+
+def test_learner_snapshots_are_anonymized_only_and_k_anonymous(
+    spark: SparkSession, curated_pipeline: Pipeline
+) -> None:
+    settings = curated_pipeline.settings
+    assert curated(spark, settings, "learner_snapshots", "dp_medium").count() == 0
+    outcome = next(t for t in curated_pipeline.dp_first.tables if t.table == "learner_snapshots")
+    assert outcome.skipped_reason == "learner-level rows are never released at DP levels"
+    assert "learner_snapshots" not in {
+        r.job_name
+        for r in spark.read.format("delta").load(settings.path("ops", "privacy_budget")).collect()
+    }
+    rows = curated(spark, settings, "learner_snapshots", "anonymized")
+    classes = rows.groupBy("tenant_id", "age_band", "grade_band", "has_iep").count()
+    assert rows.count() > 0 and classes.where(F.col("count") < 5).count() == 0
 
 
 UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

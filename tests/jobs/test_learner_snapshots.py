@@ -1,19 +1,28 @@
-"""learner_snapshots: exact at anonymized (tenant of 5 kept, of 4 suppressed); DP per learner."""
+"""learner_snapshots: exact at anonymized, k-anonymous over the quasi-identifiers; never DP."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Any
 
 import pytest
 from chispa import assert_df_equality
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.contracts.curated import LEARNER_SNAPSHOTS
-from jobs.release import ReleaseContext, with_release_metadata
-from jobs.transforms.learner_snapshots import WITHHELD_UNDER_DP, learner_snapshots
-from privacy_udfs import PrivacyLevel, seeded_random_source_for_tests
+from jobs.learner_snapshots import JOB
+from jobs.release import DP_REFUSAL, ReleaseContext, release_refusal, with_release_metadata
+from jobs.transforms.learner_snapshots import (
+    MAX_SUPPRESSED_SHARE,
+    k_anonymous_roster,
+    learner_snapshots,
+)
+from privacy_udfs import PrivacyConfigurationError, PrivacyLevel
+from privacy_udfs.generalize import AGE_BANDS, GRADE_BANDS
 from tests.jobs.inputs import TENANT_A, TENANT_B, event, learner, make_context, make_inputs
 
 START, END = dt.date(2025, 1, 6), dt.date(2025, 1, 12)
@@ -24,9 +33,10 @@ def at(hour: int) -> dt.datetime:
 
 
 def inputs_for(spark: SparkSession):
-    """Tenant A: learners 1-5 active, 6 enrolled but idle, 7 enrolled after the period.
+    """Tenant A: learners 1-5 active, 6 and 8-11 enrolled but idle, 7 enrolled after the period.
 
-    Tenant B: learners 11-14 active (a cohort of 4).
+    Learner 1 is the only one with an IEP; 8-11 share learner 1's bands. Tenant B: learners
+    11-14 active (a cohort of 4).
     """
     course: dict[str, Any] = {"course_id": "00000000-0000-4000-8000-0000000000c1"}
     events = [
@@ -59,7 +69,7 @@ def inputs_for(spark: SparkSession):
                 tenant=TENANT_B,
                 **course,
             )
-            for i in (11, 12, 13, 14)
+            for i in (21, 22, 23, 24)
         ],
     ]
     enrolled = dt.datetime(2024, 9, 1)
@@ -67,7 +77,8 @@ def inputs_for(spark: SparkSession):
         (learner(1), TENANT_A, "13_17", "9-12", True, enrolled),
         *[(learner(i), TENANT_A, "under_13", "3-5", False, enrolled) for i in (2, 3, 4, 5, 6)],
         (learner(7), TENANT_A, "under_13", "3-5", False, dt.datetime(2025, 2, 1)),
-        *[(learner(i), TENANT_B, "18_plus", "not_provided", False, None) for i in (11, 12, 13, 14)],
+        *[(learner(i), TENANT_A, "13_17", "9-12", False, enrolled) for i in (8, 9, 10, 11)],
+        *[(learner(i), TENANT_B, "18_plus", "not_provided", False, None) for i in (21, 22, 23, 24)],
     ]
     goals = [("g1", TENANT_A, learner(1), "reading_fluency", 10.0, 30.0, START, "moderate")]
     return make_inputs(spark, events=events, learners=learners, iep_goals=goals)
@@ -82,28 +93,30 @@ def released(df: DataFrame, context: ReleaseContext) -> DataFrame:
     )
 
 
-def test_anonymized_exact_values_and_tenant_k5_suppression(spark: SparkSession) -> None:
+def test_anonymized_exact_values_k_anonymous_roster(spark: SparkSession) -> None:
     context = make_context("learner_snapshots", START, END)
     actual = released(learner_snapshots(inputs_for(spark), context), context)
     a = (START, END, "v1")
-    nulls = (None,) * 10
+    idle = (0, 0.0, 0, 0, {}, None, None, False)
     expected = spark.createDataFrame(
         [
-            # 2 sessions, 90 min, 1 lesson, 3 assessments, latest math 90 and reading 50,
-            # IEP goal 10 -> 30 measured 20 last: 50 %; every event complete.
+            # 2 sessions, 90 min, 1 lesson, 3 assessments, latest math 90 and reading 50;
+            # every event complete. Learner 1 is the tenant's only IEP learner: IEP status is
+            # withheld for the whole tenant (classes of 5 and 5 remain), and with it the IEP
+            # progress (50 %), whose presence would reveal the IEP.
             (
                 learner(1),
                 TENANT_A,
                 *a,
                 "13_17",
                 "9-12",
-                True,
+                None,
                 2,
                 90.0,
                 1,
                 3,
                 {"math": 90.0, "reading": 50.0},
-                50.0,
+                None,
                 1.0,
                 False,
             ),
@@ -114,7 +127,7 @@ def test_anonymized_exact_values_and_tenant_k5_suppression(spark: SparkSession) 
                 *a,
                 "under_13",
                 "3-5",
-                False,
+                None,
                 1,
                 20.0,
                 1,
@@ -131,7 +144,7 @@ def test_anonymized_exact_values_and_tenant_k5_suppression(spark: SparkSession) 
                     *a,
                     "under_13",
                     "3-5",
-                    False,
+                    None,
                     1,
                     10.0,
                     0,
@@ -144,64 +157,22 @@ def test_anonymized_exact_values_and_tenant_k5_suppression(spark: SparkSession) 
                 for i in (3, 4, 5)
             ],
             # on the roster but idle: a row of zeros (row existence does not reveal activity)
-            (
-                learner(6),
-                TENANT_A,
-                *a,
-                "under_13",
-                "3-5",
-                False,
-                0,
-                0.0,
-                0,
-                0,
-                {},
-                None,
-                None,
-                False,
-            ),
-            # tenant B has 4 active learners: keys stay, every metric is null
-            *[(learner(i), TENANT_B, *a, *nulls, True) for i in (11, 12, 13, 14)],
+            (learner(6), TENANT_A, *a, "under_13", "3-5", None, *idle),
+            *[(learner(i), TENANT_A, *a, "13_17", "9-12", None, *idle) for i in (8, 9, 10, 11)],
+            # tenant B has 4 learners on its roster: fewer than k, no row is published
         ],
         actual.schema,
     ).orderBy("learner_id_hash")
     assert_df_equality(actual, expected, ignore_nullable=True)
 
 
-def test_dp_per_learner_noise_withheld_attributes_and_noisy_cohort_count(
-    spark: SparkSession, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PRIVACY_UDFS_ALLOW_SEEDED_RANDOMNESS", "1")
-    context = make_context(
-        "learner_snapshots",
-        START,
-        END,
-        level=PrivacyLevel.DP_LOW,
-        random_source=seeded_random_source_for_tests(2),
-    )
-    rows = learner_snapshots(inputs_for(spark), context).collect()
-    true_sessions = {learner(1): 2, learner(2): 1, learner(6): 0}
-    assert len(rows) == 10
-    flags: dict[str, set[bool]] = {}
-    for r in rows:
-        assert r.epsilon == pytest.approx(2.0 * context.job_bounds.epsilon_share)
-        assert r.key_version == "v1" and "per-learner discrete_laplace" in r.noise_mechanism
-        assert all(getattr(r, name) is None for name in WITHHELD_UNDER_DP)
-        flags.setdefault(r.tenant_id, set()).add(r.insufficient_data)
-        if r.insufficient_data:
-            assert r.sessions is None and r.learning_minutes is None
-        else:
-            assert r.sessions >= 0 and r.learning_minutes >= 0.0
-            error = abs(r.sessions - true_sessions.get(r.learner_id_hash, 1))
-            assert error <= 20 * r.noise_scales["sessions"]
-            assert set(r.noise_scales) == {
-                "sessions",
-                "learning_minutes",
-                "lessons_completed",
-                "assessments_completed",
-            }
-    # one suppression decision per tenant (on its noisy learner count)
-    assert all(len(v) == 1 for v in flags.values())
+def test_never_released_at_a_dp_level(spark: SparkSession) -> None:
+    for level in (PrivacyLevel.DP_LOW, PrivacyLevel.DP_MEDIUM, PrivacyLevel.DP_HIGH):
+        context = make_context("learner_snapshots", START, END, level=level)
+        with pytest.raises(PrivacyConfigurationError, match="never released at DP levels"):
+            learner_snapshots(inputs_for(spark), context)
+        # The runner skips the job with the reason before computing anything.
+        assert release_refusal(JOB, level, context.scope) == DP_REFUSAL
 
 
 def test_no_raw_identifier_or_pii_column(spark: SparkSession) -> None:
@@ -209,3 +180,55 @@ def test_no_raw_identifier_or_pii_column(spark: SparkSession) -> None:
     df = learner_snapshots(inputs_for(spark), context)
     assert not {"learner_id", "full_name", "email", "date_of_birth"} & set(df.columns)
     assert df.where(F.length("learner_id_hash") != 64).count() == 0
+
+
+ROSTER_ROW = st.tuples(
+    st.sampled_from([TENANT_A, TENANT_B, "00000000-0000-4000-8000-00000000000c"]),
+    st.sampled_from(AGE_BANDS),
+    st.sampled_from(GRADE_BANDS),
+    st.booleans(),
+)
+
+
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(ROSTER_ROW, min_size=1, max_size=80),
+    k=st.integers(2, 6),
+    skew=st.booleans(),
+)
+def test_every_published_quasi_identifier_combination_has_k_rows(
+    spark: SparkSession, rows: list[tuple[str, str, str, bool]], k: int, skew: bool
+) -> None:
+    if skew:  # a large common class next to rare ones, as on a real roster
+        rows = rows + [(TENANT_A, "13_17", "9-12", False)] * 40
+    roster = spark.createDataFrame(
+        [(learner(i), *r) for i, r in enumerate(rows)],
+        "learner_id_hash string, tenant_id string, age_band string, grade_band string, "
+        "has_iep boolean",
+    )
+    published = k_anonymous_roster(roster, k).collect()
+    combinations = Counter((r.tenant_id, r.age_band, r.grade_band, r.has_iep) for r in published)
+    assert all(n >= k for n in combinations.values()), combinations
+    by_tenant = Counter(r[0] for r in rows)
+    kept = Counter(r.tenant_id for r in published)
+    source = {learner(i): r for i, r in enumerate(rows)}
+    for tenant, n in by_tenant.items():
+        if n < k:
+            assert kept[tenant] == 0  # too small to hide anyone in: nothing published
+        else:
+            assert n - kept[tenant] <= int(n * MAX_SUPPRESSED_SHARE)
+    for r in published:
+        tenant, age, grade, has_iep = source[r.learner_id_hash]
+        assert r.tenant_id == tenant
+        assert r.has_iep in (None, has_iep) and r.age_band in (None, age, *COARSE_AGES)
+        assert r.grade_band in (None, grade, *COARSE_GRADES)
+    # One level per tenant: IEP status is shown for all of a tenant's rows or for none.
+    for tenant in kept:
+        shown = {r.has_iep is not None for r in published if r.tenant_id == tenant}
+        assert len(shown) == 1
+
+
+COARSE_AGES = ("under_18", "18_plus", "not_provided")
+COARSE_GRADES = ("K-5", "6-12", "not_provided")

@@ -1,4 +1,5 @@
-"""session_daily: exact values at anonymized (cohort of 5 kept, of 4 suppressed); DP metadata."""
+"""session_daily: exact values at anonymized (cohort of 5 kept, of 4 suppressed), complementary
+suppression of subjects against the tenant total; DP metadata."""
 
 from __future__ import annotations
 
@@ -62,9 +63,11 @@ def test_anonymized_exact_values_and_k5_suppression(spark: SparkSession) -> None
     )
     expected_df = spark.createDataFrame(
         [
-            # 5 learners in math: kept; the 'all' row adds learner 1's 500-minute reading
-            # session, clamped to 240.
-            (TENANT_A, "math", 5, 5, 30.0, 30.0, 50.0, 150 / 60, False),
+            # 5 learners in math, but learner 1's lone reading session (1 learner) is
+            # suppressed and 'all' minus math would give it back (1 session, 240 minutes):
+            # math, the smallest subject of >= k learners, is suppressed too.
+            (TENANT_A, "math", None, None, None, None, None, None, True),
+            # the 'all' row adds learner 1's 500-minute reading session, clamped to 240.
             (TENANT_A, "all", 6, 5, 390 / 6, 35.0, 240.0, 390 / 60, False),
             # 4 learners: identifiers and the flag stay, every metric is null.
             (TENANT_B, "math", None, None, None, None, None, None, True),
@@ -82,6 +85,44 @@ def test_anonymized_exact_values_and_k5_suppression(spark: SparkSession) -> None
         allow_nan_equality=True,
         ignore_column_order=False,
     )
+
+
+def test_anonymized_no_suppressed_subject_is_recoverable_from_the_total(
+    spark: SparkSession,
+) -> None:
+    math = [event(i, i, "session", AT, subject="math", duration_minutes=20.0) for i in range(1, 7)]
+    science = [
+        event(10 + i, i, "session", AT, subject="science", duration_minutes=30.0)
+        for i in range(1, 9)
+    ]
+    one_art = [event(30, 9, "session", AT, subject="art", duration_minutes=33.1)]
+    no_subject = [event(40, 10, "session", AT, subject=None, duration_minutes=12.0)]
+    learners = [(learner(i), TENANT_A, "13_17", "9-12", False, None) for i in range(1, 11)]
+
+    def released(events: list) -> dict[str, tuple]:
+        rows = session_daily(
+            make_inputs(spark, events=events, learners=learners),
+            make_context("session_daily", DAY, DAY),
+        ).collect()
+        return {r.subject: (r.insufficient_data, r.sessions, r.total_hours) for r in rows}
+
+    # Math (6) and science (8) alone: nothing is small, both are published.
+    plain = released(math + science)
+    assert plain["math"] == (False, 6, 2.0) and plain["science"] == (False, 8, 4.0)
+    assert plain["all"] == (False, 14, 6.0)
+    # One art session of 33.1 minutes by one learner: art is suppressed, and so is math (the
+    # smallest subject of >= k learners), so 'all' minus the published subjects spans 7
+    # learners, not 1.
+    with_art = released(math + science + one_art)
+    assert with_art["art"][0] and with_art["math"] == (True, None, None)
+    assert with_art["science"] == (False, 8, 4.0) and with_art["all"][0] is False
+    # A session without a subject is in 'all' only: it is never published alone either.
+    with_unknown = released(math + science + no_subject)
+    assert with_unknown["math"] == (True, None, None) and with_unknown["science"][0] is False
+    assert "__no_subject" not in with_unknown
+    # The residual always includes a whole suppressed subject of >= k learners (math: 6).
+    assert with_art["all"][1] - with_art["science"][1] == 6 + 1
+    assert with_unknown["all"][1] - with_unknown["science"][1] == 6 + 1
 
 
 def test_every_public_key_is_released(spark: SparkSession) -> None:

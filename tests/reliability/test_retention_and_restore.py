@@ -11,7 +11,12 @@ import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
-from jobs.maintenance import MIN_VACUUM_HOURS, apply_retention
+from jobs.maintenance import (
+    MIN_VACUUM_HOURS,
+    LedgerRestoreRefusedError,
+    apply_retention,
+    restore_table,
+)
 from jobs.maintenance import main as maintenance_main
 from tests.reliability.rawdata import settings_for
 
@@ -79,3 +84,30 @@ def test_retention_deletes_only_rows_past_the_window(spark: SparkSession, tmp_pa
     assert [(r.table, r.rows_deleted) for r in results] == [("session_daily", 1)]
     assert _values(spark, path) == {2, 3}
     assert _values(spark, path, 0) == {1, 2, 3}  # the deleted rows stay readable by time travel
+
+
+@pytest.mark.parametrize(
+    "table",
+    ["ops/privacy_budget", "ops/job_runs", "./ops/privacy_budget", "quarantine/../ops/job_runs"],
+)
+def test_restore_refuses_the_ledgers_corrections_are_compensating_rows(
+    spark: SparkSession, tmp_path: Path, capsys: pytest.CaptureFixture[str], table: str
+) -> None:
+    settings = settings_for(tmp_path)
+    path = settings.path("ops", table.rsplit("/", 1)[-1])
+    for value in range(2):  # versions 0 and 1 of a ledger: 1 appends a charge
+        spark.createDataFrame([(value,)], "value long").write.format("delta").mode("append").save(
+            path
+        )
+
+    code = maintenance_main(
+        ["--data-root", settings.data_root, "restore", "--table", table, "--version", "0"]
+    )
+
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "append-only" in error and "compensating rows" in error
+    assert _values(spark, path) == {0, 1}  # nothing was rolled back
+    with pytest.raises(LedgerRestoreRefusedError, match="compensating rows"):
+        restore_table(spark, path, 0)
+    assert DeltaTable.forPath(spark, path).history(1).first()["operation"] != "RESTORE"
