@@ -191,7 +191,7 @@ def test_dp_releases_every_catalogue_course_and_noise_stays_within_scale(
     assert sorted(rows) == sorted([C1, C2, BIG])
     row = rows[BIG]
     assert row.epsilon == pytest.approx(2.0)
-    assert row.delta == 0.0
+    assert row.delta == context.delta
     assert (
         "partition_selection" not in row.noise_mechanism
         and "discrete_laplace" in row.noise_mechanism

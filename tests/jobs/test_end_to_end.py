@@ -23,6 +23,7 @@ from jobs.contracts.curated import CURATED_TABLES
 from jobs.generate import CANARY_PREFIX
 from jobs.run_all import ALL_JOBS
 from jobs.runner import run_release
+from tests.budget_figures import job_epsilon
 from tests.pipeline import NOW, START, comparable, curated, run
 from tests.pipeline import CuratedPipeline as Pipeline
 
@@ -96,7 +97,7 @@ def test_dp_release_metadata(spark: SparkSession, curated_pipeline: Pipeline) ->
         .collect()
     )
     assert len(meta) == 1
-    assert meta[0].epsilon == pytest.approx(1.0 * 0.25)
+    assert meta[0].epsilon == pytest.approx(job_epsilon("session_daily"))
     assert (meta[0].k_threshold, meta[0].aggregation_level, meta[0].job_run_id) == (
         5,
         "tenant",

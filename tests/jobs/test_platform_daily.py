@@ -15,6 +15,8 @@ from jobs.transforms.platform_daily import platform_daily
 from privacy_udfs import PrivacyLevel, seeded_random_source_for_tests
 from tests.jobs.inputs import TENANT_A, TENANT_B, event, learner, make_context, make_inputs
 
+MECHANISMS = {"pure": "discrete_laplace", "zcdp": "discrete_gaussian"}
+
 DAY1, DAY2 = dt.date(2025, 1, 6), dt.date(2025, 1, 7)
 AT1, AT2 = dt.datetime(2025, 1, 6, 10, 0), dt.datetime(2025, 1, 7, 10, 0)
 
@@ -81,8 +83,8 @@ def test_dp_every_day_released_suppression_on_noisy_count_errors_within_scale(
     assert sorted(r.activity_date for r in rows) == [DAY1 + dt.timedelta(days=d) for d in range(7)]
     decisions_differ = False
     for r in rows:
-        assert r.epsilon == pytest.approx(2.0 * context.job_bounds.epsilon_share)
-        assert "discrete_laplace" in r.noise_mechanism
+        assert r.epsilon == pytest.approx(context.epsilon)
+        assert MECHANISMS[context.job_bounds.accounting] in r.noise_mechanism
         true = true_active.get(r.activity_date, 0)
         if r.insufficient_data:
             assert r.active_learners is None and r.total_hours is None and r.active_tenants is None

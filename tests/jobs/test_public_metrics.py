@@ -15,6 +15,8 @@ from privacy_udfs import PrivacyLevel, seeded_random_source_for_tests
 from tests.jobs.inputs import TENANT_A, TENANT_B, event, learner, make_context, make_inputs
 from tests.jobs.test_platform_daily import DAY1, day_events, learners
 
+MECHANISMS = {"pure": "discrete_laplace", "zcdp": "discrete_gaussian"}
+
 END = DAY1 + dt.timedelta(days=6)
 AT = dt.datetime(2025, 1, 8, 9, 0)
 LABELS = [
@@ -95,8 +97,9 @@ def test_dp_metadata_and_errors_within_scale(
     rows = {r.metric_key: r for r in public_metrics(inputs, context).collect()}
     assert sorted(rows) == sorted(key for key, _, _ in LABELS)
     for r in rows.values():
-        assert r.epsilon == pytest.approx(0.5 * context.job_bounds.epsilon_share)
-        assert r.delta == 0.0 and "discrete_laplace" in r.noise_mechanism
+        assert r.epsilon == pytest.approx(context.epsilon)
+        assert r.delta == context.delta
+        assert MECHANISMS[context.job_bounds.accounting] in r.noise_mechanism
         # a single decision on the noisy learner count suppresses all rows or none
         assert r.insufficient_data is rows["total_learners_active"].insufficient_data
     learners_row = rows["total_learners_active"]
