@@ -19,6 +19,8 @@ from conf.bounds import JobBounds
 from jobs.contracts.curated import CuratedTable
 from jobs.prepare import PreparedInputs, Scope
 from privacy_udfs import ContributionBounds, PrivacyLevel, RandomSource
+from privacy_udfs.aggregate import with_ci95
+from privacy_udfs.calibration import Accounting
 from privacy_udfs.zcdp import epsilon_of_rho, rho_for_epsilon
 
 
@@ -182,7 +184,8 @@ def with_release_metadata(
     """Fill the privacy metadata columns and select the contract's columns in order.
 
     Columns the aggregation already produced (delta, noise_mechanism, noise_scales,
-    insufficient_data) are kept; ``epsilon`` is the job's total ε; missing ones get their anonymized
+    insufficient_data) are kept; ``ci95`` is derived from the final ``noise_scales``;
+    ``epsilon`` is the job's total ε; missing ones get their anonymized
     defaults. Every column is cast to its contract type.
     """
 
@@ -207,6 +210,14 @@ def with_release_metadata(
         for name, value in defaults.items():
             if name in always or name not in present:
                 df = df.withColumn(name, value)
+        # Error bars follow the published scales, whatever the transform renamed or rescaled.
+        accounting: Accounting = "zcdp" if context.rho is not None else "pure"
+        df = df.withColumn(
+            "ci95",
+            with_ci95(
+                F.coalesce("noise_scales", F.create_map().cast("map<string,double>")), accounting
+            ),
+        )
         return df.select([F.col(c.name).cast(c.spark_type()).alias(c.name) for c in table.columns])
 
     return transform

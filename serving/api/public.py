@@ -10,6 +10,7 @@ from serving.data.store import get_tables
 from serving.guards.access import access
 from serving.models.params import PublicQuery
 from serving.models.responses import PublicMetric, PublicMetrics
+from serving.services.tenant_metrics import as_mapping
 from serving.tokens import Role
 
 PRIVACY_NOTICE = (
@@ -50,7 +51,12 @@ def public_metrics(query: PublicQuery) -> Response:
     )
     return ok(
         PublicMetrics(
-            metrics=[PublicMetric(**r) for r in chosen],
+            metrics=[
+                PublicMetric(
+                    **r, error_bar_95=(as_mapping(r.get("ci95")) or {}).get("metric_value")
+                )
+                for r in chosen
+            ],
             privacy_level=level,
             privacy_notice=PRIVACY_NOTICE,
             last_updated=tables.snapshot("public_metrics").committed_at,

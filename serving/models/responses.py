@@ -275,6 +275,10 @@ class PublicMetric(BaseModel):
     metric_key: str
     display_label: str | None
     metric_value: float | None
+    error_bar_95: float | None = Field(
+        default=None,
+        description="Half-width of the value's 95 % noise interval (value ± error_bar_95).",
+    )
     display_order: int | None
     period_start: date
     period_end: date

@@ -50,6 +50,8 @@ def _public_rows() -> list[dict[str, Any]]:
         {"metric_key": key, "period_start": PERIOD_START, "period_end": PERIOD_END,
          "metric_value": value, "display_label": label, "display_order": order,
          "privacy_level": "dp_medium", "epsilon": 1.0,
+         "noise_scales": None if value is None else {"metric_value": 20.0},
+         "ci95": None if value is None else {"metric_value": 39.2},
          "insufficient_data": value is None}
         for order, (key, label, value) in enumerate(PUBLIC_METRICS, start=1)
     ]  # fmt: skip

@@ -30,6 +30,9 @@ def test_public_page_shows_figures_charts_and_notice(page, live_server):
     suppressed = [label for label, _, value in PUBLIC_METRICS].index("assessments_completed")
     assert values[suppressed] == "insufficient data"  # a null figure is never shown as 0
     assert "0" not in values
+    hints = [e.text for e in page.find_elements(By.CSS_SELECTOR, "#public-kpis .kpi-hint")]
+    assert hints[0] == "± 39.2 (95 % noise interval)"  # every published figure's error bar
+    assert len(hints) == len(PUBLIC_METRICS) - 1  # none for the suppressed one
 
     activity = chart_points(page, "public-activity-chart")
     assert activity is not None and activity["width"] > 0

@@ -15,7 +15,9 @@
     var kpis = document.getElementById("public-kpis");
     A.clear(kpis);
     metrics.forEach(function (m) {
-      kpis.appendChild(A.kpi(m.display_label || m.metric_key, m.metric_value));
+      var hint = A.isMissing(m.error_bar_95) || A.isMissing(m.metric_value)
+        ? undefined : "± " + A.fmt(m.error_bar_95) + " (95 % noise interval)";
+      kpis.appendChild(A.kpi(m.display_label || m.metric_key, m.metric_value, { hint: hint }));
     });
     if (!metrics.length) {
       kpis.appendChild(A.el("p", { className: "empty-note", text: "No figures have been published yet." }));
