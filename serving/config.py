@@ -18,7 +18,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from conf.settings import AnalyticsSettings, ConfigurationError, load_settings
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIN_SECRET_LENGTH = 32
 # Values people paste from tutorials; rejected whatever their length.
 _WEAK_SECRETS = frozenset(
@@ -63,9 +62,6 @@ class ServingSettings(BaseSettings):
         description="Flask-Limiter storage; use redis://... so several workers share counts.",
     )
     audit_log_dir: Path | None = Field(default=None, validation_alias="AUDIT_LOG_DIR")
-    etl_submit_script: Path = Field(
-        default=PROJECT_ROOT / "spark-submit.sh", validation_alias="ETL_SUBMIT_SCRIPT"
-    )
     table_refresh_seconds: float = Field(
         default=1.0, ge=0.0, le=3600.0, validation_alias="TABLE_REFRESH_SECONDS"
     )
