@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,12 @@ def test_spark_submit_ships_the_packages_and_runs_the_entrypoint() -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "--privacy-level" in result.stdout
-    assert (ROOT / ".cache" / "dist" / "analytics-packages.zip").is_file()
+    bundle = ROOT / ".cache" / "dist" / "analytics-packages.zip"
+    with zipfile.ZipFile(bundle) as shipped:  # the project wheel, under a name PySpark imports
+        names = shipped.namelist()
+    assert "jobs/entrypoint.py" in names and "conf/bounds.toml" in names
+    assert any(n.endswith(".dist-info/METADATA") for n in names)
+    assert not any(n.startswith("tests/") for n in names)
 
 
 def test_spark_submit_rejects_unknown_jobs() -> None:
