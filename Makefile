@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SETUP_STAMP := $(VENV)/.setup-stamp
+SETUP_EXTRAS := jobs,api,test,dev,bench
 JARS_STAMP := .cache/jars/.fetched
 DATA_ROOT ?= ./data
 DEMO_EVENTS ?= 200000
@@ -12,7 +13,7 @@ PORT ?= 8001
 export DELTA_JARS_DIR ?= $(CURDIR)/.cache/jars
 # Images: podman or buildah, a base image made from Debian packages (no registry here).
 IMAGE_TOOL ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || echo buildah)
-BASE_IMAGE ?= localhost/analytics-base:trixie
+BASE_IMAGE ?= localhost/analytics-base:bookworm
 IMAGE_TAG ?= 0.1.0
 
 # Runs a command silently; shows its output only if it fails (make setup stays quiet).
@@ -28,7 +29,7 @@ $(SETUP_STAMP): setup.py pyproject.toml requirements.lock
 	@command -v java >/dev/null || { echo "error: Java 17 (a JDK or JRE on PATH) is required by Spark"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(call quietly,$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel)
-	@$(call quietly,$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[jobs,api,test,dev,bench]')
+	@$(call quietly,$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[$(SETUP_EXTRAS)]')
 	@touch $@
 
 $(JARS_STAMP): $(SETUP_STAMP) jobs/delta_jars.py
@@ -64,7 +65,7 @@ bench: setup
 	@ls bench/*.py
 
 # Slow (minutes): builds both images and runs them (or their file systems under chroot).
-test-images: setup
+test-images: setup image
 	ANALYTICS_IMAGE_TESTS=1 IMAGE_TOOL=$(IMAGE_TOOL) BASE_IMAGE=$(BASE_IMAGE) IMAGE_TAG=$(IMAGE_TAG) \
 		$(BIN)/python -m pytest -m image tests/deploy -q
 
