@@ -133,7 +133,14 @@ class Worker:
     def serve(self) -> None:
         """Claim and run requests until :meth:`stop` is called."""
         while not self._stop.is_set():
-            if self.run_once() is None:
+            try:
+                ran = self.run_once()
+            except Exception:  # storage hiccup, conflict storm: log, wait, poll again
+                LOG.exception(
+                    "worker loop error; polling again in %.0fs", self.options.poll_seconds
+                )
+                ran = None
+            if ran is None:
                 self._stop.wait(self.options.poll_seconds)
 
     def run_once(self) -> RunRequest | None:
@@ -200,7 +207,11 @@ class Worker:
 
     def _heartbeat(self, holder: _ClaimHolder, child: subprocess.Popen[str]) -> None:
         while not holder.done.wait(self.options.heartbeat_seconds):
-            renewed = self.queue.heartbeat(holder.claim, self.options.lease)
+            try:
+                renewed = self.queue.heartbeat(holder.claim, self.options.lease)
+            except Exception:  # transient: the next beat retries well before the lease ends
+                LOG.exception("heartbeat of request %s failed", holder.claim.request_id)
+                continue
             if renewed is None:
                 holder.lost = True
                 _signal_group(child, signal.SIGKILL)
