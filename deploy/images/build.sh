@@ -6,7 +6,8 @@
 # The build context is a fresh directory holding only the files the images need (git-visible
 # files of the packages, the lock file, the submit script) and the verified Delta jars: no
 # .git, no data, no tests, no local secrets. Builds use chroot isolation and the host network,
-# which work where containers cannot create cgroups or set rlimits (README "Deploy").
+# which work where containers cannot create cgroups or set rlimits (README "Deploy"), and the
+# docker image format, whose config keeps the HEALTHCHECK (the OCI format drops it).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -37,11 +38,11 @@ for target in api jobs; do
   image="localhost/analytics-${target}:${tag}"
   case "$tool" in
     podman)
-      podman build --quiet --isolation chroot --network host --layers ${secret[@]+"${secret[@]}"} \
+      podman build --quiet --format docker --isolation chroot --network host --layers ${secret[@]+"${secret[@]}"} \
         --build-arg "BASE_IMAGE=$base" --build-arg "VERSION=$tag" \
         --target "$target" --tag "$image" --file "$context/Containerfile" "$context" >/dev/null ;;
     buildah)
-      buildah build --quiet --isolation chroot --network host --layers ${secret[@]+"${secret[@]}"} \
+      buildah build --quiet --format docker --isolation chroot --network host --layers ${secret[@]+"${secret[@]}"} \
         --build-arg "BASE_IMAGE=$base" --build-arg "VERSION=$tag" \
         --target "$target" --tag "$image" --file "$context/Containerfile" "$context" >/dev/null ;;
     *) echo "error: unknown image tool '$tool' (podman or buildah)" >&2; exit 2 ;;
