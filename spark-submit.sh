@@ -53,14 +53,16 @@ jars="$("$python" -m jobs.delta_jars path)" || exit 2
 entrypoint="$(cd "$here" && "$python" -c 'import jobs.entrypoint as e; print(e.__file__)')"
 
 # The code the driver and executors import: the project wheel. An image sets ANALYTICS_WHEEL;
-# in a checkout the wheel is rebuilt whenever a source file is newer than it.
+# in a checkout the wheel is rebuilt whenever the sources' digest differs from the last build's.
 dist_dir="${ANALYTICS_DIST_DIR:-$here/.cache/dist}"
 mkdir -p "$dist_dir"
 wheel="${ANALYTICS_WHEEL:-}"
 if [[ -z "$wheel" ]]; then
+  digest="$(cd "$here" && find pyproject.toml jobs privacy_udfs conf serving -type f \
+    \( -name '*.py' -o -name '*.toml' -o -name '*.html' -o -name '*.js' -o -name '*.css' -o -name 'py.typed' \) \
+    -not -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha1sum | sha1sum | cut -d' ' -f1)"
   wheel="$(ls "$dist_dir"/privacy_learning_analytics-*.whl 2>/dev/null | head -n 1 || true)"
-  if [[ -z "$wheel" ]] || [[ -n "$(cd "$here" && find jobs privacy_udfs conf serving pyproject.toml \
-        -newer "$wheel" \( -name '*.py' -o -name '*.toml' -o -name '*.html' -o -name '*.js' \) -print -quit)" ]]; then
+  if [[ -z "$wheel" || "$(cat "$dist_dir/wheel.sha1" 2>/dev/null)" != "$digest" ]]; then
     rm -f "$dist_dir"/privacy_learning_analytics-*.whl
     if ! build_log="$("$python" -m pip wheel --quiet --no-deps --no-build-isolation -w "$dist_dir" "$here" 2>&1)"; then
       echo "error: could not build the project wheel:" >&2
@@ -68,6 +70,7 @@ if [[ -z "$wheel" ]]; then
       exit 2
     fi
     wheel="$(ls "$dist_dir"/privacy_learning_analytics-*.whl | head -n 1)"
+    echo "$digest" > "$dist_dir/wheel.sha1"
   fi
 fi
 # PySpark's --py-files imports .zip archives, and a pure-Python wheel is one: ship it by that name.
