@@ -4,26 +4,37 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SETUP_STAMP := $(VENV)/.setup-stamp
+SETUP_EXTRAS := jobs,api,test,dev,bench
 JARS_STAMP := .cache/jars/.fetched
 DATA_ROOT ?= ./data
 DEMO_EVENTS ?= 200000
 PORT ?= 8001
+# The Delta jars of this checkout; jobs started by make (and spark-submit.sh) use them.
+export DELTA_JARS_DIR ?= $(CURDIR)/.cache/jars
+# Images: podman or buildah, a base image made from Debian packages (no registry here).
+IMAGE_TOOL ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || echo buildah)
+BASE_IMAGE ?= localhost/analytics-base:bookworm
+IMAGE_TAG ?= 0.1.0
 
-.PHONY: setup demo test test-reliability lint format serve notebook bench screenshots clean
+# Runs a command silently; shows its output only if it fails (make setup stays quiet).
+quietly = log=$$(mktemp); if $(1) >"$$log" 2>&1; then rm -f "$$log"; else cat "$$log"; rm -f "$$log"; exit 1; fi
+
+.PHONY: setup demo test test-reliability test-images lint format serve worker notebook bench \
+	screenshots lock image base-image clean
 
 setup: $(SETUP_STAMP) $(JARS_STAMP)
 
-$(SETUP_STAMP): setup.py pyproject.toml
+$(SETUP_STAMP): setup.py pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	@command -v java >/dev/null || { echo "error: Java 17 (a JDK or JRE on PATH) is required by Spark"; exit 1; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install --quiet -e '.[test,dev,bench]'
-	touch $@
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(call quietly,$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel)
+	@$(call quietly,$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[$(SETUP_EXTRAS)]')
+	@touch $@
 
 $(JARS_STAMP): $(SETUP_STAMP) jobs/delta_jars.py
-	$(BIN)/python -m jobs.delta_jars fetch
-	touch $@
+	@$(call quietly,$(BIN)/python -m jobs.delta_jars fetch)
+	@touch $@
 
 demo: setup
 	DATA_ROOT=$(DATA_ROOT) $(BIN)/python -m jobs.demo --events $(DEMO_EVENTS)
@@ -41,8 +52,11 @@ serve: setup
 	DATA_ROOT=$(DATA_ROOT) PORT=$(PORT) $(BIN)/gunicorn -c serving/gunicorn_conf.py \
 		'serving.app:create_app()'
 
+worker: setup
+	DATA_ROOT=$(DATA_ROOT) $(BIN)/python -m jobs.worker
+
 notebook: setup
-	$(BIN)/python -m pip install --quiet -e '.[notebook]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[notebook]'
 	DATA_ROOT=$(abspath $(DATA_ROOT)) $(BIN)/jupyter lab --notebook-dir notebooks
 
 screenshots: setup
@@ -51,6 +65,21 @@ screenshots: setup
 bench: setup
 	@echo "Benchmarks are long-running scripts; see docs/BENCHMARKS.md for each command."
 	@ls bench/*.py
+
+# Slow (minutes): builds both images and runs them (or their file systems under chroot).
+test-images: setup image
+	ANALYTICS_IMAGE_TESTS=1 IMAGE_TOOL=$(IMAGE_TOOL) BASE_IMAGE=$(BASE_IMAGE) IMAGE_TAG=$(IMAGE_TAG) \
+		$(BIN)/python -m pytest -m image tests/deploy -q
+
+# Re-resolve requirements.lock after changing the ranges in pyproject.toml.
+lock: setup
+	$(BIN)/python scripts/lock.py
+
+base-image:
+	deploy/images/build-base.sh $(BASE_IMAGE)
+
+image: base-image
+	deploy/images/build.sh $(IMAGE_TOOL) $(BASE_IMAGE) $(IMAGE_TAG)
 
 lint: setup
 	$(BIN)/ruff check .

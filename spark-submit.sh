@@ -10,9 +10,9 @@
 # Master: --master, else $SPARK_MASTER, else local[*]. Jobs: run_all, session_daily, mastery_progress,
 # weekly_active, iep_progress, course_metrics, platform_daily, public_metrics, learner_snapshots,
 # maintenance, generate. `<job> --help` lists the job's flags.
-# Ships: the jobs/privacy_udfs/conf packages as a zip (--py-files) and the Delta jars (--jars) from
-# .cache/jars (or $DELTA_JARS_DIR), so workers need no network. Executors need Python 3.11 with the
-# project's dependencies (PYSPARK_PYTHON; see README "Operations").
+# Ships: the project wheel (--py-files; $ANALYTICS_WHEEL, else built from this checkout) and the Delta
+# jars (--jars) from $DELTA_JARS_DIR (default .cache/jars), so workers need no network. Executors need
+# Python 3.11 with the project's dependencies (PYSPARK_PYTHON, or the jobs image; README "Deploy").
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -46,24 +46,36 @@ if ! jobs_list="$(cd "$here" && "$python" -c 'import sys; from jobs.entrypoint i
 fi
 
 spark_home="$("$python" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')"
+if [[ -z "${DELTA_JARS_DIR:-}" && -d "$here/.cache/jars" ]]; then
+  export DELTA_JARS_DIR="$here/.cache/jars"
+fi
 jars="$("$python" -m jobs.delta_jars path)" || exit 2
+entrypoint="$(cd "$here" && "$python" -c 'import jobs.entrypoint as e; print(e.__file__)')"
 
-# Package the code the driver and executors import, fresh for every submission.
-dist_dir="$here/.cache/dist"
+# The code the driver and executors import: the project wheel. An image sets ANALYTICS_WHEEL;
+# in a checkout the wheel is rebuilt whenever the sources' digest differs from the last build's.
+dist_dir="${ANALYTICS_DIST_DIR:-$here/.cache/dist}"
 mkdir -p "$dist_dir"
+wheel="${ANALYTICS_WHEEL:-}"
+if [[ -z "$wheel" ]]; then
+  digest="$(cd "$here" && find pyproject.toml jobs privacy_udfs conf serving -type f \
+    \( -name '*.py' -o -name '*.toml' -o -name '*.html' -o -name '*.js' -o -name '*.css' -o -name 'py.typed' \) \
+    -not -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha1sum | sha1sum | cut -d' ' -f1)"
+  wheel="$(ls "$dist_dir"/privacy_learning_analytics-*.whl 2>/dev/null | head -n 1 || true)"
+  if [[ -z "$wheel" || "$(cat "$dist_dir/wheel.sha1" 2>/dev/null)" != "$digest" ]]; then
+    rm -f "$dist_dir"/privacy_learning_analytics-*.whl
+    if ! build_log="$("$python" -m pip wheel --quiet --no-deps --no-build-isolation -w "$dist_dir" "$here" 2>&1)"; then
+      echo "error: could not build the project wheel:" >&2
+      echo "$build_log" >&2
+      exit 2
+    fi
+    wheel="$(ls "$dist_dir"/privacy_learning_analytics-*.whl | head -n 1)"
+    echo "$digest" > "$dist_dir/wheel.sha1"
+  fi
+fi
+# PySpark's --py-files imports .zip archives, and a pure-Python wheel is one: ship it by that name.
 bundle="$dist_dir/analytics-packages.zip"
-"$python" - "$here" "$bundle" <<'PY'
-import sys, zipfile
-from pathlib import Path
-root, target = Path(sys.argv[1]), Path(sys.argv[2])
-partial = target.with_suffix(".partial")
-with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-    for package in ("jobs", "privacy_udfs", "conf"):
-        for path in sorted((root / package).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix in {".py", ".toml"}:
-                archive.write(path, path.relative_to(root).as_posix())
-partial.replace(target)
-PY
+cp "$wheel" "$bundle.partial" && mv "$bundle.partial" "$bundle"
 
 export ANALYTICS_JARS_FROM_SUBMIT=1
 export PYSPARK_PYTHON="${PYSPARK_PYTHON:-$python}"
@@ -85,4 +97,4 @@ exec "$spark_home/bin/spark-submit" \
   --conf spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension \
   --conf spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog \
   ${submit_args[@]+"${submit_args[@]}"} \
-  "$here/jobs/entrypoint.py" "$job" "$@"
+  "$entrypoint" "$job" "$@"

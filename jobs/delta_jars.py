@@ -1,11 +1,14 @@
-"""Fetch the Delta Lake jars once into a project-local cache; start Spark from it.
+"""Fetch the Delta Lake jars once into a local jar directory; start Spark from it.
 
 Spark's own ``spark.jars.packages`` resolves jars over the network at every
 start, which fails on an air-gapped cluster and slows every test session. We
 fetch the Delta jars once from Maven Central, verify their SHA-1 checksums and
-keep them under ``.cache/jars``. Sessions and ``spark-submit.sh`` then use
-the local files (``spark.jars`` / ``--jars``), so later runs need no network
-and the same directory can be copied to a cluster.
+keep them in a jar directory: ``$DELTA_JARS_DIR`` (the images set it; ``make``
+sets it to the checkout's ``.cache/jars``), else ``./.cache/jars`` when it
+exists, else the user cache (``$XDG_CACHE_HOME/privacy-learning-analytics/jars``).
+Sessions and ``spark-submit.sh`` then use the local files (``spark.jars`` /
+``--jars``), so later runs need no network and the same directory can be
+copied to a cluster.
 
 The list below is the runtime closure of ``io.delta:delta-spark_2.13``
 minus what the pyspark distribution already ships (Scala library, ANTLR
@@ -13,7 +16,7 @@ runtime): delta-spark declares Spark itself as ``provided``.
 
 Usage::
 
-    python -m jobs.delta_jars fetch            # into .cache/jars (idempotent)
+    python -m jobs.delta_jars fetch            # into the jar directory (idempotent)
     python -m jobs.delta_jars fetch --from-dir /mnt/jars   # offline: copy and verify
     python -m jobs.delta_jars path             # print the jar paths, comma-separated
 """
@@ -35,7 +38,7 @@ DELTA_VERSION = "4.0.1"
 MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
 JARS_DIR_ENV = "DELTA_JARS_DIR"
 MAVEN_REPO_ENV = "MAVEN_REPO_URL"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_JARS_DIR = Path(".cache") / "jars"  # relative to the working directory, like ./data
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,18 @@ class DeltaJarsMissingError(RuntimeError):
 
 
 def default_jars_dir() -> Path:
-    """Return the jar cache: ``$DELTA_JARS_DIR`` if set, else ``<project>/.cache/jars``."""
+    """Return the jar directory; nothing is derived from where the package is installed.
+
+    ``$DELTA_JARS_DIR`` if set; else ``./.cache/jars`` if that directory exists (a
+    checkout after ``make setup``); else the user cache directory.
+    """
     configured = os.environ.get(JARS_DIR_ENV)
-    return Path(configured) if configured else PROJECT_ROOT / ".cache" / "jars"
+    if configured:
+        return Path(configured)
+    if LOCAL_JARS_DIR.is_dir():
+        return LOCAL_JARS_DIR.resolve()
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache_home) / "privacy-learning-analytics" / "jars"
 
 
 def _sha1_of(path: Path) -> str:

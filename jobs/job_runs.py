@@ -3,7 +3,9 @@
 A run is appended as ``running`` before anything is written and updated to
 ``succeeded``, ``failed`` or ``refused`` at the end. A driver killed half way
 leaves a ``running`` row; the next start marks such rows ``abandoned`` when
-their process is gone.
+their driver is gone: on any host for runs requested through the queue (the
+worker's lease in ``ops/run_requests`` lapsed), and by pid on this host for runs
+started from the command line.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from jobs.contracts.columns import spark_schema
 from jobs.contracts.curated import JOB_RUNS
 from jobs.delta_io import ensure_ledger_table, with_retries
 from jobs.processes import pid_alive
+from jobs.run_queue import RunQueue, stale_run_ids
 
 RUN_STATUSES = ("running", "succeeded", "failed", "refused", "abandoned")
 
@@ -45,10 +48,17 @@ def _now() -> dt.datetime:
 class JobRunLedger:
     """Append and update rows of the ``job_runs`` Delta table."""
 
-    def __init__(self, spark: SparkSession, path: str) -> None:
-        """Open (creating if needed) the ledger at ``path``."""
+    def __init__(
+        self, spark: SparkSession, path: str, run_requests_path: str | None = None
+    ) -> None:
+        """Open (creating if needed) the ledger at ``path``.
+
+        ``run_requests_path`` is the run queue whose leases tell which queued runs died
+        (default: ``run_requests`` next to the ledger).
+        """
         self._spark = spark
         self._path = path
+        self._run_requests_path = run_requests_path or f"{path.rsplit('/', 1)[0]}/run_requests"
         ensure_ledger_table(
             spark, path, JOB_RUNS, "Every ETL run: status, timings, counts, ε charged."
         )
@@ -112,19 +122,33 @@ class JobRunLedger:
         with_retries(lambda: table.update(F.col("run_id") == F.lit(run_id), values))
 
     def mark_abandoned_runs(self) -> int:
-        """Mark ``running`` rows of dead processes on this host as ``abandoned``; return how many."""
+        """Mark ``running`` rows whose driver is gone as ``abandoned``; return how many.
+
+        Queued runs: on any host, when their worker's lease lapsed or a later attempt
+        replaced them. Command-line runs: on this host, when their pid is gone.
+        """
         host = socket.gethostname()
+        stale = stale_run_ids(RunQueue(self._run_requests_path).requests(), dt.datetime.now(dt.UTC))
         running = (
             self._spark.read.format("delta")
             .load(self._path)
-            .where((F.col("status") == "running") & (F.col("host") == host))
-            .select("run_id", "pid")
+            .where(
+                (F.col("status") == "running")
+                & ((F.col("host") == host) | F.col("run_id").isin(sorted(stale)))
+            )
+            .select("run_id", "host", "pid")
             .collect()  # the ledger is tiny: a handful of open runs at most
         )
         dead = [
             r.run_id
             for r in running
-            if r.pid is not None and r.pid != os.getpid() and not pid_alive(r.pid)
+            if r.run_id in stale
+            or (
+                r.host == host
+                and r.pid is not None
+                and r.pid != os.getpid()
+                and not pid_alive(r.pid)
+            )
         ]
         if dead:
             table = DeltaTable.forPath(self._spark, self._path)
@@ -134,7 +158,9 @@ class JobRunLedger:
                     {
                         "status": F.lit("abandoned"),
                         "finished_at": F.lit(_now()).cast("timestamp"),
-                        "error_message": F.lit("driver process ended without finishing the run"),
+                        "error_message": F.lit(
+                            "driver ended without finishing the run (process gone or lease lapsed)"
+                        ),
                     },
                 )
             )

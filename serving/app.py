@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from flask_openapi3.models.info import Info
@@ -17,6 +16,7 @@ from flask_openapi3.openapi import OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from conf.log_format import configure_json_logging
+from jobs.run_queue import RunQueue
 from serving.api.audit import audit_api
 from serving.api.common import CONFIG_EXTENSION, GRANTS_EXTENSION
 from serving.api.exports import export_api
@@ -86,11 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
     )
     app.config.update(_flask_config(settings))
     app.extensions[CONFIG_EXTENSION] = settings
-    app.extensions[LAUNCHER_EXTENSION] = EtlLauncher(
-        submit_script=settings.serving.etl_submit_script,
-        lock_dir=Path(settings.ops_path("etl_locks")),
-        log_dir=Path(settings.ops_path("etl_logs")),
-    )
+    app.extensions[LAUNCHER_EXTENSION] = EtlLauncher(RunQueue(settings.ops_path("run_requests")))
     app.extensions[GRANTS_EXTENSION] = GrantStore(
         settings.ops_path(GRANTS_TABLE),
         refresh_seconds=settings.serving.table_refresh_seconds,

@@ -19,7 +19,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from conf.settings import AnalyticsSettings, ConfigurationError, load_settings
 from serving.secret_strength import secret_problem
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _SECRET_FIELDS = frozenset({"jwt_secret", "export_key"})
 DAY_SECONDS = 86_400
 
@@ -91,9 +90,6 @@ class ServingSettings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", validation_alias="LOG_LEVEL"
-    )
-    etl_submit_script: Path = Field(
-        default=PROJECT_ROOT / "spark-submit.sh", validation_alias="ETL_SUBMIT_SCRIPT"
     )
     table_refresh_seconds: float = Field(
         default=1.0, ge=0.0, le=3600.0, validation_alias="TABLE_REFRESH_SECONDS"

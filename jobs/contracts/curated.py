@@ -600,3 +600,41 @@ QUARANTINE: tuple[Column, ...] = (
     Column("job_run_id", "string", "Run that rejected it.", False),
     Column("quarantined_at", "timestamp", "When (UTC).", False),
 )
+
+RUN_REQUESTS: tuple[Column, ...] = (
+    Column(
+        "request_id",
+        "string",
+        "UUID the API returned; also the run id of the first attempt in job_runs.",
+        False,
+    ),
+    Column("tenant_id", "string", "Tenant the run is limited to.", False),
+    Column("privacy_level", "string", "Privacy level requested.", False),
+    Column("period_start", "date", "First day to cover.", False),
+    Column("period_end", "date", "Last day to cover.", False),
+    Column("requested_by", "string", "Role of the caller (admin or root); no identity.", False),
+    Column("requested_at", "timestamp", "When the API accepted the request (UTC).", False),
+    Column("status", "string", "queued, running, succeeded, failed, refused or abandoned.", False),
+    Column("run_id", "string", "job_runs id of the current or last attempt.", False),
+    Column(
+        "attempt", "int", "Attempts so far (a new one starts when a worker's lease expired).", False
+    ),
+    Column(
+        "previous_run_ids",
+        "array<string>",
+        "job_runs ids of attempts whose worker died (marked abandoned there).",
+    ),
+    Column("revision", "long", "Incremented by every change: the compare-and-swap token.", False),
+    Column("worker_id", "string", "Worker holding the claim (host, pid and a random part)."),
+    Column("claimed_at", "timestamp", "When the current attempt was claimed (UTC)."),
+    Column("heartbeat_at", "timestamp", "Last heartbeat of the claiming worker (UTC)."),
+    Column(
+        "lease_expires_at",
+        "timestamp",
+        "Without a heartbeat by then the worker is presumed dead and the request re-claimable.",
+    ),
+    Column("finished_at", "timestamp", "When the request reached a final status (UTC)."),
+    Column(
+        "error_message", "string", "Why the run failed (the ledger's message or the launch error)."
+    ),
+)

@@ -26,6 +26,7 @@ from jobs.contracts.curated import (
     PRIVACY_BUDGET,
     PRIVACY_METADATA,
     QUARANTINE,
+    RUN_REQUESTS,
     CuratedTable,
 )
 from jobs.contracts.raw import RAW_TABLES
@@ -56,6 +57,12 @@ _LEDGERS: tuple[tuple[str, str, str, tuple[Column, ...]], ...] = (
         "ops/privacy_budget",
         "ε charged per tenant, period and release; a release over budget is refused.",
         PRIVACY_BUDGET,
+    ),
+    (
+        "run_requests",
+        "ops/run_requests",
+        "ETL runs requested through the API, claimed by workers (python -m jobs.worker).",
+        RUN_REQUESTS,
     ),
     (
         "quarantine",

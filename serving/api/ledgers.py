@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app
 
 from privacy_udfs.levels import PrivacyLevel
 from serving.api.common import api_blueprint, app_config, ok
+from serving.api.operations import LAUNCHER_EXTENSION
 from serving.data.store import get_tables
+from serving.data.tables import TableUnavailableError
 from serving.guards.access import access, current_principal, require_tenant_access
 from serving.models.params import JobsQuery, PublicQuery, TenantPath, today
 from serving.models.responses import JobList, JobRun, PrivacyBudget
 from serving.services.budget_windows import budget_by_window
+from serving.services.etl_launcher import EtlLauncher
 from serving.tokens import Role
 
 # Exact event counts of a run: at a DP level they would undo the noise of its release.
@@ -60,10 +63,17 @@ def etl_jobs(query: JobsQuery) -> Response:
         if tenant is not None:
             require_tenant_access(tenant)
         tenant = principal.tenant_id
-    conditions: dict[str, object] = {}
-    if query.status_filter is not None:
-        conditions["status"] = query.status_filter
-    rows = get_tables().rows("job_runs", conditions).to_pylist()
+    try:
+        ledger = get_tables().rows("job_runs", {}).to_pylist()
+    except TableUnavailableError:  # requests may be queued before any run is recorded
+        ledger = []
+    # Queued requests and launch failures come from the run queue; stale runs show abandoned.
+    launcher: EtlLauncher = current_app.extensions[LAUNCHER_EXTENSION]
+    rows = [
+        row
+        for row in launcher.job_rows(ledger, tenant)
+        if query.status_filter is None or row["status"] == query.status_filter
+    ]
     if tenant is not None:
         rows = [run for run in rows if _covers(run, tenant)]
     rows.sort(key=lambda r: r["started_at"], reverse=True)

@@ -137,6 +137,10 @@ class EtlTriggerQuery(StrictParams):
     privacy_level: PrivacyLevelName | None = None
     start: ReportDate | None = Field(default=None, description="First day (default: yesterday).")
     end: ReportDate | None = Field(default=None, description="Last day (default: start).")
+    request_id: UUID | None = Field(
+        default=None,
+        description="Client-chosen id: sending it again returns the same run instead of a new one.",
+    )
 
     @field_validator("end")
     @classmethod
@@ -145,7 +149,7 @@ class EtlTriggerQuery(StrictParams):
         return end
 
 
-JobStatus = Literal["running", "succeeded", "failed", "refused", "abandoned"]
+JobStatus = Literal["queued", "running", "succeeded", "failed", "refused", "abandoned"]
 
 
 class JobsQuery(StrictParams):

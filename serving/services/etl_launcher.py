@@ -1,135 +1,130 @@
-"""Launch the batch (``spark-submit.sh run_all``) as a separate process, one per tenant.
+"""ETL runs requested, not spawned: the API appends to ``ops/run_requests``; a worker runs them.
 
-The API never runs Spark itself. A per-tenant lock file created with
-``O_EXCL`` and holding the child's pid makes "already running" visible to
-every gunicorn worker, not just the one that launched the run; a lock whose
-process is gone is stale and is replaced.
+The API process starts no child process and needs no Java: a request is one
+Delta commit through delta-rs (:class:`jobs.run_queue.RunQueue`), and
+``python -m jobs.worker`` claims it and runs ``run_all`` under the request's id,
+so the id the API returns is the ``run_id`` that ``ops/job_runs`` records.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import subprocess
-import threading
-import uuid
+import datetime as dt
 from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
+from typing import Any
 
-from jobs.processes import pid_alive
+from jobs.run_queue import RunQueue, RunRequest, stale_run_ids, utc_now
 
 
 class RunAlreadyActiveError(Exception):
-    """A run for this tenant is still going."""
+    """A run for this tenant is queued or running."""
 
 
-class LaunchFailedError(Exception):
-    """The submit script could not be started."""
+class RequestIdReusedError(Exception):
+    """A request id was sent again with different parameters."""
 
 
 @dataclass(frozen=True)
 class LaunchRequest:
-    """What to run."""
+    """What to run, and who asked (a role, never an identity)."""
 
+    request_id: str
     tenant_id: str
     privacy_level: str
-    start: date
-    end: date
+    start: dt.date
+    end: dt.date
+    requested_by: str
 
 
 class EtlLauncher:
-    """Starts runs, remembers its children and refuses a second run per tenant."""
+    """Appends run requests to the queue, one active request per tenant."""
 
-    def __init__(self, submit_script: Path, lock_dir: Path, log_dir: Path) -> None:
-        """Prepare the launcher (directories are created on first launch).
+    def __init__(self, queue: RunQueue) -> None:
+        """Use ``queue`` (``<DATA_ROOT>/ops/run_requests``)."""
+        self.queue = queue
 
-        Args:
-            submit_script: ``ETL_SUBMIT_SCRIPT``.
-            lock_dir: Where per-tenant lock files live.
-            log_dir: Where each run's stdout/stderr go.
-        """
-        self.submit_script = submit_script
-        self.lock_dir = lock_dir
-        self.log_dir = log_dir
-        self._children: dict[str, subprocess.Popen[bytes]] = {}
-        self._lock = threading.Lock()
+    def submit(self, launch: LaunchRequest) -> tuple[RunRequest, bool]:
+        """Queue ``launch``; a repeated request id returns the stored request unchanged.
 
-    def _lock_path(self, tenant_id: str) -> Path:
-        return self.lock_dir / f"{tenant_id}.pid"
-
-    def is_running(self, tenant_id: str) -> bool:
-        """Whether a run this app (any worker) launched for ``tenant_id`` is still alive."""
-        child = self._children.get(tenant_id)
-        if child is not None and child.poll() is None:
-            return True
-        self._children.pop(tenant_id, None)
-        return self._live_lock_pid(tenant_id) is not None
-
-    def _live_lock_pid(self, tenant_id: str) -> int | None:
-        try:
-            pid = int(self._lock_path(tenant_id).read_text().strip() or "0")
-        except (FileNotFoundError, ValueError):
-            return None
-        if pid > 0 and pid_alive(pid) and not self._is_zombie(pid):
-            return pid
-        return None
-
-    @staticmethod
-    def _is_zombie(pid: int) -> bool:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            return False
-        return fields[0] == "Z"
-
-    def command(self, request: LaunchRequest, run_id: str) -> list[str]:
-        """The exact argv of a run (the contract with ``jobs.run_all``)."""
-        return [
-            str(self.submit_script), "run_all",
-            "--tenant", request.tenant_id,
-            "--privacy-level", request.privacy_level,
-            "--start", request.start.isoformat(),
-            "--end", request.end.isoformat(),
-            "--run-id", run_id,
-        ]  # fmt: skip
-
-    def launch(self, request: LaunchRequest) -> str:
-        """Start a run and return its run id.
+        Returns:
+            The stored request and whether this call created it.
 
         Raises:
-            RunAlreadyActiveError: A run for the tenant is alive.
-            LaunchFailedError: The script is missing or not executable.
+            RequestIdReusedError: The id exists with other parameters.
+            RunAlreadyActiveError: Another request of the tenant is queued or running.
         """
-        with self._lock:
-            if self.is_running(request.tenant_id):
-                raise RunAlreadyActiveError(request.tenant_id)
-            self.lock_dir.mkdir(parents=True, exist_ok=True)
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            lock_path = self._lock_path(request.tenant_id)
-            with contextlib.suppress(FileNotFoundError):
-                lock_path.unlink()  # stale: is_running found no live process behind it
-            try:
-                fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
-            except FileExistsError:
-                raise RunAlreadyActiveError(request.tenant_id) from None
-            run_id = f"api-{uuid.uuid4()}"
-            try:
-                with (self.log_dir / f"{run_id}.log").open("wb") as log:
-                    child = subprocess.Popen(
-                        self.command(request, run_id),
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        stdin=subprocess.DEVNULL,
-                        start_new_session=True,  # survives a worker restart; not killed with it
-                        close_fds=True,
-                    )
-            except OSError as error:
-                os.close(fd)
-                lock_path.unlink(missing_ok=True)
-                message = f"cannot start {self.submit_script.name}: {error.strerror}"
-                raise LaunchFailedError(message) from None
-            os.write(fd, str(child.pid).encode())
-            os.close(fd)
-            self._children[request.tenant_id] = child
-            return run_id
+        existing = self.queue.get(launch.request_id)
+        if existing is None:
+            active = self.queue.active(launch.tenant_id)
+            if active is not None:
+                raise RunAlreadyActiveError(active.request_id)
+            existing, created = self.queue.enqueue(
+                RunRequest(
+                    request_id=launch.request_id,
+                    tenant_id=launch.tenant_id,
+                    privacy_level=launch.privacy_level,
+                    period_start=launch.start,
+                    period_end=launch.end,
+                    requested_by=launch.requested_by,
+                    requested_at=utc_now(),
+                )
+            )
+        else:
+            created = False
+        same = (
+            existing.tenant_id,
+            existing.privacy_level,
+            existing.period_start,
+            existing.period_end,
+        ) == (launch.tenant_id, launch.privacy_level, launch.start, launch.end)
+        if not same:
+            raise RequestIdReusedError(launch.request_id)
+        return existing, created
+
+    def stale_runs(self) -> set[str]:
+        """Run ids whose worker is gone although ``job_runs`` may still say ``running``."""
+        return stale_run_ids(self.queue.requests(), utc_now())
+
+    def job_rows(
+        self, ledger_rows: list[dict[str, Any]], tenant_id: str | None
+    ) -> list[dict[str, Any]]:
+        """``job_runs`` rows completed by what only the queue knows.
+
+        Adds requests without a ledger row yet (``queued``, claimed but not started, or
+        ``failed`` to launch, with the error), and shows a ``running`` row whose worker
+        is gone as ``abandoned`` before the next run gets round to marking it.
+        """
+        requests = self.queue.requests(tenant_id)
+        stale = stale_run_ids(requests, utc_now())
+        rows = [
+            {**row, "status": "abandoned", "error_message": ABANDONED_MESSAGE}
+            if row["status"] == "running" and row["run_id"] in stale
+            else row
+            for row in ledger_rows
+        ]
+        recorded = {row["run_id"] for row in ledger_rows}
+        rows += [_request_row(r) for r in requests if r.run_id not in recorded]
+        return rows
+
+
+ABANDONED_MESSAGE = "the worker running it stopped without finishing (lease lapsed)"
+
+
+def _request_row(request: RunRequest) -> dict[str, Any]:
+    """A request shaped like a job_runs row (no counts: nothing has run yet)."""
+    return {
+        "run_id": request.run_id,
+        "job_name": "run_all",
+        "tenant_id": request.tenant_id,
+        "period_start": request.period_start,
+        "period_end": request.period_end,
+        "privacy_level": request.privacy_level,
+        "status": request.status,
+        "started_at": request.claimed_at or request.requested_at,
+        "finished_at": request.finished_at,
+        "rows_read": None,
+        "rows_written": None,
+        "rows_quarantined": None,
+        "groups_suppressed": None,
+        "epsilon_charged": None,
+        "error_message": request.error_message,
+    }

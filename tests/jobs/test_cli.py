@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -55,7 +57,7 @@ def test_secret_key_never_echoed_in_configuration_errors(
     assert "DP_EPSILON_BUDGET" in err and "super-secret" not in err
 
 
-def test_spark_submit_ships_the_packages_and_runs_the_entrypoint() -> None:
+def test_spark_submit_ships_the_packages_and_runs_the_entrypoint(tmp_path: Path) -> None:
     result = subprocess.run(
         [str(ROOT / "spark-submit.sh"), "--master", "local[1]", "run_all", "--help"],
         capture_output=True,
@@ -63,10 +65,16 @@ def test_spark_submit_ships_the_packages_and_runs_the_entrypoint() -> None:
         timeout=300,
         cwd=ROOT,
         check=False,
+        env={**os.environ, "ANALYTICS_DIST_DIR": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "--privacy-level" in result.stdout
-    assert (ROOT / ".cache" / "dist" / "analytics-packages.zip").is_file()
+    bundle = tmp_path / "analytics-packages.zip"
+    with zipfile.ZipFile(bundle) as shipped:  # the project wheel, under a name PySpark imports
+        names = shipped.namelist()
+    assert "jobs/entrypoint.py" in names and "conf/bounds.toml" in names
+    assert any(n.endswith(".dist-info/METADATA") for n in names)
+    assert not any(n.startswith("tests/") for n in names)
 
 
 def test_spark_submit_rejects_unknown_jobs() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import stat
 import tempfile
 import threading
 import uuid
@@ -76,18 +75,10 @@ def seed_pages_data(root: Path) -> None:
 
 @dataclass(frozen=True)
 class LiveServer:
-    """The running app: its base URL and where the fake ETL submit script records its calls."""
+    """The running app: its base URL and its data root (the ETL trigger queues runs there)."""
 
     url: str
-    etl_calls: Path
-
-
-def _fake_submit_script(directory: Path) -> tuple[Path, Path]:
-    calls = directory / "etl_calls.txt"
-    script = directory / "spark-submit.sh"
-    script.write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\n')
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    return script, calls
+    data_root: Path
 
 
 @pytest.fixture(scope="session")
@@ -95,7 +86,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     """The real app over real Delta tables, served on a free 127.0.0.1 port for the session."""
     root = tmp_path_factory.mktemp("pages-data")
     seed_pages_data(root)
-    script, calls = _fake_submit_script(root)
     app = create_app({
         "JWT_SECRET": SECRET,
         "EXPORT_KEY": EXPORT_KEY,
@@ -103,14 +93,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "AUDIT_LOG_DIR": str(root / "audit"),
         "TABLE_REFRESH_SECONDS": 0,
         "SERVING_ENV": "production",
-        "ETL_SUBMIT_SCRIPT": str(script),
         "RATE_LIMIT_PUBLIC": "2000 per minute",  # a page and its assets are several requests
     })  # fmt: skip
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="pages-live-server", daemon=True)
     thread.start()
     try:
-        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", etl_calls=calls)
+        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", data_root=root)
     finally:
         server.shutdown()
         server.server_close()

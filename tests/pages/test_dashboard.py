@@ -6,6 +6,7 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
+from jobs.run_queue import RunQueue
 from serving.tokens import Role, mint_token
 from tests.pages.conftest import LARGE_EXPORT_ROWS
 from tests.pages.helpers import chart_points, console_errors, screenshot, wait_until
@@ -150,11 +151,10 @@ def test_root_picks_a_tenant_and_triggers_etl(page, live_server):
 
     page.find_element(By.ID, "etl-trigger").click()
     wait_until(page, lambda d: "submitted" in d.find_element(By.ID, "etl-status").text)
-    wait_until(
-        page,
-        lambda d: live_server.etl_calls.exists() and TENANT_B in live_server.etl_calls.read_text(),
-    )
-    assert f"--tenant {TENANT_B}" in live_server.etl_calls.read_text()
+    queue = RunQueue(str(live_server.data_root / "ops" / "run_requests"))
+    queued = [r for r in queue.requests() if r.tenant_id == TENANT_B]
+    assert len(queued) == 1 and queued[0].status == "queued"
+    assert queued[0].run_id in page.find_element(By.ID, "etl-status").text
     assert console_errors(page) == []
 
 

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import stat
-import time
-from datetime import UTC, datetime
-from pathlib import Path
-
 import pytest
 
 from tests.serving.conftest import LEARNER_A, LEARNER_B, TENANT_A, TENANT_B
-from tests.serving.curated_data import write_table
 
 
 def test_learner_snapshot_for_admin_of_its_tenant(client, auth):
@@ -83,81 +77,4 @@ def test_job_list_filters_and_scopes(client, auth):
         assert response.json["field"] == bad.split("=")[0]
 
 
-@pytest.fixture
-def submit_script(tmp_path: Path) -> Path:
-    """A real stand-in for spark-submit.sh: records its argv, then runs until released."""
-    script = tmp_path / "spark-submit.sh"
-    script.write_text(
-        "#!/bin/sh\n"
-        f'echo "$@" > "{tmp_path}/argv.txt"\n'
-        f'while [ ! -e "{tmp_path}/release" ]; do sleep 0.05; done\n'
-    )
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    return script
-
-
-@pytest.fixture
-def app_config(app_config, submit_script):
-    return {**app_config, "ETL_SUBMIT_SCRIPT": str(submit_script)}
-
-
-def _wait_for(path: Path, timeout: float = 10.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and path.read_text().strip():
-            return path.read_text().strip()
-        time.sleep(0.05)
-    raise AssertionError(f"{path} never appeared")
-
-
-def test_trigger_launches_run_all_and_refuses_a_second_run(client, auth, app, tmp_path):
-    url = f"/api/v1/etl/trigger/{TENANT_A}?privacy_level=dp_low&start=2025-01-01&end=2025-01-31"
-    headers = auth("admin", TENANT_A)
-    try:
-        first = client.post(url, headers=headers)
-        assert first.status_code == 202, first.json
-        run_id = first.json["run_id"]
-        argv = _wait_for(tmp_path / "argv.txt").split()
-        expected = ["run_all", "--tenant", TENANT_A, "--privacy-level", "dp_low",
-                    "--start", "2025-01-01", "--end", "2025-01-31", "--run-id", run_id]  # fmt: skip
-        assert argv == expected
-        second = client.post(url, headers=headers)
-        assert second.status_code == 409
-        assert second.json["error"] == "run_in_progress"
-        other = client.post(url.replace(TENANT_A, TENANT_B), headers=auth("root"))
-        assert other.status_code == 202
-    finally:
-        (tmp_path / "release").touch()
-    launcher = app.extensions["analytics_etl_launcher"]
-    for child in launcher._children.values():
-        child.wait(timeout=10)
-    assert not launcher.is_running(TENANT_A)
-    assert client.post(url, headers=headers).status_code == 202  # finished: may run again
-    for child in launcher._children.values():
-        child.wait(timeout=10)
-
-
-def test_trigger_is_409_when_ledger_shows_a_running_job(client, auth, data_root):
-    write_table(data_root, "job_runs", [{
-        "run_id": "run-9", "job_name": "run_all", "tenant_id": TENANT_B,
-        "period_start": datetime(2025, 1, 1).date(), "period_end": datetime(2025, 1, 1).date(),
-        "privacy_level": "anonymized", "status": "running",
-        "started_at": datetime(2025, 3, 1, tzinfo=UTC),
-    }])  # fmt: skip
-    response = client.post(f"/api/v1/etl/trigger/{TENANT_B}", headers=auth("admin", TENANT_B))
-    assert response.status_code == 409
-
-
-def test_trigger_validates_dates_and_level(client, auth, tmp_path):
-    headers = auth("admin", TENANT_A)
-    base = f"/api/v1/etl/trigger/{TENANT_A}"
-    cases = (
-        ("start=2025-02-01&end=2025-01-01", "end"),
-        ("start=2025-13-01", "start"),
-        ("privacy_level=dp_extreme", "privacy_level"),
-    )
-    for query, field in cases:
-        response = client.post(f"{base}?{query}", headers=headers)
-        assert response.status_code == 422 and response.json["field"] == field, query
-    time.sleep(0.2)
-    assert not (tmp_path / "argv.txt").exists()  # nothing was launched
+# ETL trigger and run queue: tests/serving/test_etl_queue.py
