@@ -8,7 +8,7 @@ audits, with the same replicate trick (the replicate id is a group column, so on
   over the three partitions, passing at ε and rejecting 0.8ε, and a release that
   ignores L (the learner under one pseudonym per partition, bounds L = 1) rejected at ε;
 * **grid sums** (power-of-two grid, discrete Laplace in grid units): pass at ε, reject 0.8ε;
-* **percentiles** (exponential mechanism over 64 bins): pass at ε, reject ε/3
+* **percentiles** (exponential mechanism over 16 bins): pass at ε, reject ε/3
   (sums and percentiles of the three levels come from one release, see below);
 * **partition selection δ**: a key only the extra learner has is released at a rate
   consistent with δ; a release whose threshold ignores L is rejected.
@@ -152,11 +152,11 @@ VALUE_BOUNDS = ContributionBounds(
 SUM_SENSITIVITY = VALUE_ROWS * 100.0
 BASE_LEARNERS = 3  # D': three learners with C rows each
 BASE_SUM_VALUE = 12.3  # off the grid: the base sum 73.8 is rounded to it
-PERCENTILE_BINS = 64
+PERCENTILE_BINS = 16
 PERCENTILE_QUANTILE = 0.75
 PERCENTILE_RANGE = (0.0, float(PERCENTILE_BINS))  # bins of width 1
-BASE_PERCENTILE_VALUE = 16.5  # bin 16
-EXTRA_PERCENTILE_VALUE = 64.0  # the upper clamp bound: last bin
+BASE_PERCENTILE_VALUE = 4.5  # bin 4
+EXTRA_PERCENTILE_VALUE = 16.0  # the upper clamp bound: last bin
 
 
 def _value_measures() -> list[Measure]:
@@ -279,13 +279,13 @@ def test_percentile_passes_at_epsilon_and_is_rejected_at_a_third_of_epsilon(
 ) -> None:
     # The exponential mechanism on a quantile's utilities never spends its full ε: the extra
     # rows move some utilities up and others down by at most max(q, 1−q)·C, so the loss of
-    # any pair is ≤ 0.75ε here (0.62-0.71ε for this pair, the largest we found over small
+    # any pair is ≤ 0.75ε here (0.60-0.68ε for this pair, near the largest we found over small
     # histograms: few base rows, the extra rows at the far end). N = 30k detects about a
-    # third of ε (expected z ≈ 7.7 at ε = 0.5, 13-17 at ε = 1 and 2): the negative control.
+    # third of ε (expected z ≈ 7.1 at ε = 0.5, 12-16 at ε = 1 and 2): the negative control.
     d_value, d_prime_value = value_release[f"p75_{level.value}"]
     epsilon = _epsilon(level)
     loss = _percentile_loss(epsilon)
-    # Published values are bin midpoints (width 1 over [0, 64]); the score is the model loss.
+    # Published values are bin midpoints (width 1 over [0, 16]); the score is the model loss.
     d = loss[np.floor(d_value).astype(int)]
     d_prime = loss[np.floor(d_prime_value).astype(int)]
     thresholds = np.unique(loss)
