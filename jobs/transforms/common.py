@@ -101,8 +101,13 @@ def aggregate(
             f"the release plan withholds every measure of {[m.name for m in measures]}: "
             "keep at least one in conf/bounds.toml (dp_withheld)"
         )
-    # Partition selection is accounted in pure ε; releases over public keys follow the plan.
-    accounting = "pure" if partition_selection_delta is not None else plan.accounting
+    zcdp = plan.accounting == "zcdp" and rho is not None
+    if zcdp and partition_selection_delta is not None:
+        # The job's charge is its ρ; a pure-ε selection inside it would not be accounted.
+        raise BoundsConfigError(
+            "partition selection is accounted in pure ε: set accounting = \"pure\" for this "
+            "job in conf/bounds.toml, or release over public keys"
+        )
     released = private_aggregate(
         df,
         privacy_id="learner_id_hash",
@@ -120,8 +125,8 @@ def aggregate(
         partition_selection_delta=partition_selection_delta,
         k_threshold=context.k_threshold,
         random_source=context.random_source,
-        accounting="zcdp" if accounting == "zcdp" and rho is not None else "pure",
-        rho=rho,
+        accounting="zcdp" if zcdp else "pure",
+        rho=rho if zcdp else None,
         delta=plan.delta,
     )
     withheld = {
