@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.bench_utility import compare, markdown, metric_columns
+from bench.bench_utility import Cells, compare, markdown, metric_columns
 from jobs.contracts.curated import CURATED_TABLES
 
 
@@ -15,13 +15,13 @@ def test_metrics_come_from_the_contracts_without_descriptive_columns() -> None:
 
 
 def test_share_counts_exact_cells_with_data_and_errors_only_published_ones() -> None:
-    exact = {
+    exact: Cells = {
         ("a",): {"n": 100.0, "mean": 50.0, "_published": 1.0},
         ("b",): {"n": 10.0, "mean": 20.0, "_published": 1.0},
         ("c",): {"n": 0.0, "mean": None, "_published": 1.0},  # empty: not a cell with data
         ("d",): {"n": 4.0, "mean": 0.5, "_published": 1.0},
     }
-    released = {
+    released: Cells = {
         ("a",): {"n": 110.0, "mean": 45.0, "_published": 1.0},  # 10 % and 10 %
         ("b",): {"n": 9.0, "mean": 26.0, "_published": 1.0},  # 10 % and 30 %
         ("c",): {"n": 3.0, "mean": None, "_published": 1.0},
@@ -35,13 +35,13 @@ def test_share_counts_exact_cells_with_data_and_errors_only_published_ones() -> 
 
 
 def test_relative_error_of_small_values_is_taken_against_one() -> None:
-    exact = {("a",): {"rate": 0.2, "_published": 1.0}}
-    released = {("a",): {"rate": 0.7, "_published": 1.0}}
+    exact: Cells = {("a",): {"rate": 0.2, "_published": 1.0}}
+    released: Cells = {("a",): {"rate": 0.7, "_published": 1.0}}
     assert abs((compare("t", "dp_high", exact, released).errors["rate"] or 0) - 0.5) < 1e-12
 
 
 def test_a_table_that_publishes_nothing_is_reported_as_such() -> None:
-    exact = {("a",): {"n": 7.0, "_published": 1.0}}
+    exact: Cells = {("a",): {"n": 7.0, "_published": 1.0}}
     nothing = compare("t", "dp_high", exact, {})
     assert (nothing.published, nothing.errors) == (0, {"n": None})
     empty = compare("u", "dp_high", {}, {})
