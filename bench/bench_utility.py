@@ -46,7 +46,7 @@ from jobs.contracts.curated import CURATED_TABLES, CuratedTable
 from jobs.delta_io import is_delta_table
 from jobs.generate import GeneratorConfig, Profile, generate_raw_tables, write_raw_tables
 from jobs.prepare import Scope, keyed_pseudonym, prepare_inputs
-from jobs.release import ReleaseContext
+from jobs.release import CuratedJob, ReleaseContext
 from jobs.run_all import ALL_JOBS
 from jobs.runner import read_raw_tables, run_release
 from jobs.session import build_spark_session
@@ -175,6 +175,7 @@ def release(
     spark: SparkSession,
     settings: AnalyticsSettings,
     config: GeneratorConfig,
+    jobs: Sequence[CuratedJob],
     level: str,
     *,
     exact: bool = False,
@@ -188,7 +189,7 @@ def release(
         spark,
         settings,
         arguments,
-        ALL_JOBS,
+        jobs,
         run_name=f"bench-utility-{'exact' if exact else level}",
         k_threshold=0 if exact else None,
     )
@@ -196,7 +197,10 @@ def release(
 
 
 def bounded_without_noise(
-    spark: SparkSession, settings: AnalyticsSettings, config: GeneratorConfig
+    spark: SparkSession,
+    settings: AnalyticsSettings,
+    config: GeneratorConfig,
+    jobs: Sequence[CuratedJob],
 ) -> dict[str, Cells]:
     """Each job's transform at dp_medium's bounds with negligible noise and k = 0."""
     raw = read_raw_tables(spark, settings)
@@ -210,7 +214,7 @@ def bounded_without_noise(
     inputs = prepare_inputs(raw, scope, keyed_pseudonym(key))
     bounds = load_job_bounds()
     cells: dict[str, Cells] = {}
-    for job in ALL_JOBS:
+    for job in jobs:
         context = _NegligibleNoiseContext(
             level=PrivacyLevel.DP_MEDIUM,
             job_bounds=bounds[job.name],
@@ -270,6 +274,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--levels", default=",".join(LEVELS), help=f"comma-separated subset of {LEVELS}"
     )
     parser.add_argument("--skip-bounding", action="store_true", help="no bias-only release")
+    parser.add_argument(
+        "--tables",
+        default=None,
+        help="comma-separated subset of the curated tables (default: every job of run_all)",
+    )
     return parser.parse_args(argv)
 
 
@@ -304,22 +313,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(what: str) -> None:
         print(f"[{time.monotonic() - started:6.0f}s] {what}", file=sys.stderr, flush=True)
 
-    exact = release(spark, settings, config, "anonymized", exact=True)
+    jobs = [j for j in ALL_JOBS if args.tables is None or j.name in args.tables.split(",")]
+    names = [j.name for j in jobs]
+    exact = release(spark, settings, config, jobs, "anonymized", exact=True)
     log("exact release done")
     comparisons: list[Comparison] = []
     for level in args.levels.split(","):
-        released = release(spark, settings, config, level)
+        released = release(spark, settings, config, jobs, level)
         log(f"{level} release done")
-        for name in CURATED_TABLES:
+        for name in names:
             comparisons.append(compare(name, level, exact[name], released[name]))
     if not args.skip_bounding:
         try:
-            bounded = bounded_without_noise(spark, settings, config)
+            bounded = bounded_without_noise(spark, settings, config, jobs)
         except Exception as error:  # the engine changes; report, do not lose the rest
             print(f"bounding-only release failed: {type(error).__name__}: {error}", file=sys.stderr)
         else:
             log("bounding-only release done")
-            for name in CURATED_TABLES:
+            for name in names:
                 comparisons.append(compare(name, "bounding only", exact[name], bounded[name]))
     print(
         f"\nDistricts of {', '.join(f'{n:,}' for n in sizes)} learners, {config.days} days "
