@@ -1,0 +1,345 @@
+"""Utility benchmark: what each privacy level publishes and how far it is from the truth.
+
+On generated districts (``jobs.generate --profile district``) it releases the whole
+period through the real runner (``jobs.runner.run_release``, every job of ``run_all``)
+at each level and compares every curated table with the exact values:
+
+* ``exact``: the same runner at ``anonymized`` with k = 0 (no bounding, no noise, no
+  suppression), with the same keyed pseudonyms so learner-level keys match;
+* ``anonymized``, ``dp_low``, ``dp_medium``, ``dp_high``: the releases users get;
+* ``bounding``: every job's transform called directly with a release context whose ε
+  (or zCDP ρ) is huge (noise ~1e-3 of dp_medium's or less), so what differs from ``exact`` is the
+  bias of contribution bounding (and of anything else the DP path changes, e.g. means
+  computed from bounded sums). Suppression is off (k = 0) so every cell is compared.
+
+Per table and level it reports the share of the exact table's cells (rows with data)
+that are published (``insufficient_data = false``), and per metric the median relative
+error ``|released - exact| / max(|exact|, 1)`` over published cells. Metric columns are
+read from the curated contracts (numeric and map metrics; descriptive ones skipped), so
+the script follows the tables as they change; a table that publishes nothing is
+reported as such.
+
+    .venv/bin/python bench/bench_utility.py --tenant-learners 2000,400 --days 56
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import shutil
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+
+from conf.bounds import load_job_bounds
+from conf.settings import AnalyticsSettings, load_settings
+from jobs.arguments import JobArguments
+from jobs.contracts.curated import CURATED_TABLES, CuratedTable
+from jobs.delta_io import is_delta_table
+from jobs.generate import GeneratorConfig, Profile, generate_raw_tables, write_raw_tables
+from jobs.prepare import Scope, keyed_pseudonym, prepare_inputs
+from jobs.release import CuratedJob, ReleaseContext
+from jobs.run_all import ALL_JOBS
+from jobs.runner import read_raw_tables, run_release
+from jobs.session import build_spark_session
+from privacy_udfs import PrivacyLevel, load_pseudonym_key
+
+BENCH_KEY = "benchmark-only-key-" + "9d1c5e7a3b2f4068" * 3
+LEVELS: tuple[str, ...] = ("anonymized", "dp_low", "dp_medium", "dp_high")
+NEGLIGIBLE_NOISE_EPSILON = 1e4  # per job, pure ε: Laplace scales ~1e-4 of dp_medium's
+NEGLIGIBLE_NOISE_RHO = 1e6  # per job, zCDP: Gaussian σ ~1e-3 of dp_medium's
+NUMERIC = ("long", "int", "double")
+NOT_MEASURED = ("descriptive", "as is", "metadata")
+
+Cells = dict[tuple[Any, ...], dict[str, float | None]]
+
+
+@dataclass(frozen=True)
+class _NegligibleNoiseContext(ReleaseContext):
+    """A release context whose ε (or ρ) is huge: noise vanishes, bounding stays (bench only)."""
+
+    @property
+    def epsilon(self) -> float | None:
+        return NEGLIGIBLE_NOISE_EPSILON
+
+    @property
+    def rho(self) -> float | None:
+        return None if super().rho is None else NEGLIGIBLE_NOISE_RHO
+
+
+@dataclass
+class Comparison:
+    """One table at one level against the exact values."""
+
+    table: str
+    level: str
+    exact_cells: int
+    published: int
+    errors: dict[str, float | None]  # metric -> median relative error (None: no cell)
+    note: str = ""
+
+    @property
+    def published_share(self) -> float | None:
+        """Published cells over the exact table's cells with data (None: no such cell)."""
+        return self.published / self.exact_cells if self.exact_cells else None
+
+
+def metric_columns(table: CuratedTable) -> tuple[str, ...]:
+    """The metrics worth comparing: numeric or map columns that carry measured values."""
+    return tuple(
+        c.name
+        for c in table.metrics
+        if c.treatment not in NOT_MEASURED and (c.type in NUMERIC or c.type.startswith("map<"))
+    )
+
+
+def to_cells(frame: DataFrame, table: CuratedTable) -> Cells:
+    """Rows as {key tuple: {metric (map entries as name[key]): value}} plus ``_published``.
+
+    Curated tables are aggregates (learner_snapshots: one row per learner and period),
+    small enough to compare on the driver of a benchmark.
+    """
+    metrics = metric_columns(table)
+    wanted = [*table.key_names, *metrics]
+    flagged = "insufficient_data" in frame.columns
+    if flagged:
+        wanted.append("insufficient_data")
+    cells: Cells = {}
+    for row in frame.select(*wanted).collect():
+        values: dict[str, float | None] = {}
+        for name in metrics:
+            value = row[name]
+            if isinstance(value, dict):
+                for key, entry in value.items():
+                    values[f"{name}[{key}]"] = None if entry is None else float(entry)
+            else:
+                values[name] = None if value is None else float(value)
+        suppressed = bool(row["insufficient_data"]) if flagged else False
+        values["_published"] = 0.0 if suppressed else 1.0
+        cells[tuple(row[k] for k in table.key_names)] = values
+    return cells
+
+
+def has_data(values: dict[str, float | None]) -> bool:
+    """A cell with data: published, and some metric non-null and non-zero."""
+    return bool(values["_published"]) and any(
+        v not in (None, 0.0) for k, v in values.items() if k != "_published"
+    )
+
+
+def compare(table: str, level: str, exact: Cells, released: Cells, note: str = "") -> Comparison:
+    """Published share of the exact cells with data, and median relative error per metric."""
+    with_data = {key: values for key, values in exact.items() if has_data(values)}
+    published = 0
+    relative: dict[str, list[float]] = {}
+    for key, truth in with_data.items():
+        got = released.get(key)
+        if got is None or not got["_published"]:
+            continue
+        published += 1
+        for metric, true_value in truth.items():
+            value = got.get(metric)
+            if metric == "_published" or true_value is None or value is None:
+                continue
+            if math.isnan(true_value) or math.isnan(value):
+                continue
+            relative.setdefault(metric, []).append(
+                abs(value - true_value) / max(abs(true_value), 1.0)
+            )
+    metrics = sorted({m for values in with_data.values() for m in values if m != "_published"})
+    errors = {m: statistics.median(relative[m]) if m in relative else None for m in metrics}
+    return Comparison(table, level, len(with_data), published, errors, note)
+
+
+def curated_cells(spark: SparkSession, settings: AnalyticsSettings) -> dict[str, Cells]:
+    """Every curated table written under ``settings`` (absent table: no cells)."""
+    cells: dict[str, Cells] = {}
+    for name, table in CURATED_TABLES.items():
+        path = settings.path("curated", name)
+        if is_delta_table(spark, path):
+            cells[name] = to_cells(spark.read.format("delta").load(path), table)
+        else:
+            cells[name] = {}
+    return cells
+
+
+def release(
+    spark: SparkSession,
+    settings: AnalyticsSettings,
+    config: GeneratorConfig,
+    jobs: Sequence[CuratedJob],
+    level: str,
+    *,
+    exact: bool = False,
+) -> dict[str, Cells]:
+    """One run of every job over the generated period, from empty outputs; its tables."""
+    for outputs in ("curated", "ops", "quarantine"):
+        shutil.rmtree(settings.path(outputs), ignore_errors=True)
+    end = config.start + dt.timedelta(days=config.days - 1)
+    arguments = JobArguments(config.start, end, None, level, str(uuid.uuid4()), force=True)
+    run_release(
+        spark,
+        settings,
+        arguments,
+        jobs,
+        run_name=f"bench-utility-{'exact' if exact else level}",
+        k_threshold=0 if exact else None,
+    )
+    return curated_cells(spark, settings)
+
+
+def bounded_without_noise(
+    spark: SparkSession,
+    settings: AnalyticsSettings,
+    config: GeneratorConfig,
+    jobs: Sequence[CuratedJob],
+) -> dict[str, Cells]:
+    """Each job's transform at dp_medium's bounds with negligible noise and k = 0."""
+    raw = read_raw_tables(spark, settings)
+    key = load_pseudonym_key(
+        settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None,
+        settings.pseudonym_key_file,
+        settings.pseudonym_key_version,
+    )
+    end = config.start + dt.timedelta(days=config.days - 1)
+    scope = Scope(config.start, end, None, dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    inputs = prepare_inputs(raw, scope, keyed_pseudonym(key))
+    bounds = load_job_bounds()
+    cells: dict[str, Cells] = {}
+    for job in jobs:
+        context = _NegligibleNoiseContext(
+            level=PrivacyLevel.DP_MEDIUM,
+            job_bounds=bounds[job.name],
+            k_threshold=0,
+            scope=scope,
+            run_id=str(uuid.uuid4()),
+            key_version=key.version,
+        )
+        cells[job.name] = to_cells(job.transform(inputs, context), job.table)
+    return cells
+
+
+def _percent(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value >= 10:
+        return f"{value:.0f}×"
+    return f"{100 * value:.1f} %" if value < 0.1 else f"{100 * value:.0f} %"
+
+
+def markdown(comparisons: Sequence[Comparison]) -> str:
+    """One Markdown row per table and level: cells, published share, error per metric."""
+    lines = [
+        "| table | level | cells | published | median relative error per metric |",
+        "|---|---|---:|---:|---|",
+    ]
+    for c in comparisons:
+        share = "–" if c.published_share is None else f"{100 * c.published_share:.0f} %"
+        errors = ", ".join(f"{m} {_percent(e)}" for m, e in c.errors.items() if e is not None)
+        detail = errors or c.note or ("nothing published" if not c.published else "")
+        lines.append(f"| {c.table} | {c.level} | {c.exact_cells:,} | {share} | {detail} |")
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--tenant-learners",
+        default="2000,400",
+        help="learners per generated district, comma-separated (default 2000,400)",
+    )
+    parser.add_argument("--days", type=int, default=56)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--events", type=int, default=None, help="default: derived by profile")
+    parser.add_argument("--out", type=Path, default=Path("data/bench-utility"))
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--driver-memory", default="4g")
+    parser.add_argument(
+        "--shuffle-partitions",
+        type=int,
+        default=4,
+        help="spark.sql.shuffle.partitions (the curated tables are small; default 4)",
+    )
+    parser.add_argument(
+        "--levels", default=",".join(LEVELS), help=f"comma-separated subset of {LEVELS}"
+    )
+    parser.add_argument("--skip-bounding", action="store_true", help="no bias-only release")
+    parser.add_argument(
+        "--tables",
+        default=None,
+        help="comma-separated subset of the curated tables (default: every job of run_all)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    from jobs.generate import district_events
+
+    sizes = tuple(int(n) for n in args.tenant_learners.split(","))
+    learners = sum(sizes)
+    config = GeneratorConfig(
+        events=args.events or district_events(learners, args.days),
+        seed=args.seed,
+        days=args.days,
+        profile=Profile.DISTRICT,
+        tenant_learners=sizes,
+    )
+    spark = build_spark_session(
+        "bench-utility",
+        master=args.master,
+        shuffle_partitions=args.shuffle_partitions,
+        ui_enabled=False,
+        extra_conf={"spark.driver.memory": args.driver_memory},
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    root = (args.out / f"district-{'-'.join(map(str, sizes))}-{args.days}d-s{args.seed}").resolve()
+    settings = load_settings(data_root=str(root), pseudonym_key=BENCH_KEY, dp_epsilon_budget=1e9)
+    started = time.monotonic()
+    if not is_delta_table(spark, settings.path("raw", "events")):
+        write_raw_tables(generate_raw_tables(spark, config), settings.path("raw"))
+        print(f"generated {config.events:,} events in {time.monotonic() - started:.0f}s")
+
+    def log(what: str) -> None:
+        print(f"[{time.monotonic() - started:6.0f}s] {what}", file=sys.stderr, flush=True)
+
+    jobs = [j for j in ALL_JOBS if args.tables is None or j.name in args.tables.split(",")]
+    names = [j.name for j in jobs]
+    exact = release(spark, settings, config, jobs, "anonymized", exact=True)
+    log("exact release done")
+    comparisons: list[Comparison] = []
+    for level in args.levels.split(","):
+        released = release(spark, settings, config, jobs, level)
+        log(f"{level} release done")
+        for name in names:
+            comparisons.append(compare(name, level, exact[name], released[name]))
+    if not args.skip_bounding:
+        try:
+            bounded = bounded_without_noise(spark, settings, config, jobs)
+        except Exception as error:  # the engine changes; report, do not lose the rest
+            print(f"bounding-only release failed: {type(error).__name__}: {error}", file=sys.stderr)
+        else:
+            log("bounding-only release done")
+            for name in names:
+                comparisons.append(compare(name, "bounding only", exact[name], bounded[name]))
+    print(
+        f"\nDistricts of {', '.join(f'{n:,}' for n in sizes)} learners, {config.days} days "
+        f"from {config.start}, {config.events:,} events, seed {config.seed}; "
+        f"{time.monotonic() - started:.0f}s on {args.master}.\n"
+    )
+    print(markdown(sorted(comparisons, key=lambda c: list(CURATED_TABLES).index(c.table))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
