@@ -52,9 +52,10 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from privacy_udfs.bounding import ContributionBounds, Sensitivities
+from privacy_udfs.calibration import ACCOUNTINGS, Accounting, ComponentNoise, release_budget
 from privacy_udfs.errors import PrivacyConfigurationError, require_columns
 from privacy_udfs.measures import LEARNERS_COMPONENT, Measure, split_epsilon
-from privacy_udfs.mechanisms import grid_noise, sample_discrete_laplace
+from privacy_udfs.mechanisms import sample_discrete_laplace
 from privacy_udfs.randomness import RandomSource, secure_random_source
 
 FloatArray = npt.NDArray[np.float64]
@@ -149,6 +150,7 @@ class TunedBounds:
         partitions: Number of public keys (partitions) of the release.
         histograms: The noisy histograms (DP; safe to show).
         errors: Expected bias and noise per measure under ``bounds``.
+        accounting: The release's accounting the noise was modelled for.
     """
 
     bounds: ContributionBounds
@@ -157,6 +159,7 @@ class TunedBounds:
     partitions: int
     histograms: tuple[Histogram, ...]
     errors: tuple[MeasureError, ...]
+    accounting: str = "pure"
 
     def __post_init__(self) -> None:
         problems = []
@@ -187,7 +190,8 @@ class TunedBounds:
             f"tune_bounds: L={b.max_partitions} partitions, C={b.max_rows_per_partition} "
             f"rows per partition{clamp_text}",
             f"ε spent on tuning: {self.epsilon_spent:.6g} ({shares}; discrete Laplace on "
-            f"histograms of sensitivity 1); release ε: {self.release_epsilon:.6g}; "
+            f"histograms of sensitivity 1); release ε: {self.release_epsilon:.6g} "
+            f"({self.accounting}); "
             f"total {self.total_epsilon:.6g}",
             f"~{learners:,.0f} learners (noisy) over {self.partitions} public partitions",
             "expected error per measure at a typical partition:",
@@ -221,6 +225,8 @@ def tune_bounds(
     candidate_rows: Sequence[int] = DEFAULT_CANDIDATE_ROWS,
     k_threshold: int = 5,
     epsilon_split: Mapping[str, float] | None = None,
+    accounting: Accounting = "pure",
+    delta: float = 1e-6,
     random_source: RandomSource | None = None,
 ) -> TunedBounds:
     """Spend ``epsilon`` to choose the bounds of a release at ``release_epsilon``.
@@ -245,6 +251,10 @@ def tune_bounds(
         k_threshold: The release's k (> 0 without a ``distinct_count`` measure adds the
             internal ``_learners`` component to the ε split, as ``private_aggregate`` does).
         epsilon_split: The release's ε split, if not equal (as for ``private_aggregate``).
+        accounting: The release's accounting, ``pure`` (discrete Laplace) or ``zcdp``
+            (discrete Gaussian at ``delta``), as for ``private_aggregate``. The tuning
+            itself is pure ε-DP either way.
+        delta: δ of a ``zcdp`` release.
         random_source: Defaults to the OS CSPRNG.
 
     Returns:
@@ -269,6 +279,8 @@ def tune_bounds(
         candidate_rows=candidate_rows,
         k_threshold=k_threshold,
         epsilon_split=epsilon_split,
+        accounting=accounting,
+        delta=delta,
     )
     source = random_source if random_source is not None else secure_random_source()
     partitions = public_groups.select(*plan.groups).distinct().count()
@@ -393,12 +405,6 @@ def add_histogram_noise(
 # ---- choosing ---------------------------------------------------------------------------
 
 
-def discrete_laplace_variance(scale: float) -> float:
-    """Variance of discrete Laplace noise of scale ``t``: ``2α/(1−α)²``, ``α = e^(−1/t)``."""
-    alpha = math.exp(-1.0 / scale)
-    return 2.0 * alpha / (1.0 - alpha) ** 2
-
-
 @dataclass(frozen=True)
 class _TuningPlan:
     """Validated arguments of :func:`tune_bounds` and the error model of the choice."""
@@ -406,6 +412,8 @@ class _TuningPlan:
     groups: list[str]
     measures: tuple[Measure, ...]
     measure_epsilon: dict[str, float]
+    measure_budget: dict[str, float]
+    accounting: Accounting
     epsilon: float
     release_epsilon: float
     value_domain: tuple[float, float] | None
@@ -431,6 +439,8 @@ class _TuningPlan:
         candidate_rows: Sequence[int],
         k_threshold: int,
         epsilon_split: Mapping[str, float] | None,
+        accounting: Accounting,
+        delta: float,
     ) -> _TuningPlan:
         groups = list(group_cols)
         if not groups:
@@ -472,6 +482,12 @@ class _TuningPlan:
         if k_threshold > 0 and not any(m.kind == "distinct_count" for m in chosen):
             components.append(LEARNERS_COMPONENT)
         shares = split_epsilon(components, float(release_epsilon), epsilon_split)
+        if accounting not in ACCOUNTINGS:
+            raise PrivacyConfigurationError(
+                f"accounting must be one of {list(ACCOUNTINGS)}, got {accounting!r}"
+            )
+        # The release's budget (ε, or ρ under zCDP) is split in the proportions of ε.
+        budget = release_budget(accounting, float(release_epsilon), delta)
         names = [PARTITIONS]
         if any(m.kind != "distinct_count" for m in chosen):
             names.append(ROWS)
@@ -481,6 +497,8 @@ class _TuningPlan:
             groups=groups,
             measures=tuple(chosen),
             measure_epsilon={m.name: shares[m.name] for m in chosen},
+            measure_budget={m.name: budget * shares[m.name] / release_epsilon for m in chosen},
+            accounting=accounting,
             epsilon=float(epsilon),
             release_epsilon=float(release_epsilon),
             value_domain=value_domain if value_measures else None,
@@ -530,6 +548,7 @@ class _TuningPlan:
             partitions=partitions,
             histograms=tuple(histograms),
             errors=tuple(errors),
+            accounting=self.accounting,
         )
 
     def _clamp_ranges(self, histograms: Sequence[Histogram]) -> npt.NDArray[np.float64]:
@@ -550,38 +569,56 @@ class _TuningPlan:
         ranges: npt.NDArray[np.float64],
         stats: _Stats,
     ) -> tuple[FloatArray, FloatArray, float]:
-        """Bias, noise variance (one per clamp range) and expected true value of ``m``."""
-        e = self.measure_epsilon[m.name]
+        """Bias, noise variance (one per clamp range) and expected true value of ``m``.
+
+        The noise is what ``private_aggregate`` draws: ``ComponentNoise`` of the
+        measure's share with the sensitivities of ``Sensitivities.of``.
+        """
+        share = self.measure_budget[m.name]
         ones = np.ones(len(ranges))
         kept_pairs = stats.kept_pairs(big_l)
+        learners_var = self._variance(share, big_l, float(big_l))
         if m.kind == "distinct_count":
             learners = stats.pairs
-            learners_var = discrete_laplace_variance(big_l / e)
             return (kept_pairs - learners) * ones, learners_var * ones, learners
         kept_rows = kept_pairs * stats.rows_kept(c)
         truth_rows = stats.pairs * stats.mean_rows
         if m.kind == "count":
-            rows_var = discrete_laplace_variance(big_l * c / e)
+            rows_var = self._variance(share, big_l, float(big_l * c))
             return (kept_rows - truth_rows) * ones, rows_var * ones, truth_rows
         lo, hi = ranges[:, 0], ranges[:, 1]
         mean_truth = stats.mean_value
         mean_clamped = stats.clamped_mean(lo, hi)
-        bounds = ContributionBounds(big_l, c)
+        caps = ContributionBounds(big_l, c)
         if m.kind == "sum":
-            sens = np.array([Sensitivities.of(bounds, a, b).sum for a, b in ranges])
-            sum_var = np.array(
-                [2.0 * grid_noise(e, s).laplace_scale ** 2 if s > 0 else 0.0 for s in sens]
-            )
+            l1 = [Sensitivities.of(caps, a, b).sum for a, b in ranges]
+            sum_var = np.array([self._variance(share, big_l, s) for s in l1])
             total = truth_rows * mean_truth
             return kept_rows * mean_clamped - total, sum_var, total
-        # mean: noisy Σ(x − mid) / noisy count + mid, ε/2 each (as private_aggregate)
-        centered = np.array([Sensitivities.of(bounds, a, b).centered_sum for a, b in ranges])
-        centered_var = np.array([2.0 * grid_noise(e / 2, s).laplace_scale ** 2 for s in centered])
-        count_var = discrete_laplace_variance(big_l * c / (e / 2))
+        # mean: noisy Σ(x − mid) / denominator + mid. With C = 1 and a distinct count in the
+        # release the denominator is that count and the sum gets the whole share (as
+        # private_aggregate does); otherwise the sum and a row count get half each.
+        shares_count = c == 1 and any(x.kind == "distinct_count" for x in self.measures)
+        distinct = next((x for x in self.measures if x.kind == "distinct_count"), None)
+        sum_share = share if shares_count else share / 2
+        l1 = [Sensitivities.of(caps, a, b).centered_sum for a, b in ranges]
+        centered_var = np.array([self._variance(sum_share, big_l, s) for s in l1])
+        if shares_count and distinct is not None:
+            count_var = self._variance(self.measure_budget[distinct.name], big_l, float(big_l))
+        else:
+            count_var = self._variance(share / 2, big_l, float(big_l * c))
         rows = max(kept_rows, 1.0)
         offset = mean_clamped - (lo + hi) / 2.0
         mean_var: FloatArray = (centered_var + offset**2 * count_var) / rows**2
         return mean_clamped - mean_truth, mean_var, mean_truth
+
+    def _variance(self, share: float, big_l: int, l1: float) -> float:
+        """Noise variance of a component with L1 sensitivity ``l1`` over ``L`` partitions."""
+        if l1 <= 0:
+            return 0.0
+        # The L partitions are disjoint, so the L2 sensitivity is l1/√L (as the engine's).
+        noise = ComponentNoise(self.accounting, share, l1, l1 / math.sqrt(big_l))
+        return noise.standard_deviation**2
 
 
 @dataclass(frozen=True)

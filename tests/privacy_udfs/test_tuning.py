@@ -130,7 +130,7 @@ def test_epsilon_spent_is_the_declared_epsilon_split_over_the_histograms(
     assert [h.name for h in tuned.histograms] == [PARTITIONS, ROWS, VALUES]
     assert [h.epsilon for h in tuned.histograms] == pytest.approx([0.1, 0.1, 0.1])
     report = tuned.report()
-    assert "ε spent on tuning: 0.3" in report and "release ε: 1" in report
+    assert "ε spent on tuning: 0.3" in report and "release ε: 1 (pure)" in report
     assert "learners (distinct_count" in report and "avg (mean" in report
     # A count-only release needs one histogram, which gets the whole tuning ε.
     count_only = _tune(events, COUNT, seed=5, epsilon=0.3)
@@ -215,6 +215,7 @@ def test_exact_histograms_count_each_learner_once_and_only_public_keys(spark: Sp
         ),
         ({"measures": [Measure("avg", "mean", "other")]}, "value_col"),
         ({"k_threshold": -1}, "k_threshold"),
+        ({"accounting": "gauss"}, "accounting"),
         ({"epsilon_split": {"learners": 0.2}}, "epsilon_split"),
         ({"public_groups": "days"}, "public_groups"),
     ],
