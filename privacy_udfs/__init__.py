@@ -41,6 +41,7 @@ _EXPORTS: dict[str, str] = {
     "PseudonymKeyError": "privacy_udfs.keys",
     "RELEASE_COLUMNS": "privacy_udfs.aggregate",
     "RandomSource": "privacy_udfs.randomness",
+    "TunedBounds": "privacy_udfs.tuning",
     "Sensitivities": "privacy_udfs.bounding",
     "bound_contributions": "privacy_udfs.bounding",
     "clamp": "privacy_udfs.bounding",
@@ -62,6 +63,7 @@ _EXPORTS: dict[str, str] = {
     "seeded_random_source_for_tests": "privacy_udfs.randomness",
     "select_partitions": "privacy_udfs.partition_selection",
     "suppress_small_groups": "privacy_udfs.suppression",
+    "tune_bounds": "privacy_udfs.tuning",
 }
 
 if TYPE_CHECKING:
@@ -111,6 +113,7 @@ if TYPE_CHECKING:
         seeded_random_source_for_tests,
     )
     from privacy_udfs.suppression import suppress_small_groups
+    from privacy_udfs.tuning import TunedBounds, tune_bounds
     from privacy_udfs.windows import AccountingWindow, windows_touched
     from privacy_udfs.zcdp import compare_mechanisms, epsilon_of_rho, rho_for_epsilon
 
@@ -140,6 +143,7 @@ __all__ = [
     "RandomSource",
     "Refusal",
     "Sensitivities",
+    "TunedBounds",
     "WindowAccount",
     "bound_contributions",
     "clamp",
@@ -161,6 +165,7 @@ __all__ = [
     "seeded_random_source_for_tests",
     "select_partitions",
     "suppress_small_groups",
+    "tune_bounds",
     "windows_touched",
 ]
 
