@@ -171,8 +171,11 @@ def test_anonymized_month_to_date_run_skips_period_tables_with_the_reason(
         reason = outcomes[name].skipped_reason
         assert reason is not None and "one closed calendar month" in reason, name
         assert outcomes[name].rows_written == 0
-    for name in ("session_daily", "platform_daily", "weekly_active"):
+    for name in ("session_daily", "platform_daily"):
         assert outcomes[name].skipped_reason is None and outcomes[name].rows_written > 0, name
+    # Not skipped, but 1-10 January (Wednesday to Friday) holds no complete ISO week.
+    assert outcomes["weekly_active"].skipped_reason is None
+    assert outcomes["weekly_active"].rows_written == 0
     # The month's period rows are untouched; no row covers 1-10 January.
     for name, frame in before.items():
         after = curated(spark, settings, name, "anonymized").drop("job_run_id")
