@@ -16,14 +16,18 @@ setup: $(SETUP_STAMP) $(JARS_STAMP)
 $(SETUP_STAMP): setup.py pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	@command -v java >/dev/null || { echo "error: Java 17 (a JDK or JRE on PATH) is required by Spark"; exit 1; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install --quiet -e '.[test,dev,bench]'
-	touch $@
+	@echo "setting up $(VENV) (quiet; the full log is printed only if it fails) ..."
+	@log=$$(mktemp); \
+	{ test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); } >"$$log" 2>&1 \
+	&& $(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel >>"$$log" 2>&1 \
+	&& $(BIN)/python -m pip install --quiet -e '.[test,dev,bench]' >>"$$log" 2>&1 \
+	|| { cat "$$log"; rm -f "$$log"; echo "error: make setup failed (log above)"; exit 1; }; \
+	rm -f "$$log"
+	@touch $@
 
 $(JARS_STAMP): $(SETUP_STAMP) jobs/delta_jars.py
-	$(BIN)/python -m jobs.delta_jars fetch
-	touch $@
+	@$(BIN)/python -m jobs.delta_jars fetch >/dev/null
+	@touch $@
 
 demo: setup
 	DATA_ROOT=$(DATA_ROOT) $(BIN)/python -m jobs.demo --events $(DEMO_EVENTS)

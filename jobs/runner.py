@@ -11,7 +11,7 @@ counts. Nothing here is job-specific.
 from __future__ import annotations
 
 import datetime as dt
-import sys
+import logging
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -42,6 +42,7 @@ from jobs.prepare import (
     keyed_pseudonym,
     prepare_inputs,
 )
+from jobs.pseudonym_key import resolve_pseudonym_key
 from jobs.release import (
     LEARNER_COLUMNS,
     CuratedJob,
@@ -49,8 +50,9 @@ from jobs.release import (
     slice_predicate,
     with_release_metadata,
 )
-from privacy_udfs import Charge, PrivacyBudget, PrivacyLevel, RandomSource, load_pseudonym_key
+from privacy_udfs import Charge, PrivacyBudget, PrivacyLevel, RandomSource
 from privacy_udfs.accountant import WindowSpend
+from privacy_udfs.keys import PseudonymKey
 from privacy_udfs.windows import window_of
 
 
@@ -90,19 +92,26 @@ class RunSummary:
     tables: list[TableOutcome]
 
 
-def log(step: str, message: str) -> None:
-    """One progress line on stderr (Spark's own progress bar also goes there)."""
-    stamp = dt.datetime.now(dt.UTC).strftime("%H:%M:%S")
-    print(f"[{stamp}] {step:<12} {message}", file=sys.stderr, flush=True)
+_LOG = logging.getLogger("jobs.runner")
+
+
+def log(step: str, message: str, **fields: object) -> None:
+    """One progress record (logger ``jobs.runner``), the step name in ``step``.
+
+    Formatted by :mod:`jobs.job_logging`: a text line, or JSON under ``LOG_FORMAT=json``
+    with the run id bound by the caller.
+    """
+    _LOG.info(message, extra={"step": step, **fields})
 
 
 @contextmanager
 def step(name: str, message: str) -> Iterator[None]:
-    """Log the start and duration of a pipeline step."""
+    """Log the start and duration of a pipeline step (``seconds`` in the closing record)."""
     log(name, message)
     started = time.monotonic()
     yield
-    log(name, f"done in {time.monotonic() - started:.1f}s")
+    elapsed = time.monotonic() - started
+    log(name, f"done in {elapsed:.1f}s", seconds=round(elapsed, 3))
 
 
 def read_raw_tables(spark: SparkSession, settings: AnalyticsSettings) -> RawTables:
@@ -429,6 +438,7 @@ def run_release(
     now: dt.datetime | None = None,
     pseudonymizer: Pseudonymizer | None = None,
     k_threshold: int | None = None,
+    key: PseudonymKey | None = None,
 ) -> RunSummary:
     """Run ``jobs`` for one scope and privacy level, end to end, recording everything.
 
@@ -445,8 +455,12 @@ def run_release(
         pseudonymizer: Replaces the keyed HMAC pseudonym. Only the non-private baseline
             of ``bench/bench_pipeline.py`` sets it (to the identity); the CLI never does.
         k_threshold: Replaces ``MIN_COHORT_SIZE`` (the same baseline passes 0).
+        key: The pseudonym key, resolved by the caller before Spark started; ``None``
+            resolves it here (:func:`jobs.pseudonym_key.resolve_pseudonym_key`).
     """
     level = PrivacyLevel(arguments.privacy_level)
+    # A missing or weak key fails here, before the run is recorded or anything is read.
+    key = key or resolve_pseudonym_key(settings)
     scope = Scope(
         arguments.start,
         arguments.end,
@@ -466,11 +480,6 @@ def run_release(
     try:
         with step("read", "raw tables (contract check)"):
             raw = read_raw_tables(spark, settings)
-            key = load_pseudonym_key(
-                settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None,
-                settings.pseudonym_key_file,
-                settings.pseudonym_key_version,
-            )
         with step("validate", f"events {scope.start}..{scope.end}, pseudonymize"):
             inputs = prepare_inputs(raw, scope, pseudonymizer or keyed_pseudonym(key))
             # Every job reads these; cache them so raw events are validated and hashed once.

@@ -327,7 +327,7 @@ IEP_PROGRESS = CuratedTable(
 
 COURSE_METRICS = CuratedTable(
     name="course_metrics",
-    description="Course effectiveness per course and period (seed 003 analytics_course_metrics).",
+    description="Course effectiveness per course and period.",
     aggregation_level="cohort",
     keys=(
         TENANT,
@@ -372,7 +372,7 @@ COURSE_METRICS = CuratedTable(
 
 PLATFORM_DAILY = CuratedTable(
     name="platform_daily",
-    description="Platform-wide daily rollup and time series (seed 003 analytics_daily_rollup).",
+    description="Platform-wide daily rollup and time series.",
     aggregation_level="platform",
     keys=(Column("activity_date", "date", "Day (UTC).", False, "public key"),),
     metrics=(
@@ -396,7 +396,7 @@ PLATFORM_DAILY = CuratedTable(
 
 PUBLIC_METRICS = CuratedTable(
     name="public_metrics",
-    description="Platform-wide totals for the public page; no drill-down (seed 003 analytics_public_metrics).",
+    description="Platform-wide totals for the public page; no drill-down.",
     aggregation_level="platform",
     keys=(
         Column("metric_key", "string", "Stable metric identifier.", False, "public key"),
