@@ -11,6 +11,7 @@ counts. Nothing here is job-specific.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -24,7 +25,7 @@ from pyspark.sql import functions as F
 from conf.bounds import load_job_bounds
 from conf.settings import AnalyticsSettings
 from jobs.arguments import JobArguments
-from jobs.contracts.curated import QUARANTINE
+from jobs.contracts.curated import OPS_TENANTS, QUARANTINE
 from jobs.contracts.raw import RAW_TABLES
 from jobs.delta_io import (
     ensure_curated_table,
@@ -90,6 +91,7 @@ class RunSummary:
     status: str
     counters: RunCounters
     tables: list[TableOutcome]
+    quarantine_rows: int | None = None
 
 
 _LOG = logging.getLogger("jobs.runner")
@@ -149,22 +151,102 @@ def release_id(job: str, level: PrivacyLevel, tenant: str, scope: Scope) -> str:
     return f"{job}:{level.value}:{tenant}:{scope.start.isoformat()}:{scope.end.isoformat()}"
 
 
+QUARANTINE_SOURCES = ("events", "learners", "tenants")
+
+
+def quarantine_slice(scope: Scope) -> str:
+    """The quarantine rows a run owns: its period, its scope (tenant or all), its sources.
+
+    Built only from validated dates and a UUID.
+    """
+    sources = ", ".join(f"'{s}'" for s in QUARANTINE_SOURCES)
+    return (
+        f"period_start = DATE'{scope.start.isoformat()}' "
+        f"AND period_end = DATE'{scope.end.isoformat()}' "
+        f"AND run_scope = '{scope.tenant_id or 'all'}' AND source_table IN ({sources})"
+    )
+
+
 def _write_quarantine(
-    spark: SparkSession, settings: AnalyticsSettings, rejected: DataFrame, run_id: str
-) -> None:
+    spark: SparkSession, settings: AnalyticsSettings, rejected: DataFrame, run_id: str, scope: Scope
+) -> int:
+    """Replace the run's quarantine slice with its rejected rows; return how many are distinct.
+
+    A rerun of the same period and scope replaces its own rows instead of adding copies
+    (each copy would be one more copy of the PII), and identical rejected rows (the
+    extra copies of a redelivered event) are kept once.
+    """
     path = settings.path("quarantine", "rows")
     ensure_ledger_table(
         spark, path, QUARANTINE, "Rejected raw rows with reasons. Contains PII: raw access only."
     )
-    rows = rejected.select(
+    rows = rejected.dropDuplicates(["source_table", "reason", "raw_row"]).select(
         "source_table",
         "tenant_id",
         "reason",
         "raw_row",
         F.lit(run_id).alias("job_run_id"),
         F.current_timestamp().alias("quarantined_at"),
+        F.lit(scope.start).cast("date").alias("period_start"),
+        F.lit(scope.end).cast("date").alias("period_end"),
+        F.lit(scope.tenant_id or "all").alias("run_scope"),
     )
-    with_retries(lambda: rows.write.format("delta").mode("append").save(path))
+    predicate = quarantine_slice(scope)
+    overwrite_slice(rows, path, predicate)
+    return spark.read.format("delta").load(path).where(predicate).count()
+
+
+def _publish_tenants(
+    spark: SparkSession, settings: AnalyticsSettings, inputs: PreparedInputs, scope: Scope
+) -> None:
+    """Write ``ops/tenants``: the registry with learner counts, for operators and the API.
+
+    The API never reads raw/; this small table (one row per tenant, no PII) is what its
+    root-only tenant list and unknown-tenant check read. A single-tenant run replaces
+    only its tenant's row.
+    """
+    path = settings.path("ops", "tenants")
+    ensure_ledger_table(
+        spark, path, OPS_TENANTS, "The tenant registry with learner counts (no PII)."
+    )
+    learners = inputs.learners.groupBy("tenant_id").agg(F.count(F.lit(1)).alias("learners"))
+    rows = (
+        inputs.tenants.select("tenant_id", "name", "state_province", "joined_on")
+        .join(learners, "tenant_id", "left")
+        .select(
+            "tenant_id",
+            "name",
+            "state_province",
+            "joined_on",
+            F.coalesce(F.col("learners"), F.lit(0)).cast("long").alias("learners"),
+            F.current_timestamp().alias("updated_at"),
+        )
+    )
+    if scope.tenant_id is None:
+        with_retries(lambda: rows.write.format("delta").mode("overwrite").save(path))
+    else:
+        predicate = f"tenant_id = '{scope.tenant_id}'"
+        overwrite_slice(rows.where(F.col("tenant_id") == scope.tenant_id), path, predicate)
+
+
+def outcomes_json(outcomes: Sequence[TableOutcome]) -> str:
+    """Per-table outcomes as recorded in ``job_runs.table_outcomes`` (JSON list)."""
+    return json.dumps(
+        [
+            {
+                "table": o.table,
+                "rows_written": o.rows_written,
+                "groups_suppressed": o.groups_suppressed,
+                "released_tenants": sorted(o.epsilon_by_tenant),
+                "epsilon_per_tenant": max(o.epsilon_by_tenant.values(), default=0.0),
+                "reused_tenants": sorted(o.reused_tenants),
+                "refused_tenants": sorted(o.refused_tenants),
+                "skipped_reason": o.skipped_reason,
+            }
+            for o in outcomes
+        ],
+        separators=(",", ":"),
+    )
 
 
 def _count_inputs(inputs: PreparedInputs) -> tuple[int, int, int]:
@@ -487,7 +569,9 @@ def run_release(
             for frame in shared:
                 frame.persist()
             counters.rows_read, _, counters.rows_quarantined = _count_inputs(inputs)
-            _write_quarantine(spark, settings, inputs.rejected, arguments.run_id)
+            quarantined = _write_quarantine(
+                spark, settings, inputs.rejected, arguments.run_id, scope
+            )
             directory = tenant_directory(inputs, scope)
             tenants = directory.tenants
             if scope.tenant_id is not None and scope.tenant_id not in tenants:
@@ -496,6 +580,7 @@ def run_release(
                     f"by {scope.end}: check the id against raw/tenants"
                 )
             counters.tenants = list(tenants)
+            _publish_tenants(spark, settings, inputs, scope)
         budget = PrivacyBudget(
             spark,
             settings.path("ops", "privacy_budget"),
@@ -543,7 +628,13 @@ def run_release(
         for frame in shared:
             frame.unpersist()
     except Exception as error:
-        ledger.finish(arguments.run_id, "failed", counters, f"{type(error).__name__}: {error}")
+        ledger.finish(
+            arguments.run_id,
+            "failed",
+            counters,
+            f"{type(error).__name__}: {error}",
+            outcomes_json(outcomes),
+        )
         raise
     status = "refused" if counters.refused_tenants and not counters.rows_written else "succeeded"
     message = (
@@ -551,8 +642,8 @@ def run_release(
         if counters.refused_tenants
         else None
     )
-    ledger.finish(arguments.run_id, status, counters, message)
-    return RunSummary(arguments.run_id, status, counters, outcomes)
+    ledger.finish(arguments.run_id, status, counters, message, outcomes_json(outcomes))
+    return RunSummary(arguments.run_id, status, counters, outcomes, quarantined)
 
 
 def epsilon_per_tenant(outcomes: Sequence[TableOutcome], delta: float) -> float:
@@ -575,6 +666,14 @@ def format_summary(summary: RunSummary) -> str:
         f"run {summary.run_id}: {summary.status}",
         f"events read {counters.rows_read:,}  used {counters.rows_read - counters.rows_quarantined:,}"
         f"  quarantined {counters.rows_quarantined:,}",
+        *(
+            []
+            if summary.quarantine_rows is None
+            else [
+                f"quarantine: {summary.quarantine_rows:,} distinct rejected rows "
+                "(events, learners, tenants) in this run's slice of quarantine/rows"
+            ]
+        ),
         f"tenants {len(counters.tenants)}  ε per tenant (tables composed) "
         f"{counters.epsilon_charged:.4g}",
         f"{'table':<20}{'rows':>9}{'suppressed':>11}{'published':>10}{'±95 %':>8}"

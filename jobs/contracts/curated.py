@@ -512,6 +512,12 @@ JOB_RUNS: tuple[Column, ...] = (
     Column("error_message", "string", "Why the run failed or was refused."),
     Column("host", "string", "Driver host."),
     Column("pid", "long", "Driver process id."),
+    Column(
+        "table_outcomes",
+        "string",
+        "Per-table outcome as a JSON list: table, rows written, groups suppressed, tenants "
+        "released, reused (already published) and refused (over budget), skip reason.",
+    ),
 )
 
 PRIVACY_BUDGET: tuple[Column, ...] = (
@@ -553,4 +559,20 @@ QUARANTINE: tuple[Column, ...] = (
     ),
     Column("job_run_id", "string", "Run that rejected it.", False),
     Column("quarantined_at", "timestamp", "When (UTC).", False),
+    Column(
+        "period_start",
+        "date",
+        "First day of the run's period. A rerun replaces its (period, scope, source) slice.",
+    ),
+    Column("period_end", "date", "Last day of the run's period; retention counts from it."),
+    Column("run_scope", "string", "The run's tenant (UUID), or 'all' for an all-tenant run."),
+)
+
+OPS_TENANTS: tuple[Column, ...] = (
+    Column("tenant_id", "string", "Tenant (UUID), from the registry raw/tenants.", False),
+    Column("name", "string", "Tenant's display name (not PII)."),
+    Column("state_province", "string", "State or province of the tenant."),
+    Column("joined_on", "date", "Tenant's first day on the platform."),
+    Column("learners", "long", "Learners registered for the tenant in raw/learners (exact)."),
+    Column("updated_at", "timestamp", "When a run last wrote this row (UTC).", False),
 )
