@@ -262,6 +262,24 @@ class JobRun(BaseModel):
     )
 
 
+class TenantInfo(BaseModel):
+    """One tenant of the registry, with its learner count (root only)."""
+
+    tenant_id: str
+    tenant_name: str | None = Field(description="The registry's display name (not PII).")
+    state_province: str | None
+    joined_on: date | None
+    learners: int | None = Field(description="Learners registered for the tenant (exact).")
+    updated_at: datetime = Field(description="When a run last published this row (UTC).")
+
+
+class TenantList(BaseModel):
+    """The tenants of the registry as published by the last run (``ops/tenants``)."""
+
+    count: int
+    tenants: list[TenantInfo]
+
+
 class JobList(BaseModel):
     """Most recent runs first."""
 
