@@ -1,10 +1,10 @@
 """Operations CLI over the ledgers: runs, a tenant's budget per window, the tenant list.
 
-    python -m jobs.ops runs [--status S] [--tenant T] [--limit N]
+    python -m jobs.ops runs [--status S] [--tenant T] [--limit N] [--ids]
     python -m jobs.ops runs show RUN_ID        # error and per-table outcome
     python -m jobs.ops runs abandon RUN_ID     # mark a stale `running` run abandoned
     python -m jobs.ops budget TENANT           # ε spent / left per accounting window
-    python -m jobs.ops tenants                 # ids, names, learner counts (ops/tenants)
+    python -m jobs.ops tenants [--ids]         # ids, names, learner counts (ops/tenants)
 
 It reads the Delta ledgers under ``DATA_ROOT/ops`` with delta-rs, so it answers in
 about a second: no Spark, no JVM. Exit codes: 0 done, 1 not found or not allowed,
@@ -241,9 +241,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     runs.add_argument("--tenant", help="runs that covered this tenant (UUID)")
     runs.add_argument("--limit", type=int, default=20, help="newest N runs (default 20)")
+    runs.add_argument("--ids", action="store_true", help="only the run ids, newest first")
     budget = sub.add_parser("budget", help="a tenant's ε spent and left per accounting window")
     budget.add_argument("tenant", help="tenant id (UUID)")
-    sub.add_parser("tenants", help="tenant ids, names and learner counts")
+    tenants = sub.add_parser("tenants", help="tenant ids, names and learner counts")
+    tenants.add_argument("--ids", action="store_true", help="only the ids, one per line")
     return parser
 
 
@@ -267,11 +269,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"run {run['run_id']}: {run['status']}")
             else:
                 runs = list_runs(settings, args.status, args.tenant)
-                print(format_runs(runs[: args.limit]) if runs else "no runs")
+                shown = runs[: args.limit]
+                if args.ids:
+                    print("\n".join(r["run_id"] for r in shown))
+                else:
+                    print(format_runs(shown) if shown else "no runs")
         elif args.command == "budget":
             print(format_budget(budget_accounts(settings, args.tenant), settings.dp_epsilon_budget))
         else:
-            print(format_tenants(_rows(settings, "ops", "tenants")))
+            listed = _rows(settings, "ops", "tenants")
+            if args.ids:
+                print("\n".join(sorted(t["tenant_id"] for t in listed)))
+            else:
+                print(format_tenants(listed))
     except OpsError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_NOT_FOUND

@@ -42,6 +42,8 @@ from jobs.prepare import (
     Scope,
     keyed_pseudonym,
     prepare_inputs,
+    registry_rows,
+    validate_tenants,
 )
 from jobs.pseudonym_key import resolve_pseudonym_key
 from jobs.release import (
@@ -92,6 +94,7 @@ class RunSummary:
     counters: RunCounters
     tables: list[TableOutcome]
     quarantine_rows: int | None = None
+    nothing_to_do: bool = False
 
 
 _LOG = logging.getLogger("jobs.runner")
@@ -140,7 +143,23 @@ class TenantDirectory:
 
 def tenant_directory(inputs: PreparedInputs, scope: Scope) -> TenantDirectory:
     """Read the registry rows of the run: tiny (one row per tenant), on the driver."""
-    rows = inputs.tenants.select("tenant_id", "joined_on").collect()  # one row per tenant
+    return directory_of(inputs.tenants, scope)
+
+
+def registry_directory(
+    spark: SparkSession, settings: AnalyticsSettings, scope: Scope
+) -> TenantDirectory:
+    """The run's tenants from ``raw/tenants`` alone (validated as a run does), no events read."""
+    registry = read_raw_table(
+        spark, settings.path("raw", "tenants"), "tenants", RAW_TABLES["tenants"]
+    )
+    valid = registry_rows(validate_tenants(scope.in_tenant(registry)))
+    return directory_of(valid.where(F.col("joined_on") <= F.lit(scope.end)), scope)
+
+
+def directory_of(registry: DataFrame, scope: Scope) -> TenantDirectory:
+    """The tenant directory of valid registry rows (one per tenant, on the driver)."""
+    rows = registry.select("tenant_id", "joined_on").collect()  # one row per tenant
     tenants = sorted(r.tenant_id for r in rows)
     platform = sorted(r.tenant_id for r in rows if r.joined_on <= scope.start)
     return TenantDirectory(tenants, platform)
@@ -170,17 +189,17 @@ def quarantine_slice(scope: Scope) -> str:
 def _write_quarantine(
     spark: SparkSession, settings: AnalyticsSettings, rejected: DataFrame, run_id: str, scope: Scope
 ) -> int:
-    """Replace the run's quarantine slice with its rejected rows; return how many are distinct.
+    """Replace the run's quarantine slice with its rejected rows; return how many it holds.
 
     A rerun of the same period and scope replaces its own rows instead of adding copies
-    (each copy would be one more copy of the PII), and identical rejected rows (the
-    extra copies of a redelivered event) are kept once.
+    (each copy would be one more copy of the PII), so the slice holds each rejected raw
+    row once (a redelivered event's extra copies are distinct rejected rows).
     """
     path = settings.path("quarantine", "rows")
     ensure_ledger_table(
         spark, path, QUARANTINE, "Rejected raw rows with reasons. Contains PII: raw access only."
     )
-    rows = rejected.dropDuplicates(["source_table", "reason", "raw_row"]).select(
+    rows = rejected.select(
         "source_table",
         "tenant_id",
         "reason",
@@ -290,6 +309,85 @@ def release_charges(
 ReleaseState = Literal["published", "unwritten", "in progress"]
 
 
+def charging_run_status(
+    spark: SparkSession, settings: AnalyticsSettings, release_ids: Sequence[str]
+) -> dict[str, str | None]:
+    """Status in ``job_runs`` of the run that last charged each release (one query, tiny result)."""
+    if not release_ids:
+        return {}
+    rows = (
+        spark.read.format("delta")
+        .load(settings.path("ops", "privacy_budget"))
+        .where(F.col("release_id").isin(list(release_ids)))
+        .groupBy("release_id")
+        .agg(F.max_by("job_run_id", "charged_at").alias("run_id"))
+        .join(
+            spark.read.format("delta")
+            .load(settings.path("ops", "job_runs"))
+            .select("run_id", "status"),
+            "run_id",
+            "left",
+        )
+        .collect()  # one row per release id
+    )
+    return {r.release_id: r.status for r in rows}
+
+
+def published_outcomes(
+    spark: SparkSession,
+    settings: AnalyticsSettings,
+    budget: PrivacyBudget,
+    jobs: Sequence[CuratedJob],
+    contexts: Sequence[ReleaseContext],
+    directory: TenantDirectory,
+) -> list[TableOutcome] | None:
+    """The outcomes of a DP run with nothing to do, decided from the ledgers alone; else None.
+
+    Nothing to do: every tenant's release of every table is in the budget ledger and was
+    charged by a run that succeeded (platform-wide tables: published once per period).
+    Then no raw event needs reading, validating or hashing. Anything else (a release
+    missing, unwritten or in progress) returns None and the run takes the full path,
+    where :func:`plan_releases` decides per tenant.
+    """
+    tenant_run = contexts[0].scope.tenant_id is not None
+    charges: dict[str, list[Charge]] = {}
+    for job, context in zip(jobs, contexts, strict=True):
+        if job.platform_wide and tenant_run:
+            continue
+        covered = directory.platform_tenants if job.platform_wide else directory.tenants
+        charges[job.name] = release_charges(job, context, covered)
+    ids = [c.release_id for cs in charges.values() for c in cs]
+    if not ids:
+        return None
+    published = budget.published_releases(ids)
+    own_tables = [c for job in jobs if not job.platform_wide for c in charges.get(job.name, [])]
+    if any(c.release_id not in published for c in own_tables):
+        return None
+    if any(
+        job.platform_wide and not any(c.release_id in published for c in charges[job.name])
+        for job in jobs
+        if job.name in charges
+    ):
+        return None
+    status = charging_run_status(spark, settings, [c.release_id for c in own_tables])
+    if any(status.get(c.release_id) != "succeeded" for c in own_tables):
+        return None
+    outcomes = []
+    for job in jobs:
+        outcome = TableOutcome(job.name)
+        if job.name not in charges:
+            outcome.skipped_reason = "platform-wide table: not released by a single-tenant run"
+        else:
+            outcome.reused_tenants = sorted(c.tenant_id for c in charges[job.name])
+            outcome.skipped_reason = (
+                "already published (platform-wide: once per period)"
+                if job.platform_wide
+                else "already published"
+            )
+        outcomes.append(outcome)
+    return outcomes
+
+
 def release_states(
     spark: SparkSession,
     settings: AnalyticsSettings,
@@ -319,22 +417,8 @@ def release_states(
         }  # tenants
     else:
         present = set(tenants) if slice_rows.limit(1).count() else set()
-    charging_runs = (
-        spark.read.format("delta")
-        .load(settings.path("ops", "privacy_budget"))
-        .where(F.col("release_id").isin([c.release_id for c in ledgered]))
-        .groupBy("tenant_id")
-        .agg(F.max_by("job_run_id", "charged_at").alias("run_id"))
-        .join(
-            spark.read.format("delta")
-            .load(settings.path("ops", "job_runs"))
-            .select("run_id", "status"),
-            "run_id",
-            "left",
-        )
-        .collect()  # one row per tenant
-    )
-    status = {r.tenant_id: r.status for r in charging_runs}
+    by_release = charging_run_status(spark, settings, [c.release_id for c in ledgered])
+    status = {c.tenant_id: by_release.get(c.release_id) for c in ledgered}
     states: dict[str, ReleaseState] = {}
     for tenant in tenants:
         if tenant in present or status.get(tenant) == "succeeded":
@@ -560,6 +644,41 @@ def run_release(
     counters = RunCounters()
     outcomes: list[TableOutcome] = []
     try:
+        budget = PrivacyBudget(
+            spark,
+            settings.path("ops", "privacy_budget"),
+            settings.dp_epsilon_budget,
+            settings.dp_budget_window,
+            settings.dp_delta,
+        )
+        all_bounds = load_job_bounds()
+        contexts = [
+            ReleaseContext(
+                level=level,
+                job_bounds=all_bounds[job.name],
+                k_threshold=settings.min_cohort_size if k_threshold is None else k_threshold,
+                scope=scope,
+                run_id=arguments.run_id,
+                key_version=key.version,
+                random_source=random_source,
+            )
+            for job in jobs
+        ]
+        if level.is_dp and not arguments.force:
+            with step("ledger", "is every release of the run already published?"):
+                known = registry_directory(spark, settings, scope)
+                done = published_outcomes(spark, settings, budget, jobs, contexts, known)
+            if done is not None:
+                counters.tenants = list(known.tenants)
+                log("ledger", "every release is already published: raw data not read")
+                ledger.finish(
+                    arguments.run_id,
+                    "succeeded",
+                    counters,
+                    "already published: nothing to do",
+                    outcomes_json(done),
+                )
+                return RunSummary(arguments.run_id, "succeeded", counters, done, None, True)
         with step("read", "raw tables (contract check)"):
             raw = read_raw_tables(spark, settings)
         with step("validate", f"events {scope.start}..{scope.end}, pseudonymize"):
@@ -581,26 +700,6 @@ def run_release(
                 )
             counters.tenants = list(tenants)
             _publish_tenants(spark, settings, inputs, scope)
-        budget = PrivacyBudget(
-            spark,
-            settings.path("ops", "privacy_budget"),
-            settings.dp_epsilon_budget,
-            settings.dp_budget_window,
-            settings.dp_delta,
-        )
-        all_bounds = load_job_bounds()
-        contexts = [
-            ReleaseContext(
-                level=level,
-                job_bounds=all_bounds[job.name],
-                k_threshold=settings.min_cohort_size if k_threshold is None else k_threshold,
-                scope=scope,
-                run_id=arguments.run_id,
-                key_version=key.version,
-                random_source=random_source,
-            )
-            for job in jobs
-        ]
         with step("budget", "check and reserve ε for every release of the run"):
             plans = plan_releases(
                 spark,
@@ -663,7 +762,12 @@ def format_summary(summary: RunSummary) -> str:
     """The end-of-run table: rows, published share, error bar and ε per tenant per table."""
     counters = summary.counters
     lines = [
-        f"run {summary.run_id}: {summary.status}",
+        f"run {summary.run_id}: {summary.status}"
+        + (
+            " (nothing to do: every release is already published; raw data not read)"
+            if summary.nothing_to_do
+            else ""
+        ),
         f"events read {counters.rows_read:,}  used {counters.rows_read - counters.rows_quarantined:,}"
         f"  quarantined {counters.rows_quarantined:,}",
         *(
@@ -671,7 +775,7 @@ def format_summary(summary: RunSummary) -> str:
             if summary.quarantine_rows is None
             else [
                 f"quarantine: {summary.quarantine_rows:,} distinct rejected rows "
-                "(events, learners, tenants) in this run's slice of quarantine/rows"
+                "(events, learners, tenants) for this period and scope; a rerun replaces them"
             ]
         ),
         f"tenants {len(counters.tenants)}  ε per tenant (tables composed) "
