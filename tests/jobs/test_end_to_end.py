@@ -106,6 +106,13 @@ def test_dp_rerun_reuses_the_published_release(
 ) -> None:
     again = run(spark, curated_pipeline.settings, "dp_medium", seed=99)
     assert again.counters.epsilon_charged == 0.0
+    # Decided from the ledgers and the registry alone: no raw event was read.
+    assert again.nothing_to_do and again.counters.rows_read == 0
+    assert {t.skipped_reason for t in again.tables} <= {
+        "already published",
+        "already published (platform-wide: once per period)",
+    }
+    assert "nothing to do" in format_summary(again)
     for name, before in curated_pipeline.dp_tables_after_first.items():
         after = curated(spark, curated_pipeline.settings, name, "dp_medium")
         assert_df_equality(
