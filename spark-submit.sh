@@ -13,6 +13,7 @@
 # Ships: the project wheel (--py-files; $ANALYTICS_WHEEL, else built from this checkout) and the Delta
 # jars (--jars) from $DELTA_JARS_DIR (default .cache/jars), so workers need no network. Executors need
 # Python 3.11 with the project's dependencies (PYSPARK_PYTHON, or the jobs image; README "Deploy").
+# Spark logs at WARN through conf/log4j2.properties; SPARK_LOG4J_CONFIG=<file> overrides it.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -30,7 +31,7 @@ while [[ $# -gt 0 ]]; do
     --master=*) master="${1#*=}"; shift ;;
     --deploy-mode|--conf|--driver-memory|--executor-memory|--executor-cores|--num-executors|--total-executor-cores|--queue|--name|--archives|--files)
       submit_args+=("$1" "$2"); shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "error: unknown spark-submit option '$1' (put job flags after the job name)" >&2; exit 2 ;;
     *) break ;;
   esac
@@ -77,12 +78,17 @@ fi
 bundle="$dist_dir/analytics-packages.zip"
 cp "$wheel" "$bundle.partial" && mv "$bundle.partial" "$bundle"
 
+# Spark logs at WARN (conf/log4j2.properties) so the job's step lines and summary stand out;
+# SPARK_LOG4J_CONFIG=/path/to/log4j2.properties brings back whatever you prefer.
+log4j_config="${SPARK_LOG4J_CONFIG:-$here/conf/log4j2.properties}"
+export SPARK_LOG4J_CONFIG="$log4j_config"
+
 export ANALYTICS_JARS_FROM_SUBMIT=1
 export PYSPARK_PYTHON="${PYSPARK_PYTHON:-$python}"
 export PYSPARK_DRIVER_PYTHON="${PYSPARK_DRIVER_PYTHON:-$python}"
 
 # Settings the driver reads; in cluster deploy mode the driver runs remotely, so pass them on.
-for var in DATA_ROOT DEFAULT_PRIVACY_LEVEL DP_EPSILON_BUDGET MIN_COHORT_SIZE ETL_BATCH_SIZE \
+for var in ANALYTICS_ENV LOG_FORMAT DATA_ROOT DEFAULT_PRIVACY_LEVEL DP_EPSILON_BUDGET MIN_COHORT_SIZE ETL_BATCH_SIZE \
            ETL_RETENTION_DAYS PSEUDONYM_KEY_FILE PSEUDONYM_KEY_VERSION SPARK_SHUFFLE_PARTITIONS; do
   if [[ -n "${!var:-}" ]]; then
     submit_args+=(--conf "spark.yarn.appMasterEnv.$var=${!var}" --conf "spark.kubernetes.driverEnv.$var=${!var}")
@@ -93,6 +99,7 @@ exec "$spark_home/bin/spark-submit" \
   --master "$master" \
   --name "analytics-$job" \
   --jars "$jars" \
+  --driver-java-options "-Dlog4j2.configurationFile=file:$log4j_config" \
   --py-files "$bundle" \
   --conf spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension \
   --conf spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog \

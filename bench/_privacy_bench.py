@@ -12,6 +12,9 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 REPO = str(Path(__file__).resolve().parents[1])
+if REPO not in sys.path:
+    # Import this checkout's packages, whatever the virtualenv's editable install points at.
+    sys.path.insert(0, REPO)
 
 
 def bench_session(app_name: str) -> SparkSession:

@@ -1,4 +1,4 @@
-"""Settings read from the environment (the S2-15 variable names) with validation.
+"""Settings read from the environment with validation.
 
 Every value has a documented default suitable for ``make demo``; an invalid
 value fails at start-up with a message naming the variable. Secrets (the
@@ -74,6 +74,14 @@ class AnalyticsSettings(BaseSettings):
     pseudonym_key_file: Path | None = Field(default=None, validation_alias="PSEUDONYM_KEY_FILE")
     pseudonym_key_version: str = Field(
         default="v1", min_length=1, max_length=64, validation_alias="PSEUDONYM_KEY_VERSION"
+    )
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        validation_alias="ANALYTICS_ENV",
+        description=(
+            "development: without PSEUDONYM_KEY(_FILE) the jobs use the demo key make demo "
+            "writes to .secrets/pseudonym.key; production: a configured key is required."
+        ),
     )
     spark_master: str | None = Field(default=None, validation_alias="SPARK_MASTER")
     shuffle_partitions: int = Field(

@@ -6,12 +6,16 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol
 
+from conf.log_format import bind_run_id
 from conf.settings import ConfigurationError, load_settings
 from jobs.arguments import JobArgumentError, job_argument_parser, job_arguments_from
 from jobs.delta_io import RawTableMissingError, SchemaContractError
+from jobs.job_logging import configure_job_logging
+from jobs.pseudonym_key import resolve_pseudonym_key
 from jobs.release import CuratedJob
 from jobs.runner import format_summary, run_release
 from jobs.session import build_spark_session
+from privacy_udfs.keys import PseudonymKeyError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
 
@@ -21,15 +25,19 @@ def run_cli(
 ) -> int:
     """Run ``jobs`` from the command line; return the process exit code.
 
-    Exit codes: 0 released, 1 failed, 2 bad flags or configuration, 3 refused (budget).
+    Exit codes: 0 released, 1 failed, 2 bad flags or configuration (the key included),
+    3 refused (budget). Flags, settings and the pseudonym key are checked before Spark
+    starts, so a configuration error fails in seconds and leaves no ledger row.
     """
     parser = job_argument_parser(prog, description)
     namespace = parser.parse_args(list(argv) if argv is not None else None)
+    configure_job_logging()
     try:
         overrides = {"data_root": namespace.data_root} if namespace.data_root else {}
         settings = load_settings(**overrides)
         arguments = job_arguments_from(namespace, settings.default_privacy_level)
-    except (ConfigurationError, JobArgumentError) as error:
+        key = resolve_pseudonym_key(settings)
+    except (ConfigurationError, JobArgumentError, PseudonymKeyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     spark = build_spark_session(
@@ -39,9 +47,15 @@ def run_cli(
         arrow_batch_size=settings.etl_batch_size,
     )
     try:
-        summary = run_release(
-            spark, settings, arguments, jobs, run_name=jobs[0].name if len(jobs) == 1 else "run_all"
-        )
+        with bind_run_id(arguments.run_id):
+            summary = run_release(
+                spark,
+                settings,
+                arguments,
+                jobs,
+                run_name=jobs[0].name if len(jobs) == 1 else "run_all",
+                key=key,
+            )
     except (RawTableMissingError, SchemaContractError) as error:
         print(f"error: {error} (nothing was written)", file=sys.stderr)
         return EXIT_FAILED

@@ -137,14 +137,26 @@ def ensure_curated_table(
 def ensure_ledger_table(
     spark: SparkSession, path: str, columns: tuple[Column, ...], comment: str
 ) -> None:
-    """Create an operational ledger table (job_runs, privacy_budget, quarantine) if absent."""
+    """Create an operational ledger table (job_runs, privacy_budget, quarantine) if absent.
+
+    A table created by an older version gets the contract's new (nullable) columns added,
+    so upgrading never needs a manual migration.
+    """
     builder = (
         DeltaTable.createIfNotExists(spark)
         .location(path)
         .addColumns(spark_schema(columns))
         .comment(comment)
     )
-    with_retries(builder.execute)
+    table = with_retries(builder.execute)
+    present = set(table.toDF().columns)
+    missing = [c for c in columns if c.name not in present]
+    if missing:
+        added = ", ".join(
+            f"{c.name} {c.type} COMMENT '{c.comment.replace(chr(39), '')}'" for c in missing
+        )
+        location = path.replace("`", "")
+        with_retries(lambda: spark.sql(f"ALTER TABLE delta.`{location}` ADD COLUMNS ({added})"))
 
 
 def with_retries(

@@ -1,7 +1,9 @@
 """``make demo``: generate a demo dataset and run the whole pipeline on local Spark.
 
-1. Creates a random pseudonym key for this installation (``<data_root>/.secrets``) unless
-   PSEUDONYM_KEY or PSEUDONYM_KEY_FILE is set.
+1. Creates a random pseudonym key for this installation (``.secrets/pseudonym.key`` at the
+   project root, outside the data root) unless PSEUDONYM_KEY or PSEUDONYM_KEY_FILE is set.
+   In development (``ANALYTICS_ENV``, the default) every job finds it there, so the
+   README's commands work after ``make demo``; in production it is never used.
 2. Generates raw learner-event Delta tables under ``<data_root>/raw`` (skipped when they
    exist; ``--regenerate`` forces it).
 3. Runs run_all over the generated period at ``anonymized`` and at ``dp_medium``
@@ -23,6 +25,8 @@ from conf.settings import AnalyticsSettings, ConfigurationError, load_settings
 from jobs.arguments import JobArguments
 from jobs.delta_io import is_delta_table
 from jobs.generate import GeneratorConfig, generate_raw_tables, write_raw_tables
+from jobs.job_logging import configure_job_logging
+from jobs.pseudonym_key import DEV_KEY_FILE
 from jobs.run_all import ALL_JOBS
 from jobs.runner import format_summary, run_release
 from jobs.session import build_spark_session
@@ -34,7 +38,18 @@ def ensure_demo_key(settings: AnalyticsSettings) -> AnalyticsSettings:
     """Use the configured key, or create a random key file for this installation once."""
     if settings.pseudonym_key is not None or settings.pseudonym_key_file is not None:
         return settings
-    key_file = Path(settings.path(".secrets", "pseudonym.key"))
+    if settings.environment == "production":
+        raise ConfigurationError(
+            "ANALYTICS_ENV=production: the demo does not create keys; set PSEUDONYM_KEY_FILE"
+        )
+    key_file = DEV_KEY_FILE
+    legacy = Path(settings.path(".secrets", "pseudonym.key"))
+    if not key_file.exists() and legacy.exists():
+        # Earlier demos kept the key inside the data root; keep the same key (and so the
+        # same pseudonyms) but move it out, so sharing data/ never shares the key.
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.parent.chmod(0o700)
+        legacy.replace(key_file)
     if not key_file.exists():
         key_file.parent.mkdir(parents=True, exist_ok=True)
         key_file.parent.chmod(0o700)
@@ -59,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--regenerate", action="store_true", help="regenerate raw tables even if present"
     )
     args = parser.parse_args(list(argv) if argv is not None else None)
+    configure_job_logging()
     try:
         settings = ensure_demo_key(load_settings())
         config = GeneratorConfig(events=args.events, seed=args.seed)

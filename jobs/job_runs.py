@@ -1,4 +1,4 @@
-"""The ``job_runs`` ledger (S2-15's ``etl_job_runs``): one row per run, updated in place.
+"""The ``job_runs`` ledger: one row per run, updated in place.
 
 A run is appended as ``running`` before anything is written and updated to
 ``succeeded``, ``failed`` or ``refused`` at the end. A driver killed half way
@@ -96,14 +96,20 @@ class JobRunLedger:
             None,
             socket.gethostname(),
             os.getpid(),
+            None,
         )
         frame = self._spark.createDataFrame([row], spark_schema(JOB_RUNS))
         with_retries(lambda: frame.write.format("delta").mode("append").save(self._path))
 
     def finish(
-        self, run_id: str, status: str, counters: RunCounters, error_message: str | None = None
+        self,
+        run_id: str,
+        status: str,
+        counters: RunCounters,
+        error_message: str | None = None,
+        table_outcomes: str | None = None,
     ) -> None:
-        """Set a run's final status and counts."""
+        """Set a run's final status, counts and (JSON) per-table outcomes."""
         if status not in RUN_STATUSES:
             raise ValueError(f"status must be one of {RUN_STATUSES}, got {status!r}")
         values: dict[str, str | Column] = {
@@ -115,6 +121,7 @@ class JobRunLedger:
             "groups_suppressed": F.lit(counters.groups_suppressed).cast("long"),
             "epsilon_charged": F.lit(float(counters.epsilon_charged)).cast("double"),
             "error_message": F.lit(error_message[:2000] if error_message else None).cast("string"),
+            "table_outcomes": F.lit(table_outcomes).cast("string"),
         }
         if counters.tenants:
             values["tenant_ids"] = F.array(*[F.lit(t) for t in sorted(counters.tenants)])

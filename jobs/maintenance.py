@@ -50,12 +50,17 @@ class RetentionResult:
 
 
 def _ops_and_curated_paths(settings: AnalyticsSettings) -> dict[str, tuple[str, str]]:
-    """Tables under retention: name -> (path, date column)."""
+    """Tables under retention: name -> (path, SQL expression of the row's data date)."""
     tables = {
         name: (settings.path("curated", name), table.period_column)
         for name, table in CURATED_TABLES.items()
     }
-    tables["quarantine"] = (settings.path("quarantine", "rows"), "quarantined_at")
+    # Like curated rows, a quarantined row ages with the period it belongs to (a rerun
+    # rewrites quarantined_at); rows from before the period columns existed use quarantined_at.
+    tables["quarantine"] = (
+        settings.path("quarantine", "rows"),
+        "coalesce(period_end, to_date(quarantined_at))",
+    )
     return tables
 
 
@@ -79,7 +84,7 @@ def apply_retention(
             continue
         table = DeltaTable.forPath(spark, path)
         before = table.toDF().count()
-        expired = F.col(date_column) < F.lit(cutoff)
+        expired = F.expr(date_column) < F.lit(cutoff)
 
         def delete_expired(t: DeltaTable = table, condition: Column = expired) -> None:
             t.delete(condition)

@@ -42,10 +42,11 @@ from jobs.arguments import (
     job_arguments_from,
 )
 from jobs.prepare import PreparedInputs, Scope, keyed_pseudonym, prepare_inputs
+from jobs.pseudonym_key import resolve_pseudonym_key
 from jobs.release import LEARNER_COLUMNS, CuratedJob, ReleaseContext
 from jobs.runner import read_raw_tables
 from jobs.session import build_spark_session
-from privacy_udfs import PrivacyLevel, load_pseudonym_key
+from privacy_udfs import PrivacyLevel
 from privacy_udfs.windows import window_of
 
 
@@ -177,11 +178,7 @@ def plan_release(
         history_start=window_of(arguments.start, settings.dp_budget_window).start,
     )
     raw = read_raw_tables(spark, settings)
-    key = load_pseudonym_key(
-        settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None,
-        settings.pseudonym_key_file,
-        settings.pseudonym_key_version,
-    )
+    key = resolve_pseudonym_key(settings)
     inputs = prepare_inputs(raw, scope, keyed_pseudonym(key))
     all_bounds = load_job_bounds()
     plans = []

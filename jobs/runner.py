@@ -11,7 +11,8 @@ counts. Nothing here is job-specific.
 from __future__ import annotations
 
 import datetime as dt
-import sys
+import json
+import logging
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from pyspark.sql import functions as F
 from conf.bounds import load_job_bounds
 from conf.settings import AnalyticsSettings
 from jobs.arguments import JobArguments
-from jobs.contracts.curated import QUARANTINE
+from jobs.contracts.curated import OPS_TENANTS, QUARANTINE
 from jobs.contracts.raw import RAW_TABLES
 from jobs.delta_io import (
     ensure_curated_table,
@@ -41,7 +42,10 @@ from jobs.prepare import (
     Scope,
     keyed_pseudonym,
     prepare_inputs,
+    registry_rows,
+    validate_tenants,
 )
+from jobs.pseudonym_key import resolve_pseudonym_key
 from jobs.release import (
     LEARNER_COLUMNS,
     CuratedJob,
@@ -50,8 +54,9 @@ from jobs.release import (
     slice_predicate,
     with_release_metadata,
 )
-from privacy_udfs import Charge, PrivacyBudget, PrivacyLevel, RandomSource, load_pseudonym_key
+from privacy_udfs import Charge, PrivacyBudget, PrivacyLevel, RandomSource
 from privacy_udfs.accountant import WindowSpend
+from privacy_udfs.keys import PseudonymKey
 from privacy_udfs.windows import window_of
 
 
@@ -89,21 +94,30 @@ class RunSummary:
     status: str
     counters: RunCounters
     tables: list[TableOutcome]
+    quarantine_rows: int | None = None
+    nothing_to_do: bool = False
 
 
-def log(step: str, message: str) -> None:
-    """One progress line on stderr (Spark's own progress bar also goes there)."""
-    stamp = dt.datetime.now(dt.UTC).strftime("%H:%M:%S")
-    print(f"[{stamp}] {step:<12} {message}", file=sys.stderr, flush=True)
+_LOG = logging.getLogger("jobs.runner")
+
+
+def log(step: str, message: str, **fields: object) -> None:
+    """One progress record (logger ``jobs.runner``), the step name in ``step``.
+
+    Formatted by :mod:`jobs.job_logging`: a text line, or JSON under ``LOG_FORMAT=json``
+    with the run id bound by the caller.
+    """
+    _LOG.info(message, extra={"step": step, **fields})
 
 
 @contextmanager
 def step(name: str, message: str) -> Iterator[None]:
-    """Log the start and duration of a pipeline step."""
+    """Log the start and duration of a pipeline step (``seconds`` in the closing record)."""
     log(name, message)
     started = time.monotonic()
     yield
-    log(name, f"done in {time.monotonic() - started:.1f}s")
+    elapsed = time.monotonic() - started
+    log(name, f"done in {elapsed:.1f}s", seconds=round(elapsed, 3))
 
 
 def read_raw_tables(spark: SparkSession, settings: AnalyticsSettings) -> RawTables:
@@ -130,7 +144,23 @@ class TenantDirectory:
 
 def tenant_directory(inputs: PreparedInputs, scope: Scope) -> TenantDirectory:
     """Read the registry rows of the run: tiny (one row per tenant), on the driver."""
-    rows = inputs.tenants.select("tenant_id", "joined_on").collect()  # one row per tenant
+    return directory_of(inputs.tenants, scope)
+
+
+def registry_directory(
+    spark: SparkSession, settings: AnalyticsSettings, scope: Scope
+) -> TenantDirectory:
+    """The run's tenants from ``raw/tenants`` alone (validated as a run does), no events read."""
+    registry = read_raw_table(
+        spark, settings.path("raw", "tenants"), "tenants", RAW_TABLES["tenants"]
+    )
+    valid = registry_rows(validate_tenants(scope.in_tenant(registry)))
+    return directory_of(valid.where(F.col("joined_on") <= F.lit(scope.end)), scope)
+
+
+def directory_of(registry: DataFrame, scope: Scope) -> TenantDirectory:
+    """The tenant directory of valid registry rows (one per tenant, on the driver)."""
+    rows = registry.select("tenant_id", "joined_on").collect()  # one row per tenant
     tenants = sorted(r.tenant_id for r in rows)
     platform = sorted(r.tenant_id for r in rows if r.joined_on <= scope.start)
     return TenantDirectory(tenants, platform)
@@ -141,9 +171,31 @@ def release_id(job: str, level: PrivacyLevel, tenant: str, scope: Scope) -> str:
     return f"{job}:{level.value}:{tenant}:{scope.start.isoformat()}:{scope.end.isoformat()}"
 
 
+QUARANTINE_SOURCES = ("events", "learners", "tenants")
+
+
+def quarantine_slice(scope: Scope) -> str:
+    """The quarantine rows a run owns: its period, its scope (tenant or all), its sources.
+
+    Built only from validated dates and a UUID.
+    """
+    sources = ", ".join(f"'{s}'" for s in QUARANTINE_SOURCES)
+    return (
+        f"period_start = DATE'{scope.start.isoformat()}' "
+        f"AND period_end = DATE'{scope.end.isoformat()}' "
+        f"AND run_scope = '{scope.tenant_id or 'all'}' AND source_table IN ({sources})"
+    )
+
+
 def _write_quarantine(
-    spark: SparkSession, settings: AnalyticsSettings, rejected: DataFrame, run_id: str
-) -> None:
+    spark: SparkSession, settings: AnalyticsSettings, rejected: DataFrame, run_id: str, scope: Scope
+) -> int:
+    """Replace the run's quarantine slice with its rejected rows; return how many it holds.
+
+    A rerun of the same period and scope replaces its own rows instead of adding copies
+    (each copy would be one more copy of the PII), so the slice holds each rejected raw
+    row once (a redelivered event's extra copies are distinct rejected rows).
+    """
     path = settings.path("quarantine", "rows")
     ensure_ledger_table(
         spark, path, QUARANTINE, "Rejected raw rows with reasons. Contains PII: raw access only."
@@ -155,8 +207,66 @@ def _write_quarantine(
         "raw_row",
         F.lit(run_id).alias("job_run_id"),
         F.current_timestamp().alias("quarantined_at"),
+        F.lit(scope.start).cast("date").alias("period_start"),
+        F.lit(scope.end).cast("date").alias("period_end"),
+        F.lit(scope.tenant_id or "all").alias("run_scope"),
     )
-    with_retries(lambda: rows.write.format("delta").mode("append").save(path))
+    predicate = quarantine_slice(scope)
+    overwrite_slice(rows, path, predicate)
+    return spark.read.format("delta").load(path).where(predicate).count()
+
+
+def _publish_tenants(
+    spark: SparkSession, settings: AnalyticsSettings, inputs: PreparedInputs, scope: Scope
+) -> None:
+    """Write ``ops/tenants``: the registry with learner counts, for operators and the API.
+
+    The API never reads raw/; this small table (one row per tenant, no PII) is what its
+    root-only tenant list and unknown-tenant check read. A single-tenant run replaces
+    only its tenant's row.
+    """
+    path = settings.path("ops", "tenants")
+    ensure_ledger_table(
+        spark, path, OPS_TENANTS, "The tenant registry with learner counts (no PII)."
+    )
+    learners = inputs.learners.groupBy("tenant_id").agg(F.count(F.lit(1)).alias("learners"))
+    rows = (
+        inputs.tenants.select("tenant_id", "name", "state_province", "joined_on")
+        .join(learners, "tenant_id", "left")
+        .select(
+            "tenant_id",
+            "name",
+            "state_province",
+            "joined_on",
+            F.coalesce(F.col("learners"), F.lit(0)).cast("long").alias("learners"),
+            F.current_timestamp().alias("updated_at"),
+        )
+    )
+    if scope.tenant_id is None:
+        with_retries(lambda: rows.write.format("delta").mode("overwrite").save(path))
+    else:
+        predicate = f"tenant_id = '{scope.tenant_id}'"
+        overwrite_slice(rows.where(F.col("tenant_id") == scope.tenant_id), path, predicate)
+
+
+def outcomes_json(outcomes: Sequence[TableOutcome]) -> str:
+    """Per-table outcomes as recorded in ``job_runs.table_outcomes`` (JSON list)."""
+    return json.dumps(
+        [
+            {
+                "table": o.table,
+                "rows_written": o.rows_written,
+                "groups_suppressed": o.groups_suppressed,
+                "released_tenants": sorted(o.epsilon_by_tenant),
+                "epsilon_per_tenant": max(o.epsilon_by_tenant.values(), default=0.0),
+                "reused_tenants": sorted(o.reused_tenants),
+                "refused_tenants": sorted(o.refused_tenants),
+                "skipped_reason": o.skipped_reason,
+            }
+            for o in outcomes
+        ],
+        separators=(",", ":"),
+    )
 
 
 def _count_inputs(inputs: PreparedInputs) -> tuple[int, int, int]:
@@ -200,6 +310,85 @@ def release_charges(
 ReleaseState = Literal["published", "unwritten", "in progress"]
 
 
+def charging_run_status(
+    spark: SparkSession, settings: AnalyticsSettings, release_ids: Sequence[str]
+) -> dict[str, str | None]:
+    """Status in ``job_runs`` of the run that last charged each release (one query, tiny result)."""
+    if not release_ids:
+        return {}
+    rows = (
+        spark.read.format("delta")
+        .load(settings.path("ops", "privacy_budget"))
+        .where(F.col("release_id").isin(list(release_ids)))
+        .groupBy("release_id")
+        .agg(F.max_by("job_run_id", "charged_at").alias("run_id"))
+        .join(
+            spark.read.format("delta")
+            .load(settings.path("ops", "job_runs"))
+            .select("run_id", "status"),
+            "run_id",
+            "left",
+        )
+        .collect()  # one row per release id
+    )
+    return {r.release_id: r.status for r in rows}
+
+
+def published_outcomes(
+    spark: SparkSession,
+    settings: AnalyticsSettings,
+    budget: PrivacyBudget,
+    jobs: Sequence[CuratedJob],
+    contexts: Sequence[ReleaseContext],
+    directory: TenantDirectory,
+) -> list[TableOutcome] | None:
+    """The outcomes of a DP run with nothing to do, decided from the ledgers alone; else None.
+
+    Nothing to do: every tenant's release of every table is in the budget ledger and was
+    charged by a run that succeeded (platform-wide tables: published once per period).
+    Then no raw event needs reading, validating or hashing. Anything else (a release
+    missing, unwritten or in progress) returns None and the run takes the full path,
+    where :func:`plan_releases` decides per tenant.
+    """
+    tenant_run = contexts[0].scope.tenant_id is not None
+    charges: dict[str, list[Charge]] = {}
+    for job, context in zip(jobs, contexts, strict=True):
+        if job.platform_wide and tenant_run:
+            continue
+        covered = directory.platform_tenants if job.platform_wide else directory.tenants
+        charges[job.name] = release_charges(job, context, covered)
+    ids = [c.release_id for cs in charges.values() for c in cs]
+    if not ids:
+        return None
+    published = budget.published_releases(ids)
+    own_tables = [c for job in jobs if not job.platform_wide for c in charges.get(job.name, [])]
+    if any(c.release_id not in published for c in own_tables):
+        return None
+    if any(
+        job.platform_wide and not any(c.release_id in published for c in charges[job.name])
+        for job in jobs
+        if job.name in charges
+    ):
+        return None
+    status = charging_run_status(spark, settings, [c.release_id for c in own_tables])
+    if any(status.get(c.release_id) != "succeeded" for c in own_tables):
+        return None
+    outcomes = []
+    for job in jobs:
+        outcome = TableOutcome(job.name)
+        if job.name not in charges:
+            outcome.skipped_reason = "platform-wide table: not released by a single-tenant run"
+        else:
+            outcome.reused_tenants = sorted(c.tenant_id for c in charges[job.name])
+            outcome.skipped_reason = (
+                "already published (platform-wide: once per period)"
+                if job.platform_wide
+                else "already published"
+            )
+        outcomes.append(outcome)
+    return outcomes
+
+
 def release_states(
     spark: SparkSession,
     settings: AnalyticsSettings,
@@ -229,22 +418,8 @@ def release_states(
         }  # tenants
     else:
         present = set(tenants) if slice_rows.limit(1).count() else set()
-    charging_runs = (
-        spark.read.format("delta")
-        .load(settings.path("ops", "privacy_budget"))
-        .where(F.col("release_id").isin([c.release_id for c in ledgered]))
-        .groupBy("tenant_id")
-        .agg(F.max_by("job_run_id", "charged_at").alias("run_id"))
-        .join(
-            spark.read.format("delta")
-            .load(settings.path("ops", "job_runs"))
-            .select("run_id", "status"),
-            "run_id",
-            "left",
-        )
-        .collect()  # one row per tenant
-    )
-    status = {r.tenant_id: r.status for r in charging_runs}
+    by_release = charging_run_status(spark, settings, [c.release_id for c in ledgered])
+    status = {c.tenant_id: by_release.get(c.release_id) for c in ledgered}
     states: dict[str, ReleaseState] = {}
     for tenant in tenants:
         if tenant in present or status.get(tenant) == "succeeded":
@@ -434,6 +609,7 @@ def run_release(
     now: dt.datetime | None = None,
     pseudonymizer: Pseudonymizer | None = None,
     k_threshold: int | None = None,
+    key: PseudonymKey | None = None,
 ) -> RunSummary:
     """Run ``jobs`` for one scope and privacy level, end to end, recording everything.
 
@@ -450,8 +626,12 @@ def run_release(
         pseudonymizer: Replaces the keyed HMAC pseudonym. Only the non-private baseline
             of ``bench/bench_pipeline.py`` sets it (to the identity); the CLI never does.
         k_threshold: Replaces ``MIN_COHORT_SIZE`` (the same baseline passes 0).
+        key: The pseudonym key, resolved by the caller before Spark started; ``None``
+            resolves it here (:func:`jobs.pseudonym_key.resolve_pseudonym_key`).
     """
     level = PrivacyLevel(arguments.privacy_level)
+    # A missing or weak key fails here, before the run is recorded or anything is read.
+    key = key or resolve_pseudonym_key(settings)
     scope = Scope(
         arguments.start,
         arguments.end,
@@ -469,29 +649,6 @@ def run_release(
     counters = RunCounters()
     outcomes: list[TableOutcome] = []
     try:
-        with step("read", "raw tables (contract check)"):
-            raw = read_raw_tables(spark, settings)
-            key = load_pseudonym_key(
-                settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None,
-                settings.pseudonym_key_file,
-                settings.pseudonym_key_version,
-            )
-        with step("validate", f"events {scope.start}..{scope.end}, pseudonymize"):
-            inputs = prepare_inputs(raw, scope, pseudonymizer or keyed_pseudonym(key))
-            # Every job reads these; cache them so raw events are validated and hashed once.
-            shared = (inputs.checked_events, inputs.events, inputs.history, inputs.learners)
-            for frame in shared:
-                frame.persist()
-            counters.rows_read, _, counters.rows_quarantined = _count_inputs(inputs)
-            _write_quarantine(spark, settings, inputs.rejected, arguments.run_id)
-            directory = tenant_directory(inputs, scope)
-            tenants = directory.tenants
-            if scope.tenant_id is not None and scope.tenant_id not in tenants:
-                raise UnknownTenantError(
-                    f"tenant {scope.tenant_id} is not in the tenant registry (raw/tenants) "
-                    f"by {scope.end}: check the id against raw/tenants"
-                )
-            counters.tenants = list(tenants)
         budget = PrivacyBudget(
             spark,
             settings.path("ops", "privacy_budget"),
@@ -512,6 +669,42 @@ def run_release(
             )
             for job in jobs
         ]
+        if level.is_dp and not arguments.force:
+            with step("ledger", "is every release of the run already published?"):
+                known = registry_directory(spark, settings, scope)
+                done = published_outcomes(spark, settings, budget, jobs, contexts, known)
+            if done is not None:
+                counters.tenants = list(known.tenants)
+                log("ledger", "every release is already published: raw data not read")
+                ledger.finish(
+                    arguments.run_id,
+                    "succeeded",
+                    counters,
+                    "already published: nothing to do",
+                    outcomes_json(done),
+                )
+                return RunSummary(arguments.run_id, "succeeded", counters, done, None, True)
+        with step("read", "raw tables (contract check)"):
+            raw = read_raw_tables(spark, settings)
+        with step("validate", f"events {scope.start}..{scope.end}, pseudonymize"):
+            inputs = prepare_inputs(raw, scope, pseudonymizer or keyed_pseudonym(key))
+            # Every job reads these; cache them so raw events are validated and hashed once.
+            shared = (inputs.checked_events, inputs.events, inputs.history, inputs.learners)
+            for frame in shared:
+                frame.persist()
+            counters.rows_read, _, counters.rows_quarantined = _count_inputs(inputs)
+            quarantined = _write_quarantine(
+                spark, settings, inputs.rejected, arguments.run_id, scope
+            )
+            directory = tenant_directory(inputs, scope)
+            tenants = directory.tenants
+            if scope.tenant_id is not None and scope.tenant_id not in tenants:
+                raise UnknownTenantError(
+                    f"tenant {scope.tenant_id} is not in the tenant registry (raw/tenants) "
+                    f"by {scope.end}: check the id against raw/tenants"
+                )
+            counters.tenants = list(tenants)
+            _publish_tenants(spark, settings, inputs, scope)
         with step("budget", "check and reserve ε for every release of the run"):
             plans = plan_releases(
                 spark,
@@ -539,7 +732,13 @@ def run_release(
         for frame in shared:
             frame.unpersist()
     except Exception as error:
-        ledger.finish(arguments.run_id, "failed", counters, f"{type(error).__name__}: {error}")
+        ledger.finish(
+            arguments.run_id,
+            "failed",
+            counters,
+            f"{type(error).__name__}: {error}",
+            outcomes_json(outcomes),
+        )
         raise
     status = "refused" if counters.refused_tenants and not counters.rows_written else "succeeded"
     message = (
@@ -547,8 +746,8 @@ def run_release(
         if counters.refused_tenants
         else None
     )
-    ledger.finish(arguments.run_id, status, counters, message)
-    return RunSummary(arguments.run_id, status, counters, outcomes)
+    ledger.finish(arguments.run_id, status, counters, message, outcomes_json(outcomes))
+    return RunSummary(arguments.run_id, status, counters, outcomes, quarantined)
 
 
 def epsilon_per_tenant(outcomes: Sequence[TableOutcome], delta: float) -> float:
@@ -568,9 +767,22 @@ def format_summary(summary: RunSummary) -> str:
     """The end-of-run table: rows, published share, error bar and ε per tenant per table."""
     counters = summary.counters
     lines = [
-        f"run {summary.run_id}: {summary.status}",
+        f"run {summary.run_id}: {summary.status}"
+        + (
+            " (nothing to do: every release is already published; raw data not read)"
+            if summary.nothing_to_do
+            else ""
+        ),
         f"events read {counters.rows_read:,}  used {counters.rows_read - counters.rows_quarantined:,}"
         f"  quarantined {counters.rows_quarantined:,}",
+        *(
+            []
+            if summary.quarantine_rows is None
+            else [
+                f"quarantine: {summary.quarantine_rows:,} distinct rejected rows "
+                "(events, learners, tenants) for this period and scope; a rerun replaces them"
+            ]
+        ),
         f"tenants {len(counters.tenants)}  ε per tenant (tables composed) "
         f"{counters.epsilon_charged:.4g}",
         f"{'table':<20}{'rows':>9}{'suppressed':>11}{'published':>10}{'±95 %':>8}"

@@ -2,7 +2,8 @@
 
 Jobs' ``main()``, the test suite and the notebooks all call
 :func:`build_spark_session`; library code only ever receives a session.
-Delta jars come from the local cache (see :mod:`jobs.delta_jars`), never
+Spark logs at WARN through ``conf/log4j2.properties`` (``SPARK_LOG4J_CONFIG``
+names another file). Delta jars come from the local cache (see :mod:`jobs.delta_jars`), never
 from the network at start-up. Under ``spark-submit.sh`` the jars are passed
 with ``--jars`` and the environment variable ``ANALYTICS_JARS_FROM_SUBMIT``
 tells the builder not to set them again.
@@ -20,6 +21,9 @@ from pyspark.sql import SparkSession
 from jobs.delta_jars import delta_jar_paths
 
 JARS_FROM_SUBMIT_ENV = "ANALYTICS_JARS_FROM_SUBMIT"
+LOG4J_CONFIG_ENV = "SPARK_LOG4J_CONFIG"
+# Spark at WARN: the jobs' step lines and summary are what an operator reads.
+DEFAULT_LOG4J_CONFIG = Path(__file__).resolve().parents[1] / "conf" / "log4j2.properties"
 
 DELTA_SQL_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
@@ -84,6 +88,12 @@ def delta_session_builder(
         # HMAC pads (64-byte keys, 128 hex digits) are plan literals; explain() must not show them.
         "spark.sql.redaction.string.regex": "(?i)[0-9a-f]{128}",
     }
+    log4j_config = os.environ.get(LOG4J_CONFIG_ENV) or str(DEFAULT_LOG4J_CONFIG)
+    if os.environ.get(JARS_FROM_SUBMIT_ENV) != "1" and Path(log4j_config).exists():
+        # Read when the driver JVM starts (spark-submit.sh passes the same file itself).
+        settings["spark.driver.extraJavaOptions"] = (
+            f"-Dlog4j2.configurationFile=file:{log4j_config}"
+        )
     if "PYSPARK_PYTHON" not in os.environ:
         # Python workers must run the driver's interpreter (the project venv), not the
         # `python3` on PATH; PySpark reads only the environment variable for UDF workers.

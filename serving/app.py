@@ -76,7 +76,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
         info=Info(
             title="Privacy-preserving learning analytics API",
             version=SERVICE_VERSION,
-            description="Curated, privacy-protected learning metrics (S2-15, seed 003 guards).",
+            description=(
+                "Curated, privacy-protected learning metrics behind JWT roles, PII, "
+                "cohort, rate-limit and audit guards."
+            ),
         ),
         security_schemes=SECURITY_SCHEMES,  # type: ignore[arg-type]
         validation_error_status=422,

@@ -157,7 +157,7 @@ class AppConfig:
         return self.analytics.path("curated", table)
 
     def ops_path(self, table: str) -> str:
-        """Location of an operational ledger (job_runs, privacy_budget)."""
+        """Location of an ops table (job_runs, privacy_budget, tenants)."""
         return self.analytics.path("ops", table)
 
     @property

@@ -342,7 +342,7 @@ IEP_PROGRESS = CuratedTable(
 
 COURSE_METRICS = CuratedTable(
     name="course_metrics",
-    description="Course effectiveness per course and period (seed 003 analytics_course_metrics).",
+    description="Course effectiveness per course and period.",
     aggregation_level="cohort",
     keys=(
         TENANT,
@@ -395,7 +395,7 @@ COURSE_METRICS = CuratedTable(
 
 PLATFORM_DAILY = CuratedTable(
     name="platform_daily",
-    description="Platform-wide daily rollup and time series (seed 003 analytics_daily_rollup).",
+    description="Platform-wide daily rollup and time series.",
     aggregation_level="platform",
     keys=(Column("activity_date", "date", "Day (UTC).", False, "public key"),),
     metrics=(
@@ -419,7 +419,7 @@ PLATFORM_DAILY = CuratedTable(
 
 PUBLIC_METRICS = CuratedTable(
     name="public_metrics",
-    description="Platform-wide totals for the public page; no drill-down (seed 003 analytics_public_metrics).",
+    description="Platform-wide totals for the public page; no drill-down.",
     aggregation_level="platform",
     keys=(
         Column("metric_key", "string", "Stable metric identifier.", False, "public key"),
@@ -558,6 +558,12 @@ JOB_RUNS: tuple[Column, ...] = (
     Column("error_message", "string", "Why the run failed or was refused."),
     Column("host", "string", "Driver host."),
     Column("pid", "long", "Driver process id."),
+    Column(
+        "table_outcomes",
+        "string",
+        "Per-table outcome as a JSON list: table, rows written, groups suppressed, tenants "
+        "released, reused (already published) and refused (over budget), skip reason.",
+    ),
 )
 
 PRIVACY_BUDGET: tuple[Column, ...] = (
@@ -599,6 +605,22 @@ QUARANTINE: tuple[Column, ...] = (
     ),
     Column("job_run_id", "string", "Run that rejected it.", False),
     Column("quarantined_at", "timestamp", "When (UTC).", False),
+    Column(
+        "period_start",
+        "date",
+        "First day of the run's period. A rerun replaces its (period, scope, source) slice.",
+    ),
+    Column("period_end", "date", "Last day of the run's period; retention counts from it."),
+    Column("run_scope", "string", "The run's tenant (UUID), or 'all' for an all-tenant run."),
+)
+
+OPS_TENANTS: tuple[Column, ...] = (
+    Column("tenant_id", "string", "Tenant (UUID), from the registry raw/tenants.", False),
+    Column("name", "string", "Tenant's display name (not PII)."),
+    Column("state_province", "string", "State or province of the tenant."),
+    Column("joined_on", "date", "Tenant's first day on the platform."),
+    Column("learners", "long", "Learners registered for the tenant in raw/learners (exact)."),
+    Column("updated_at", "timestamp", "When a run last wrote this row (UTC).", False),
 )
 
 RUN_REQUESTS: tuple[Column, ...] = (

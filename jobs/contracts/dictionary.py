@@ -23,6 +23,7 @@ from jobs.contracts.columns import Column
 from jobs.contracts.curated import (
     CURATED_TABLES,
     JOB_RUNS,
+    OPS_TENANTS,
     PRIVACY_BUDGET,
     PRIVACY_METADATA,
     QUARANTINE,
@@ -69,6 +70,13 @@ _LEDGERS: tuple[tuple[str, str, str, tuple[Column, ...]], ...] = (
         "quarantine/rows",
         "Rejected raw rows with the reason and run id. Holds PII: same access as raw/.",
         QUARANTINE,
+    ),
+    (
+        "tenants",
+        "ops/tenants",
+        "The tenant registry as the last run saw it, with learner counts: what operators "
+        "and the API's root-only tenant list read (the API never reads raw/).",
+        OPS_TENANTS,
     ),
 )
 

@@ -105,7 +105,7 @@ def aggregate(
     if zcdp and partition_selection_delta is not None:
         # The job's charge is its ρ; a pure-ε selection inside it would not be accounted.
         raise BoundsConfigError(
-            "partition selection is accounted in pure ε: set accounting = \"pure\" for this "
+            'partition selection is accounted in pure ε: set accounting = "pure" for this '
             "job in conf/bounds.toml, or release over public keys"
         )
     released = private_aggregate(

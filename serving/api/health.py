@@ -1,4 +1,4 @@
-"""Health and privacy-level endpoints (S2-15), open to everyone."""
+"""Health and privacy-level endpoints, open to everyone."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def health(query: PublicQuery) -> Response:
             status=status,
             service="analytics-svc",
             version=SERVICE_VERSION,
-            stage="S2-15",
+            stage=settings.environment,
             tables=readable,
             rate_limits=limits,
         )

@@ -1,4 +1,4 @@
-"""The ops ledgers, read-only: privacy budget per accounting window, and the job list."""
+"""The ops tables, read-only: privacy budget per accounting window, the job list, the tenants."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from serving.data.store import get_tables
 from serving.data.tables import TableUnavailableError
 from serving.guards.access import access, current_principal, require_tenant_access
 from serving.models.params import JobsQuery, PublicQuery, TenantPath, today
-from serving.models.responses import JobList, JobRun, PrivacyBudget
+from serving.models.responses import JobList, JobRun, PrivacyBudget, TenantList
 from serving.services.budget_windows import budget_by_window
 from serving.services.etl_launcher import EtlLauncher
+from serving.services.tenants import require_known_tenant, tenant_list
 from serving.tokens import Role
 
 # Exact event counts of a run: at a DP level they would undo the noise of its release.
@@ -28,6 +29,7 @@ ledgers_api = api_blueprint("ledgers", "/api/v1", secured=True)
 def privacy_budget(path: TenantPath, query: PublicQuery) -> Response:
     """Per accounting window: ε spent, reserved (runs still running), left, and the releases."""
     settings = app_config().analytics
+    require_known_tenant(get_tables(), str(path.tenant_id))
     return ok(
         budget_by_window(
             get_tables(),
@@ -37,6 +39,13 @@ def privacy_budget(path: TenantPath, query: PublicQuery) -> Response:
             today(),
         )
     )
+
+
+@ledgers_api.get("/tenants", responses={200: TenantList})
+@access(Role.ROOT, action="list_tenants")
+def tenants(query: PublicQuery) -> Response:
+    """Every tenant of the registry: id, name, state, join date and learner count (root only)."""
+    return ok(tenant_list(get_tables()))
 
 
 def _covers(run: dict[str, Any], tenant: str) -> bool:

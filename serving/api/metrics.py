@@ -1,4 +1,4 @@
-"""Tenant and learner dashboards (S2-15), for admins of the tenant and root."""
+"""Tenant and learner dashboards, for admins of the tenant and root."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from serving.models.responses import LearnerMetrics, TenantMetrics
 from serving.services.learner_metrics import learner_metrics
 from serving.services.release_access import authorize_read
 from serving.services.tenant_metrics import tenant_metrics
+from serving.services.tenants import require_known_tenant
 from serving.tokens import Role
 
 metrics_api = api_blueprint("metrics", "/api/v1/metrics", secured=True)
@@ -24,6 +25,7 @@ def tenant(path: TenantPath, query: PeriodQuery) -> Response:
     """Active learners, hours, engagement, sessions, weekly activity, subjects and IEP progress."""
     start, end = query.resolved_range()
     tenant_id = str(path.tenant_id)
+    require_known_tenant(get_tables(), tenant_id)
     requested = query.privacy_level or app_config().analytics.default_privacy_level
     level = authorize_read(current_principal(), requested, tenant_id, get_grants()).level
     return ok(tenant_metrics(get_tables(), tenant_id, start, end, level.value))

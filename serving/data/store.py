@@ -16,7 +16,7 @@ from jobs.contracts.curated import CURATED_TABLES
 from serving.config import AppConfig
 from serving.data.tables import DeltaTableReader, SliceCache, TableSnapshot
 
-OPS_TABLES = ("job_runs", "privacy_budget")
+OPS_TABLES = ("job_runs", "privacy_budget", "tenants")
 SLICE_CACHE_ENTRIES = 4096
 _EXTENSION = "analytics_tables"
 

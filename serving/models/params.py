@@ -161,7 +161,7 @@ class JobsQuery(StrictParams):
 
 
 class ExportQuery(StrictParams):
-    """Research export controls (seed 003 Phase 4)."""
+    """Research export controls."""
 
     start: ReportDate
     end: ReportDate

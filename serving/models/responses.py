@@ -1,4 +1,4 @@
-"""Response models: the documented shape of every successful answer (S2-15 shapes)."""
+"""Response models: the documented shape of every successful answer ."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class Health(BaseModel):
     status: str
     service: str
     version: str
-    stage: str
+    stage: str = Field(description="SERVING_ENV: production or development.")
     tables: dict[str, bool] = Field(description="Curated/ops table -> readable now.")
     rate_limits: RateLimitInfo
 
@@ -138,7 +138,7 @@ class IepProgressSummary(BaseModel):
 
 
 class TenantMetrics(BaseModel):
-    """The tenant dashboard (S2-15 ``GET /api/v1/metrics/tenant/{tenant_id}``)."""
+    """The tenant dashboard (``GET /api/v1/metrics/tenant/{tenant_id}``)."""
 
     tenant_id: str
     reporting_period_start: date
@@ -167,7 +167,7 @@ class SubjectProgress(BaseModel):
 
 
 class LearnerMetrics(BaseModel):
-    """One pseudonymous learner (S2-15 ``GET /api/v1/metrics/learner/{hash}``)."""
+    """One pseudonymous learner (``GET /api/v1/metrics/learner/{hash}``)."""
 
     learner_id_hash: str
     reporting_period_start: date
@@ -260,6 +260,24 @@ class JobRun(BaseModel):
         default=False,
         description="Exact event counts of a DP run are shown to root only (null here).",
     )
+
+
+class TenantInfo(BaseModel):
+    """One tenant of the registry, with its learner count (root only)."""
+
+    tenant_id: str
+    tenant_name: str | None = Field(description="The registry's display name (not PII).")
+    state_province: str | None
+    joined_on: date | None
+    learners: int | None = Field(description="Learners registered for the tenant (exact).")
+    updated_at: datetime = Field(description="When a run last published this row (UTC).")
+
+
+class TenantList(BaseModel):
+    """The tenants of the registry as published by the last run (``ops/tenants``)."""
+
+    count: int
+    tenants: list[TenantInfo]
 
 
 class JobList(BaseModel):

@@ -21,10 +21,11 @@ from jobs.arguments import JobArguments
 from jobs.contracts.columns import spark_schema
 from jobs.contracts.curated import CURATED_TABLES
 from jobs.generate import CANARY_PREFIX
+from jobs.prepare import Scope
 from jobs.run_all import ALL_JOBS
-from jobs.runner import run_release
+from jobs.runner import format_summary, quarantine_slice, run_release
 from tests.budget_figures import job_epsilon
-from tests.pipeline import NOW, START, comparable, curated, run
+from tests.pipeline import END, NOW, START, comparable, curated, run
 from tests.pipeline import CuratedPipeline as Pipeline
 
 pytestmark = pytest.mark.slow
@@ -51,10 +52,8 @@ def test_rows_read_equal_rows_used_plus_quarantined(
     quarantined = (
         spark.read.format("delta")
         .load(curated_pipeline.settings.path("quarantine", "rows"))
-        .where(
-            (F.col("job_run_id") == curated_pipeline.anonymized.run_id)
-            & (F.col("source_table") == "events")
-        )
+        .where(quarantine_slice(Scope(START, END, None, NOW)))
+        .where(F.col("source_table") == "events")
         .count()
     )
     assert row.rows_quarantined == quarantined > 0
@@ -112,6 +111,13 @@ def test_dp_rerun_reuses_the_published_release(
 ) -> None:
     again = run(spark, curated_pipeline.settings, "dp_medium", seed=99)
     assert again.counters.epsilon_charged == 0.0
+    # Decided from the ledgers and the registry alone: no raw event was read.
+    assert again.nothing_to_do and again.counters.rows_read == 0
+    assert {t.skipped_reason for t in again.tables} <= {
+        "already published",
+        "already published (platform-wide: once per period)",
+    }
+    assert "nothing to do" in format_summary(again)
     for name, before in curated_pipeline.dp_tables_after_first.items():
         after = curated(spark, curated_pipeline.settings, name, "dp_medium")
         assert_df_equality(
@@ -231,3 +237,20 @@ def test_no_pii_canary_or_raw_learner_id_reaches_curated(
         assert joined.where(F.col("s").rlike("|".join(sorted(birth_dates)[:200]))).count() == 0, (
             name
         )
+
+
+def test_reruns_replace_their_quarantine_slice_instead_of_adding_copies(
+    spark: SparkSession, curated_pipeline: Pipeline
+) -> None:
+    """After several runs of one period (two levels, reruns) each rejected row is held once."""
+    latest = run(spark, curated_pipeline.settings, "anonymized")
+    quarantine = spark.read.format("delta").load(
+        curated_pipeline.settings.path("quarantine", "rows")
+    )
+    held = quarantine.where(quarantine_slice(Scope(START, END, None, NOW)))
+    assert quarantine.count() == held.count() == latest.quarantine_rows
+    assert [r.job_run_id for r in held.select("job_run_id").distinct().collect()] == [latest.run_id]
+    assert held.where(F.col("source_table") == "events").count() == (
+        latest.counters.rows_quarantined
+    )
+    assert "distinct rejected rows" in format_summary(latest)

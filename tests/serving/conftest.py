@@ -150,6 +150,12 @@ def seed_curated(root: Path) -> None:
          "status": "failed", "started_at": datetime(2025, 2, 2, 2, 0, tzinfo=UTC),
          "error_message": "budget exceeded"},
     ])  # fmt: skip
+    write_table(root, "tenants", [
+        {"tenant_id": tenant, "name": name, "state_province": "OR", "joined_on": date(2024, 8, 1),
+         "learners": learners, "updated_at": datetime(2025, 2, 1, 2, 5, tzinfo=UTC)}
+        for tenant, name, learners in ((TENANT_A, "Cascade Unified", 120),
+                                       (TENANT_B, "Willamette District", 80))
+    ])  # fmt: skip
     write_table(root, "privacy_budget", [
         {"tenant_id": TENANT_A, "period_start": PERIOD_START, "period_end": PERIOD_END,
          "window_start": date(2025, 1, 1), "window_end": date(2025, 3, 31),

@@ -10,7 +10,7 @@ import pyarrow as pa
 from deltalake import write_deltalake
 
 from jobs.contracts.columns import Column, arrow_schema
-from jobs.contracts.curated import CURATED_TABLES, JOB_RUNS, PRIVACY_BUDGET
+from jobs.contracts.curated import CURATED_TABLES, JOB_RUNS, OPS_TENANTS, PRIVACY_BUDGET
 
 METADATA_DEFAULTS: dict[str, Any] = {
     "privacy_level": "anonymized",
@@ -29,6 +29,8 @@ def _table_spec(name: str) -> tuple[tuple[Column, ...], list[str], dict[str, Any
         return JOB_RUNS, ["tenant_id"], {}
     if name == "privacy_budget":
         return PRIVACY_BUDGET, ["tenant_id"], {}
+    if name == "tenants":
+        return OPS_TENANTS, [], {}
     table = CURATED_TABLES[name]
     defaults = {**METADATA_DEFAULTS, "aggregation_level": table.aggregation_level}
     return table.columns, list(table.partition_by), defaults
@@ -57,7 +59,7 @@ def write_table(
 ) -> None:
     """Write ``rows`` to ``<root>/curated/<name>`` (or ``ops/`` for the ledgers) as Delta."""
     _, partition_by, _ = _table_spec(name)
-    area = "ops" if name in ("job_runs", "privacy_budget") else "curated"
+    area = "ops" if name in ("job_runs", "privacy_budget", "tenants") else "curated"
     write_deltalake(
         str(root / area / name),
         arrow_rows(name, rows, extra_columns),

@@ -30,7 +30,7 @@ def test_every_route_declares_a_policy(app):
     undeclared = [r.endpoint for r in rules if policy_for(app, r.endpoint) is None]
     assert undeclared == []
     data_routes = [r for r in rules if r.rule.startswith("/api/")]
-    assert len(data_routes) == 16
+    assert len(data_routes) == 17
     for rule in data_routes:
         assert policy_for(app, rule.endpoint).inspect_payload, rule.rule
 

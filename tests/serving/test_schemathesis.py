@@ -52,7 +52,7 @@ def test_no_server_errors_and_responses_match_the_schema(app):
     schema = schemathesis.openapi.from_wsgi("/docs/openapi.json", app)
     schema.auth()(RootBearer)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 16
+    assert len(operations) == 17
     for operation in operations:
 
         @given(case=operation.as_strategy())
