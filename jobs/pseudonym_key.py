@@ -14,8 +14,9 @@ from pathlib import Path
 from conf.settings import AnalyticsSettings
 from privacy_udfs.keys import PseudonymKey, PseudonymKeyError, load_pseudonym_key
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEV_KEY_FILE = PROJECT_ROOT / ".secrets" / "pseudonym.key"
+# Development only: the demo key sits in the working directory (the checkout for `make demo`),
+# outside the data root; production settings never read it.
+DEV_KEY_FILE = Path.cwd() / ".secrets" / "pseudonym.key"
 
 
 def configured_key_file(settings: AnalyticsSettings) -> Path | None:

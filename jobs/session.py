@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -23,7 +24,8 @@ from jobs.delta_jars import delta_jar_paths
 JARS_FROM_SUBMIT_ENV = "ANALYTICS_JARS_FROM_SUBMIT"
 LOG4J_CONFIG_ENV = "SPARK_LOG4J_CONFIG"
 # Spark at WARN: the jobs' step lines and summary are what an operator reads.
-DEFAULT_LOG4J_CONFIG = Path(__file__).resolve().parents[1] / "conf" / "log4j2.properties"
+# The shipped configuration, found through the installed ``conf`` package (wheel or checkout).
+DEFAULT_LOG4J_CONFIG = Path(str(resources.files("conf").joinpath("log4j2.properties")))
 
 DELTA_SQL_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
