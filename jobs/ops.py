@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -289,4 +290,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        exit_code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader had enough (`| head -n 1`): not an error of this command.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        exit_code = EXIT_OK
+    sys.stderr.flush()
+    # delta-rs's runtime threads can abort the interpreter's shutdown ("terminate called
+    # without an active exception", exit 134) after the work is done; leave directly.
+    os._exit(exit_code)
