@@ -47,6 +47,7 @@ from jobs.release import LEARNER_COLUMNS, CuratedJob, ReleaseContext
 from jobs.runner import read_raw_tables
 from jobs.session import build_spark_session
 from privacy_udfs import PrivacyLevel
+from privacy_udfs.calibration import Accounting, ci95_half_width
 from privacy_udfs.windows import window_of
 
 
@@ -101,6 +102,10 @@ def _publication_probability(
     return 0.5 * math.exp(gap / scale)
 
 
+def _accounting(context: ReleaseContext) -> Accounting:
+    return "zcdp" if context.rho is not None else "pure"
+
+
 def _first_maps(df: DataFrame) -> tuple[dict[str, float], dict[str, float]]:
     row = df.select("noise_scales", "ci95").where(F.size("noise_scales") > 0).first()
     if row is None:
@@ -118,7 +123,9 @@ def plan_table(
             job.name, bounds.accounting, 0.0, None, None, 0, None, (), "not released at DP"
         )
     noised = job.transform(_without_events(inputs), context)
-    scales, ci95 = _first_maps(noised)
+    scales, _ = _first_maps(noised)
+    # Error bars from the final scales (transforms rename and rescale some metrics).
+    ci95 = {name: ci95_half_width(_accounting(context), scale) for name, scale in scales.items()}
     learner_col = LEARNER_COLUMNS.get(job.name)
     metric_names = [m for m in scales if m in job.table.metric_names]
     exact = job.transform(inputs, exact_context).select(

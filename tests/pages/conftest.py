@@ -93,6 +93,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "AUDIT_LOG_DIR": str(root / "audit"),
         "TABLE_REFRESH_SECONDS": 0,
         "SERVING_ENV": "production",
+        "DP_EPSILON_BUDGET": "4.0",  # the seeded ledger was written for a 4.0 budget
         "RATE_LIMIT_PUBLIC": "2000 per minute",  # a page and its assets are several requests
     })  # fmt: skip
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
