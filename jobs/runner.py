@@ -352,7 +352,12 @@ def published_outcomes(
     """
     tenant_run = contexts[0].scope.tenant_id is not None
     charges: dict[str, list[Charge]] = {}
+    refusals: dict[str, str] = {}
     for job, context in zip(jobs, contexts, strict=True):
+        refusal = release_refusal(job, context.level, context.scope)
+        if refusal is not None:
+            refusals[job.name] = refusal  # never released by this run: nothing to wait for
+            continue
         if job.platform_wide and tenant_run:
             continue
         covered = directory.platform_tenants if job.platform_wide else directory.tenants
@@ -376,7 +381,9 @@ def published_outcomes(
     outcomes = []
     for job in jobs:
         outcome = TableOutcome(job.name)
-        if job.name not in charges:
+        if job.name in refusals:
+            outcome.skipped_reason = refusals[job.name]
+        elif job.name not in charges:
             outcome.skipped_reason = "platform-wide table: not released by a single-tenant run"
         else:
             outcome.reused_tenants = sorted(c.tenant_id for c in charges[job.name])

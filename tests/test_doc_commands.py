@@ -46,6 +46,12 @@ SKIPPED: tuple[tuple[str, str], ...] = (
         "(tests/reliability/test_standalone_cluster.py runs a standalone one)",
     ),
     (r"ensure_browser|apt-get", "needs root (apt-get)"),
+    (
+        r"^kubectl\b|^make (image|base-image|test-images|worker)\b|^podman\b|^buildah\b|"
+        r"deploy/images/",
+        "needs a Kubernetes cluster or builds container images (tests/deploy validates the "
+        "manifests; make test-images runs the image smoke tests)",
+    ),
     (r"^(UPDATE_SCREENSHOTS=1 )?\.venv/bin/pytest", "runs the test suite itself"),
     (r"bench/bench_", "benchmark: minutes of load; figures in docs/BENCHMARKS.md"),
     (
