@@ -182,7 +182,8 @@ def test_dp_job_on_standalone_cluster_releases_what_local_mode_releases(
     in_local = spark.read.format("delta").load(local.path("curated", JOB))
     released = ["tenant_id", "activity_date", "subject", *RELEASE_METADATA]
     assert on_cluster.count() == CONFIG.tenants * CONFIG.days * 9  # 8 subjects + 'all'
-    assert on_cluster.where(F.col("noise_mechanism").contains("discrete_laplace")).count() == (
+    # The release plan's mechanism (conf/bounds.toml: session_daily is zCDP).
+    assert on_cluster.where(F.col("noise_mechanism").contains("discrete_gaussian")).count() == (
         on_cluster.count()
     )
     assert_df_equality(

@@ -20,7 +20,7 @@ from deltalake import DeltaTable, write_deltalake
 
 from conf.settings import load_settings
 from jobs.contracts.columns import arrow_schema
-from jobs.contracts.raw import COURSES, EVENTS, IEP_GOALS, LEARNERS
+from jobs.contracts.raw import COURSES, EVENTS, IEP_GOALS, LEARNERS, TENANTS
 from jobs.run_queue import RunQueue, read_whole
 from jobs.worker import Worker, WorkerOptions
 from serving.app import create_app
@@ -32,7 +32,13 @@ RUN_TIMEOUT = 2400.0  # a loaded 2-core machine took >15 min; an idle one a few
 
 
 def _write_raw(root: Path, data: RawData) -> None:
-    columns = {"learners": LEARNERS, "events": EVENTS, "iep_goals": IEP_GOALS, "courses": COURSES}
+    columns = {
+        "tenants": TENANTS,
+        "learners": LEARNERS,
+        "events": EVENTS,
+        "iep_goals": IEP_GOALS,
+        "courses": COURSES,
+    }
     for name, contract in columns.items():
         schema = pa.schema([field.with_nullable(True) for field in arrow_schema(contract)])
         names = schema.names
