@@ -47,10 +47,15 @@ SKIPPED: tuple[tuple[str, str], ...] = (
     ),
     (r"ensure_browser|apt-get", "needs root (apt-get)"),
     (
-        r"^kubectl\b|^make (image|base-image|test-images|worker)\b|^podman\b|^buildah\b|"
+        r"^kubectl\b|^make (image|base-image|test-images)\b|^podman\b|^buildah\b|"
         r"deploy/images/",
         "needs a Kubernetes cluster or builds container images (tests/deploy validates the "
         "manifests; make test-images runs the image smoke tests)",
+    ),
+    (
+        r"\bmake worker\b",
+        "runs the queue worker until stopped (`python -m jobs.worker --once` runs here; "
+        "tests/jobs/test_etl_queue_end_to_end.py covers the worker loop)",
     ),
     (r"^(UPDATE_SCREENSHOTS=1 )?\.venv/bin/pytest", "runs the test suite itself"),
     (r"bench/bench_", "benchmark: minutes of load; figures in docs/BENCHMARKS.md"),
@@ -135,13 +140,13 @@ def test_relative_links_in_docs_point_to_files_that_exist() -> None:
             assert (path.parent / target).exists(), f"{path.name}: link to missing {target}"
 
 
-def test_no_internal_ticket_tags_in_user_facing_text() -> None:
+def test_no_internal_ticket_tags_in_user_facing_text(tmp_path: Path) -> None:
     tags = re.compile(r"S2-15|seed 003|Phase \d")
     for path in DOCS:
         assert not tags.search(path.read_text(encoding="utf-8")), path.name
     from serving.app import create_app
 
-    app = create_app({"JWT_SECRET": secrets.token_urlsafe(48), "DATA_ROOT": str(ROOT / "absent")})
+    app = create_app({"JWT_SECRET": secrets.token_urlsafe(48), "DATA_ROOT": str(tmp_path)})
     spec = app.test_client().get("/docs/openapi.json").get_data(as_text=True)
     assert not tags.search(spec)
 
@@ -164,6 +169,7 @@ def fresh_clone(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
         "Makefile",
         "setup.py",
         "pyproject.toml",
+        "requirements.lock",
     ):
         if (ROOT / name).exists():
             (work / name).symlink_to(ROOT / name)

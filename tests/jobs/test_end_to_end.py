@@ -22,6 +22,7 @@ from jobs.contracts.columns import spark_schema
 from jobs.contracts.curated import CURATED_TABLES
 from jobs.generate import CANARY_PREFIX
 from jobs.prepare import Scope
+from jobs.release import DP_REFUSAL
 from jobs.run_all import ALL_JOBS
 from jobs.runner import format_summary, quarantine_slice, run_release
 from tests.budget_figures import job_epsilon
@@ -116,6 +117,7 @@ def test_dp_rerun_reuses_the_published_release(
     assert {t.skipped_reason for t in again.tables} <= {
         "already published",
         "already published (platform-wide: once per period)",
+        DP_REFUSAL,
     }
     assert "nothing to do" in format_summary(again)
     for name, before in curated_pipeline.dp_tables_after_first.items():
