@@ -19,7 +19,7 @@ IMAGE_TAG ?= 0.1.0
 # Runs a command silently; shows its output only if it fails (make setup stays quiet).
 quietly = log=$$(mktemp); if $(1) >"$$log" 2>&1; then rm -f "$$log"; else cat "$$log"; rm -f "$$log"; exit 1; fi
 
-.PHONY: setup demo test test-reliability test-images lint format serve worker notebook bench \
+.PHONY: setup demo test test-fast test-reliability test-images lint format serve worker notebook bench \
 	screenshots lock image base-image clean
 
 setup: $(SETUP_STAMP) $(JARS_STAMP)
@@ -43,6 +43,11 @@ test: setup
 	@if [ -x scripts/ensure_browser.sh ]; then scripts/ensure_browser.sh; fi
 	@if [ -x scripts/ensure_redis.sh ]; then scripts/ensure_redis.sh; fi
 	$(BIN)/python -m pytest
+
+# The JVM-free tier (under 3 minutes, no Java started): `unit` is applied automatically to
+# every test that neither uses the `spark` fixture nor is marked slow.
+test-fast: setup
+	$(BIN)/python -m pytest -m unit -q
 
 test-reliability: setup
 	$(BIN)/python -m pytest tests/reliability

@@ -1,7 +1,18 @@
-"""Shared fixtures: one session-scoped SparkSession with Delta Lake, test-speed settings."""
+"""Shared fixtures (one session-scoped SparkSession with Delta Lake) and the test tiers.
+
+Tiers are markers applied from what a test uses, so nobody has to remember them:
+
+- ``browser``: drives headless Chromium (the ``browser`` fixture);
+- ``spark``: starts the JVM (the ``spark`` fixture, or marked ``slow``: end-to-end runs
+  start Spark in subprocesses);
+- ``slow``: end to end, reliability, cluster, notebooks (marked in the test modules);
+- ``unit``: everything else, no JVM. ``make test-fast`` runs only this tier and makes any
+  JVM start fail loudly, so a test that needs Java cannot hide in it.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -9,6 +20,36 @@ from pyspark.sql import SparkSession
 
 from jobs.session import build_spark_session
 from tests.pipeline import CuratedPipeline, build_pipeline
+
+JVM_TIERS = ("spark", "slow", "image")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if "browser" in used:
+            item.add_marker(pytest.mark.browser)
+        if "spark" in used:
+            item.add_marker(pytest.mark.spark)
+        if not any(item.get_closest_marker(tier) for tier in JVM_TIERS):
+            item.add_marker(pytest.mark.unit)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("markexpr", "") == "unit":
+        # The unit tier promises no JVM: a Java start (in this process or a child) fails
+        # with a pointer to the fix instead of silently costing seconds.
+        os.environ["JAVA_HOME"] = "/nonexistent-unit-tier-starts-no-jvm"
+        from pyspark import context, java_gateway
+
+        def refuse(*_args: object, **_kwargs: object) -> None:
+            raise RuntimeError(
+                "a test of the unit tier started a JVM: give it the `spark` fixture "
+                "or mark it `slow`"
+            )
+
+        java_gateway.launch_gateway = refuse  # type: ignore[assignment]
+        context.launch_gateway = refuse  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")

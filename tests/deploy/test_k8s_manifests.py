@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import shutil
 import subprocess
@@ -134,9 +135,23 @@ def test_cronjob_schedules_are_the_documented_ones():
     assert scheduled == documented
 
 
+def _closed_periods() -> dict[str, tuple[str, str]]:
+    """What each CronJob must compute today: yesterday, and the last full month."""
+    today = datetime.datetime.now(datetime.UTC).date()
+    yesterday = today - datetime.timedelta(days=1)
+    last_month_end = today.replace(day=1) - datetime.timedelta(days=1)
+    return {
+        "analytics-run-all-nightly": (yesterday.isoformat(), yesterday.isoformat()),
+        "analytics-run-all-monthly-dp": (
+            last_month_end.replace(day=1).isoformat(),
+            last_month_end.isoformat(),
+        ),
+    }
+
+
 @pytest.mark.parametrize("name", ["analytics-run-all-nightly", "analytics-run-all-monthly-dp"])
 def test_cronjob_periods_compute_in_a_posix_shell(name, tmp_path):
-    """The CronJob's shell computes a valid period and calls run_all with it."""
+    """The CronJob's shell computes the closed period it documents and calls run_all with it."""
     pod = _pod_specs()[name]
     script = pod["containers"][0]["args"][0]
     fake = tmp_path / "spark-submit.sh"
@@ -151,5 +166,5 @@ def test_cronjob_periods_compute_in_a_posix_shell(name, tmp_path):
     assert result.returncode == 0, result.stderr
     words = result.stdout.split()
     start, end = words[words.index("--start") + 1], words[words.index("--end") + 1]
-    assert re.fullmatch(r"\d{4}-\d{2}-01", start) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", end)
-    assert start <= end and "run_all" in words
+    assert (start, end) == _closed_periods()[name]
+    assert "run_all" in words

@@ -57,6 +57,7 @@ def test_secret_key_never_echoed_in_configuration_errors(
     assert "DP_EPSILON_BUDGET" in err and "super-secret" not in err
 
 
+@pytest.mark.spark  # spark-submit.sh starts a JVM in a child process
 def test_spark_submit_ships_the_packages_and_runs_the_entrypoint(tmp_path: Path) -> None:
     result = subprocess.run(
         [str(ROOT / "spark-submit.sh"), "--master", "local[1]", "run_all", "--help"],
