@@ -47,6 +47,11 @@ def _rows(settings: AnalyticsSettings, *parts: str) -> list[dict[str, Any]]:
     return rows
 
 
+def list_tenants(settings: AnalyticsSettings) -> list[dict[str, Any]]:
+    """The tenant list written by the last run (``ops/tenants``: ids, names, learners)."""
+    return _rows(settings, "ops", "tenants")
+
+
 def list_runs(
     settings: AnalyticsSettings, status: str | None = None, tenant: str | None = None
 ) -> list[dict[str, Any]]:
@@ -278,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "budget":
             print(format_budget(budget_accounts(settings, args.tenant), settings.dp_epsilon_budget))
         else:
-            listed = _rows(settings, "ops", "tenants")
+            listed = list_tenants(settings)
             if args.ids:
                 print("\n".join(sorted(t["tenant_id"] for t in listed)))
             else:

@@ -108,7 +108,7 @@ def test_tenants_lists_the_registry_with_learner_counts(
     registry = {r.tenant_id: r.name for r in spark.read.format("delta").load(raw).collect()}
     code, out = _ops(curated_pipeline, capsys, "tenants")
     assert code == 0
-    listed = ops._rows(curated_pipeline.settings, "ops", "tenants")
+    listed = ops.list_tenants(curated_pipeline.settings)
     assert {t["tenant_id"] for t in listed} == set(curated_pipeline.anonymized.counters.tenants)
     for tenant in listed:
         assert registry[tenant["tenant_id"]] == tenant["name"]

@@ -102,9 +102,9 @@ def test_a_stale_claim_loses_the_compare_and_swap(tmp_path):
     queue.enqueue(_request())
     first = queue.claim("a", dt.timedelta(seconds=0.2))
     assert first is not None
-    time.sleep(0.3)
-    second = queue.claim("b", LEASE)
-    assert second is not None and second.worker_id == "b"
+    # Claimable again once the short lease runs out (polled, not slept).
+    second = _wait_for(lambda: queue.claim("b", LEASE), timeout=10, what="the lease to expire")
+    assert second.worker_id == "b"
     # The first worker wakes up: its heartbeat and its outcome are refused.
     assert queue.heartbeat(first, LEASE) is None
     assert not queue.finish(first, "succeeded")
@@ -145,9 +145,9 @@ def test_worker_killed_mid_run_leaves_the_request_reclaimable_after_the_lease(tm
               what="the run to die with its worker")  # fmt: skip
 
     assert queue.claim("other", LEASE) is None  # the lease still holds
-    time.sleep(2.2)
-    reclaimed = queue.claim("other", LEASE)
-    assert reclaimed is not None and reclaimed.request_id == request.request_id
+    reclaimed = _wait_for(lambda: queue.claim("other", LEASE), timeout=15,
+                          what="the 2 s lease to expire")  # fmt: skip
+    assert reclaimed.request_id == request.request_id
     assert reclaimed.attempt == 2 and reclaimed.worker_id == "other"
     assert reclaimed.run_id != request.request_id
     assert reclaimed.previous_run_ids == (request.request_id,)
@@ -167,10 +167,17 @@ def test_a_request_is_given_up_after_max_attempts(tmp_path):
     request, _ = queue.enqueue(_request())
     short = dt.timedelta(seconds=0.1)
     for attempt in (1, 2):
-        claim = queue.claim(f"w{attempt}", short, max_attempts=2)
-        assert claim is not None and claim.attempt == attempt
-        time.sleep(0.2)
-    assert queue.claim("w3", short, max_attempts=2) is None
+        claim = _wait_for(lambda n=attempt: queue.claim(f"w{n}", short, max_attempts=2),
+                          timeout=10, what=f"claim {attempt}")  # fmt: skip
+        assert claim.attempt == attempt
+
+    def refused_and_given_up() -> bool:
+        # Never claimed a third time; given up once the second lease runs out.
+        assert queue.claim("w3", short, max_attempts=2) is None
+        current = queue.get(request.request_id)
+        return current is not None and current.status == "abandoned"
+
+    _wait_for(refused_and_given_up, timeout=10, what="the last lease to expire")
     given_up = queue.get(request.request_id)
     assert given_up is not None and given_up.status == "abandoned"
     assert "2 attempt(s)" in (given_up.error_message or "")

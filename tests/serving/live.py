@@ -8,12 +8,15 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import requests
+
+T = TypeVar("T")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = PROJECT_ROOT / ".venv" / "bin" / "gunicorn"
@@ -26,6 +29,17 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def wait_for(check: Callable[[], T], what: str, timeout: float = 15.0) -> T:
+    """Poll ``check`` until it returns something truthy (a deadline, never a bare sleep)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def _wait_for(check, what: str, process: subprocess.Popen[bytes], log: Path | None = None) -> None:

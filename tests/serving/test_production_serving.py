@@ -19,7 +19,7 @@ import requests
 from serving.app import create_app
 from serving.tokens import Role, mint_token
 from tests.serving.conftest import EXPORT_KEY, LEARNER_A, SECRET, TENANT_A
-from tests.serving.live import gunicorn, redis_server
+from tests.serving.live import Gunicorn, gunicorn, redis_server, wait_for
 
 HALF_OPEN_CONNECTIONS = 12
 REASON = "cohort study of reading progress"
@@ -93,7 +93,9 @@ def test_access_log_carries_no_pseudonym_token_or_query(data_root, tmp_path):
         assert health.headers["Server"] == "gunicorn"  # no version
         missing = requests.get(f"{server.url}/api/v1/learner/{LEARNER_A}?secret=1", timeout=10)
         assert missing.status_code == 404
-        time.sleep(0.5)
+        # The access line of the last request is written after its response: poll for it.
+        wait_for(lambda: "(unmatched)" in server.log_text(),
+                 what="the access log line of the unmatched request")  # fmt: skip
         log = server.log_text()
     assert "Listening at: http://127.0.0.1:" in log  # loopback by default
     assert LEARNER_A not in log and token not in log
@@ -106,6 +108,11 @@ def test_access_log_carries_no_pseudonym_token_or_query(data_root, tmp_path):
     app_lines = [json.loads(line) for line in log.splitlines()
                  if line.startswith("{") and '"logger":"serving.request"' in line]  # fmt: skip
     assert app_lines and all(entry["request_id"] for entry in app_lines)
+
+
+def _public_access_lines(server: Gunicorn) -> list[str]:
+    return [line for line in server.log_text().splitlines()
+            if '"logger":"gunicorn.access"' in line and '"/api/public/metrics"' in line]  # fmt: skip
 
 
 @pytest.mark.slow  # starts gunicorn (10-40 s on a loaded machine)
@@ -122,9 +129,8 @@ def test_public_limit_holds_across_two_workers_with_redis(data_root, tmp_path):
                 response = requests.get(f"{server.url}/api/public/metrics",
                                         headers={"Connection": "close"}, timeout=10)  # fmt: skip
                 statuses.append(response.status_code)
-            time.sleep(0.5)
-            pids = {json.loads(line)["pid"] for line in server.log_text().splitlines()
-                    if '"logger":"gunicorn.access"' in line and '"/api/public/metrics"' in line}  # fmt: skip
+            wait_for(lambda: len(_public_access_lines(server)) == 70, what="70 access log lines")
+            pids = {json.loads(line)["pid"] for line in _public_access_lines(server)}
     assert len(pids) == 2, "both workers must have served requests for the test to mean anything"
     assert statuses.count(200) == 60 and statuses[60:] == [429] * 10
 
