@@ -10,8 +10,6 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from conf.bounds import BoundsConfigError
-from jobs.contracts.curated import ALL_SUBJECTS
-from jobs.contracts.raw import SUBJECTS
 from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
 from privacy_udfs import Measure, private_aggregate
@@ -52,11 +50,6 @@ def values_frame(inputs: PreparedInputs, name: str, values: Sequence[str]) -> Da
     """One row per value of a public list (subjects, bands...)."""
     spark = inputs.learners.sparkSession
     return spark.createDataFrame([(v,) for v in values], f"{name} string")
-
-
-def subject_keys(include_all: bool = True) -> list[str]:
-    """The public list of subjects, plus the tenant-total key."""
-    return [*SUBJECTS, ALL_SUBJECTS] if include_all else list(SUBJECTS)
 
 
 def rename_noise_scale(old: str, new: str, factor: float = 1.0) -> Column:
