@@ -7,10 +7,12 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
+from jobs.errors import JobError
+
 PRIVACY_LEVEL_NAMES = ("anonymized", "dp_low", "dp_medium", "dp_high")
 
 
-class JobArgumentError(ValueError):
+class JobArgumentError(JobError, ValueError):
     """A command-line argument is invalid; the message names the flag."""
 
 

@@ -18,6 +18,7 @@ from pyspark.sql import types as T
 
 from jobs.contracts.columns import Column, spark_schema
 from jobs.contracts.curated import CuratedTable
+from jobs.errors import JobError
 
 ResultT = TypeVar("ResultT")
 
@@ -44,11 +45,11 @@ _WIDENINGS: dict[type[T.DataType], tuple[type[T.DataType], ...]] = {
 }
 
 
-class RawTableMissingError(FileNotFoundError):
+class RawTableMissingError(JobError, FileNotFoundError):
     """A raw table the job needs does not exist at its path."""
 
 
-class SchemaContractError(ValueError):
+class SchemaContractError(JobError, ValueError):
     """Raw columns are missing or of the wrong type; the message lists every one."""
 
 

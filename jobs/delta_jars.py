@@ -34,6 +34,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobs.errors import JobError
+
 DELTA_VERSION = "4.0.1"
 MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
 JARS_DIR_ENV = "DELTA_JARS_DIR"
@@ -74,7 +76,7 @@ DELTA_JARS: tuple[MavenJar, ...] = (
 SPARK_PROVIDED_PREFIXES: tuple[str, ...] = ("antlr4-runtime-4.13", "scala-library-2.13")
 
 
-class DeltaJarsMissingError(RuntimeError):
+class DeltaJarsMissingError(JobError, RuntimeError):
     """The Delta jars are neither cached nor downloadable; names what to provide."""
 
 

@@ -30,13 +30,14 @@ from pyspark.sql import functions as F
 from conf.settings import AnalyticsSettings, ConfigurationError, load_settings
 from jobs.contracts.curated import CURATED_TABLES
 from jobs.delta_io import is_delta_table, with_retries
+from jobs.errors import JobError
 from jobs.session import build_spark_session
 
 MIN_VACUUM_HOURS = 168  # Delta's default retention; below it concurrent readers can break
 LEDGER_DIR = "ops"
 
 
-class LedgerRestoreRefusedError(ValueError):
+class LedgerRestoreRefusedError(JobError, ValueError):
     """A restore of an append-only ledger under ``ops/`` was asked for."""
 
 

@@ -25,6 +25,7 @@ from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
 
 from conf.settings import AnalyticsSettings, ConfigurationError, load_settings
+from jobs.errors import JobError
 from privacy_udfs.accountant import Accountant, WindowAccount, WindowSpend
 from privacy_udfs.windows import window_of
 
@@ -32,7 +33,7 @@ EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE = 0, 1, 2
 ABANDONED_BY_OPERATOR = "marked abandoned by an operator (python -m jobs.ops runs abandon)"
 
 
-class OpsError(Exception):
+class OpsError(JobError):
     """A requested run or table does not exist, or the action is not allowed."""
 
 

@@ -32,6 +32,7 @@ from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
 from jobs.contracts.columns import arrow_schema
 from jobs.contracts.curated import RUN_REQUESTS
+from jobs.errors import JobError
 
 QUEUED, RUNNING = "queued", "running"
 FINAL_STATUSES = ("succeeded", "failed", "refused", "abandoned")
@@ -40,7 +41,7 @@ SCHEMA = arrow_schema(RUN_REQUESTS)
 ResultT = TypeVar("ResultT")
 
 
-class QueueConflictError(Exception):
+class QueueConflictError(JobError):
     """The queue kept changing under a write; retried and gave up."""
 
 

@@ -34,6 +34,7 @@ from jobs.delta_io import (
     read_raw_table,
     with_retries,
 )
+from jobs.errors import JobError
 from jobs.job_runs import JobRunLedger, RunCounters
 from jobs.prepare import (
     PreparedInputs,
@@ -60,7 +61,7 @@ from privacy_udfs.keys import PseudonymKey
 from privacy_udfs.windows import window_of
 
 
-class UnknownTenantError(ValueError):
+class UnknownTenantError(JobError, ValueError):
     """``--tenant`` names a tenant the registry does not hold for the period."""
 
 

@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "MissingColumnsError": "privacy_udfs.errors",
     "PrivacyBudget": "privacy_udfs.budget",
     "PrivacyConfigurationError": "privacy_udfs.errors",
+    "PrivacyError": "privacy_udfs.errors",
     "PrivacyLevel": "privacy_udfs.levels",
     "PseudonymKey": "privacy_udfs.keys",
     "PseudonymKeyError": "privacy_udfs.keys",
@@ -88,7 +89,7 @@ if TYPE_CHECKING:
         ChargeOutcome,
         PrivacyBudget,
     )
-    from privacy_udfs.errors import MissingColumnsError, PrivacyConfigurationError
+    from privacy_udfs.errors import MissingColumnsError, PrivacyConfigurationError, PrivacyError
     from privacy_udfs.generalize import AGE_BANDS, GRADE_BANDS, generalize_age, generalize_grade
     from privacy_udfs.keys import (
         PseudonymKey,
@@ -137,6 +138,7 @@ __all__ = [
     "MissingColumnsError",
     "PrivacyBudget",
     "PrivacyConfigurationError",
+    "PrivacyError",
     "PrivacyLevel",
     "PseudonymKey",
     "PseudonymKeyError",

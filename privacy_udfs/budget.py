@@ -47,7 +47,7 @@ from privacy_udfs.accountant import (
     WindowKey,
     WindowSpend,
 )
-from privacy_udfs.errors import PrivacyConfigurationError
+from privacy_udfs.errors import PrivacyConfigurationError, PrivacyError
 from privacy_udfs.windows import window_of, windows_touched
 
 __all__ = [
@@ -61,7 +61,7 @@ __all__ = [
 ]
 
 
-class BudgetExceededError(RuntimeError):
+class BudgetExceededError(PrivacyError, RuntimeError):
     """Charges would exceed a tenant's window budget; nothing was written. See ``refusals``."""
 
     def __init__(self, refusals: Sequence[Refusal]) -> None:
@@ -71,7 +71,7 @@ class BudgetExceededError(RuntimeError):
         )
 
 
-class BudgetConflictError(RuntimeError):
+class BudgetConflictError(PrivacyError, RuntimeError):
     """Concurrent runs kept invalidating a charge; nothing of it stands. Retry the run."""
 
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 
-class PrivacyConfigurationError(ValueError):
+class PrivacyError(Exception):
+    """Base of every exception the privacy engine raises on purpose (refusals included)."""
+
+
+class PrivacyConfigurationError(PrivacyError, ValueError):
     """An argument of a privacy function is invalid; the message names it and why."""
 
 

@@ -11,61 +11,10 @@ from typing import Any
 
 from flask import Flask, Response, current_app, jsonify
 from flask_limiter.errors import RateLimitExceeded
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from serving.data.tables import TableUnavailableError
-
-
-class FieldProblem(BaseModel):
-    """One invalid input."""
-
-    field: str = Field(description="Parameter name, e.g. 'start' or 'tenant_id'.")
-    location: str = Field(description="path, query or body (as far as known).")
-    message: str
-
-
-class ErrorBody(BaseModel):
-    """Every error response of this API."""
-
-    success: bool = False
-    error: str = Field(description="Machine-readable code, e.g. validation_error, forbidden.")
-    message: str = Field(description="Human-readable explanation, safe to show.")
-    field: str | None = Field(default=None, description="The offending parameter, if any.")
-    fields: list[FieldProblem] | None = None
-    violations: list[str] | None = Field(
-        default=None, description="Privacy violations (non-production deployments only)."
-    )
-    details: dict[str, Any] | None = None
-
-
-class ApiError(Exception):
-    """An error the API answers deliberately, with status and code."""
-
-    def __init__(
-        self,
-        status: int,
-        error: str,
-        message: str,
-        *,
-        field: str | None = None,
-        details: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        """Describe the error.
-
-        Args:
-            status: HTTP status.
-            error: Machine-readable code.
-            message: Human-readable, production-safe message.
-            field: Offending parameter.
-            details: Extra structured information.
-            headers: Extra response headers (e.g. ``Retry-After``).
-        """
-        super().__init__(message)
-        self.status = status
-        self.body = ErrorBody(error=error, message=message, field=field, details=details)
-        self.headers = headers or {}
+from serving.exceptions import ApiError, ErrorBody, FieldProblem
 
 
 def error_response(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> Response:
@@ -109,6 +58,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError) -> Response:
+        # Every serving exception is an ApiError and carries its answer (a missing table:
+        # 503 naming it, with Retry-After).
         return error_response(error.status, error.body, error.headers)
 
     @app.errorhandler(RateLimitExceeded)
@@ -119,15 +70,6 @@ def register_error_handlers(app: Flask) -> None:
         )
         # Flask-Limiter's after_request hook adds Retry-After and X-RateLimit-* headers.
         return error_response(429, body)
-
-    @app.errorhandler(TableUnavailableError)
-    def _table_missing(error: TableUnavailableError) -> Response:
-        body = ErrorBody(
-            error="data_unavailable",
-            message=f"the {error.table} table has not been published yet; try again later",
-            details={"table": error.table},
-        )
-        return error_response(503, body, {"Retry-After": "60"})
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:

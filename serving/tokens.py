@@ -16,6 +16,8 @@ from enum import IntEnum
 
 import jwt
 
+from serving.exceptions import ApiError
+
 ALGORITHM = "HS256"
 AUDIENCE = "learning-analytics-api"
 # Tenant-scoped roles must name their tenant; root is platform-wide by definition.
@@ -75,8 +77,11 @@ class Principal:
 ANONYMOUS = Principal(subject="anonymous", role=Role.PUBLIC, tenant_id=None)
 
 
-class InvalidTokenError(Exception):
-    """The bearer token is missing, malformed, expired, forged or carries bad claims."""
+class InvalidTokenError(ApiError):
+    """The bearer token is missing, malformed, expired, forged or carries bad claims: 401."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(401, "unauthorized", reason)
 
 
 def _normalise_tenant(tenant_id: str | None) -> str | None:

@@ -8,7 +8,7 @@ import uuid
 from flask import Response, current_app, g
 
 from serving.api.common import api_blueprint, check_export_size, ok
-from serving.errors import ErrorBody
+from serving.exceptions import ErrorBody
 from serving.guards.access import access, current_principal
 from serving.guards.audit import caller_hash_of, get_audit_log, timestamps
 from serving.guards.response import CsvRendering

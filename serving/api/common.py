@@ -9,7 +9,7 @@ from flask_openapi3.types import ResponseDict
 from pydantic import BaseModel
 
 from serving.config import AppConfig
-from serving.errors import ApiError, ErrorBody
+from serving.exceptions import ApiError, ErrorBody
 from serving.services.exports import CONFIRMATION_THRESHOLD, MAX_EXPORT_ROWS
 from serving.services.grants import GrantStore
 

@@ -14,7 +14,7 @@ from flask import Response, g
 
 from serving.api.common import api_blueprint, app_config, check_export_size, get_grants, ok
 from serving.data.store import get_tables
-from serving.errors import ApiError, ErrorBody
+from serving.exceptions import ApiError, ErrorBody
 from serving.guards.access import access, current_principal, require_tenant_access
 from serving.guards.audit import caller_hash_of, get_audit_log, timestamps
 from serving.guards.response import CsvRendering

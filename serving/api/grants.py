@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from flask import Response, g
 
 from serving.api.common import api_blueprint, get_grants, ok
-from serving.errors import ApiError, ErrorBody
+from serving.exceptions import ApiError, ErrorBody
 from serving.guards.access import access, current_principal
 from serving.guards.audit import caller_hash_of, get_audit_log, timestamps
 from serving.models.params import GrantPath, GrantRequest, GrantsQuery

@@ -6,7 +6,7 @@ from flask import Response
 
 from serving.api.common import api_blueprint, app_config, get_grants, ok
 from serving.data.store import get_tables
-from serving.errors import ApiError
+from serving.exceptions import ApiError
 from serving.guards.access import access, current_principal
 from serving.models.params import LearnerPath, LearnerQuery, PeriodQuery, TenantPath
 from serving.models.responses import LearnerMetrics, TenantMetrics

@@ -12,15 +12,13 @@ from privacy_udfs.levels import PrivacyLevel
 from serving.api.common import api_blueprint, app_config, ok
 from serving.data.store import get_tables
 from serving.data.tables import TableUnavailableError
-from serving.errors import ApiError, ErrorBody
+from serving.exceptions import ApiError, ErrorBody
 from serving.guards.access import access, current_principal
 from serving.models.params import EtlTriggerQuery, TenantPath, today
 from serving.models.responses import EtlTriggered
 from serving.services.etl_launcher import (
     EtlLauncher,
     LaunchRequest,
-    RequestIdReusedError,
-    RunAlreadyActiveError,
 )
 from serving.tokens import Role
 
@@ -76,21 +74,10 @@ def trigger_etl(path: TenantPath, query: EtlTriggerQuery) -> Response:
         busy = False
     if busy:
         raise ApiError(409, "run_in_progress", "an ETL run for this tenant is already running")
-    try:
-        stored, created = launcher.submit(
-            LaunchRequest(request_id, tenant_id, level.value, start, end, principal.role.label)
-        )
-    except RunAlreadyActiveError:
-        raise ApiError(
-            409, "run_in_progress", "an ETL run for this tenant is already queued or running"
-        ) from None
-    except RequestIdReusedError:
-        raise ApiError(
-            409,
-            "request_id_reused",
-            "this request_id was already used for another tenant, level or period",
-            field="request_id",
-        ) from None
+    # RunAlreadyActiveError and RequestIdReusedError are ApiErrors: answered as 409.
+    stored, created = launcher.submit(
+        LaunchRequest(request_id, tenant_id, level.value, start, end, principal.role.label)
+    )
     triggered = EtlTriggered(
         run_id=stored.request_id, tenant_id=stored.tenant_id,
         privacy_level=stored.privacy_level, start=stored.period_start, end=stored.period_end,

@@ -29,9 +29,11 @@ import pyarrow.dataset as pds
 from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError, TableNotFoundError
 
+from serving.exceptions import ApiError
 
-class TableUnavailableError(Exception):
-    """A table the route needs does not exist (yet) or cannot be read."""
+
+class TableUnavailableError(ApiError):
+    """A table the route needs does not exist (yet) or cannot be read: 503, retry later."""
 
     def __init__(self, table: str) -> None:
         """Record which table is missing.
@@ -39,7 +41,13 @@ class TableUnavailableError(Exception):
         Args:
             table: Logical table name, e.g. ``session_daily``.
         """
-        super().__init__(f"table {table!r} is not available")
+        super().__init__(
+            503,
+            "data_unavailable",
+            f"the {table} table has not been published yet; try again later",
+            details={"table": table},
+            headers={"Retry-After": "60"},
+        )
         self.table = table
 
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request
 
-from serving.errors import ApiError
+from serving.exceptions import ApiError
 from serving.tokens import ANONYMOUS, InvalidTokenError, Principal, Role, verify_token
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -22,7 +22,7 @@ from flask import Flask, current_app, g, request
 from flask_limiter import ApplicationLimit, Limiter
 
 from serving.config import AppConfig
-from serving.errors import ApiError
+from serving.exceptions import ApiError
 from serving.guards.access import current_principal
 from serving.tokens import Role
 

@@ -23,7 +23,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from conf.log_format import REQUEST_ID, bind_request_id
 from serving.config import AppConfig
-from serving.errors import ErrorBody, error_response
+from serving.errors import error_response
+from serving.exceptions import ErrorBody
 from serving.guards.access import enforce_policy, identify_caller
 from serving.guards.audit import (
     AUDIT_EXTENSION,

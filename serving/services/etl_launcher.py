@@ -13,14 +13,30 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobs.run_queue import RunQueue, RunRequest, stale_run_ids, utc_now
+from serving.exceptions import ApiError
 
 
-class RunAlreadyActiveError(Exception):
-    """A run for this tenant is queued or running."""
+class RunAlreadyActiveError(ApiError):
+    """A run for this tenant is queued or running: 409."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(
+            409, "run_in_progress", "an ETL run for this tenant is already queued or running"
+        )
+        self.request_id = request_id
 
 
-class RequestIdReusedError(Exception):
-    """A request id was sent again with different parameters."""
+class RequestIdReusedError(ApiError):
+    """A request id was sent again with different parameters: 409 naming the field."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(
+            409,
+            "request_id_reused",
+            "this request_id was already used for another tenant, level or period",
+            field="request_id",
+        )
+        self.request_id = request_id
 
 
 @dataclass(frozen=True)

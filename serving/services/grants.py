@@ -24,6 +24,7 @@ from deltalake.exceptions import CommitFailedError
 from jobs.contracts.access import ACCESS_GRANTS
 from jobs.contracts.columns import arrow_schema
 from serving.data.tables import DeltaTableReader, TableUnavailableError
+from serving.exceptions import ApiError
 
 GRANTS_TABLE = "access_grants"
 _SCHEMA = arrow_schema(ACCESS_GRANTS)
@@ -56,8 +57,12 @@ class Grant:
         return {column.name: getattr(self, column.name) for column in ACCESS_GRANTS}
 
 
-class GrantNotFoundError(Exception):
-    """No grant has this id."""
+class GrantNotFoundError(ApiError):
+    """No grant has this id: 404."""
+
+    def __init__(self, grant_id: str) -> None:
+        super().__init__(404, "not_found", f"no grant has the id {grant_id}")
+        self.grant_id = grant_id
 
 
 class GrantStore:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from privacy_udfs.levels import Audience, PrivacyLevel
-from serving.errors import ApiError
+from serving.exceptions import ApiError
 from serving.services.grants import Grant, GrantStore
 from serving.tokens import Principal, Role
 

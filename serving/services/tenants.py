@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from serving.data.store import RequestTables
 from serving.data.tables import TableUnavailableError
-from serving.errors import ApiError
+from serving.exceptions import ApiError
 from serving.models.responses import TenantInfo, TenantList
 
 TENANT_COLUMNS = ("tenant_id", "name", "state_province", "joined_on", "learners", "updated_at")
