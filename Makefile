@@ -14,7 +14,8 @@ export DELTA_JARS_DIR ?= $(CURDIR)/.cache/jars
 # Images: podman or buildah, a base image made from Debian packages (no registry here).
 IMAGE_TOOL ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || echo buildah)
 BASE_IMAGE ?= localhost/analytics-base:bookworm
-IMAGE_TAG ?= 0.1.0
+# The package version (pyproject.toml, the one definition) tags the images.
+IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 
 # Runs a command silently; shows its output only if it fails (make setup stays quiet).
 quietly = log=$$(mktemp); if $(1) >"$$log" 2>&1; then rm -f "$$log"; else cat "$$log"; rm -f "$$log"; exit 1; fi
@@ -89,7 +90,8 @@ image: base-image
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy jobs privacy_udfs serving conf
+	$(BIN)/mypy contracts jobs privacy_udfs serving conf
+	$(BIN)/lint-imports --no-cache
 
 format: setup
 	$(BIN)/ruff format .

@@ -59,7 +59,7 @@ dist_dir="${ANALYTICS_DIST_DIR:-$here/.cache/dist}"
 mkdir -p "$dist_dir"
 wheel="${ANALYTICS_WHEEL:-}"
 if [[ -z "$wheel" ]]; then
-  digest="$(cd "$here" && find pyproject.toml jobs privacy_udfs conf serving -type f \
+  digest="$(cd "$here" && find pyproject.toml contracts jobs privacy_udfs conf serving -type f \
     \( -name '*.py' -o -name '*.toml' -o -name '*.html' -o -name '*.js' -o -name '*.css' -o -name 'py.typed' \) \
     -not -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha1sum | sha1sum | cut -d' ' -f1)"
   wheel="$(ls "$dist_dir"/privacy_learning_analytics-*.whl 2>/dev/null | head -n 1 || true)"

@@ -46,8 +46,8 @@ from deltalake import write_deltalake
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from jobs.contracts.columns import arrow_schema  # noqa: E402
-from jobs.contracts.curated import CURATED_TABLES  # noqa: E402
+from contracts.columns import arrow_schema  # noqa: E402
+from contracts.curated import CURATED_TABLES  # noqa: E402
 from serving.tokens import Role, mint_token  # noqa: E402
 
 SECRET = "bench-secret-" + uuid.uuid4().hex

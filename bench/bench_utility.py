@@ -41,8 +41,8 @@ from pyspark.sql import DataFrame, SparkSession
 
 from conf.bounds import load_job_bounds
 from conf.settings import AnalyticsSettings, load_settings
+from contracts.curated import CURATED_TABLES, CuratedTable
 from jobs.arguments import JobArguments
-from jobs.contracts.curated import CURATED_TABLES, CuratedTable
 from jobs.delta_io import is_delta_table
 from jobs.generate import GeneratorConfig, Profile, generate_raw_tables, write_raw_tables
 from jobs.prepare import Scope, keyed_pseudonym, prepare_inputs

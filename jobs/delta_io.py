@@ -16,8 +16,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs.contracts.columns import Column, spark_schema
-from jobs.contracts.curated import CuratedTable
+from contracts.columns import Column
+from contracts.curated import CuratedTable
+from contracts.spark_types import spark_schema, spark_type
 from jobs.errors import JobError
 
 ResultT = TypeVar("ResultT")
@@ -70,7 +71,7 @@ def validate_columns(df: DataFrame, table: str, columns: tuple[Column, ...]) -> 
     wrong = []
     for column in columns:
         found = actual.get(column.name)
-        expected = column.spark_type()
+        expected = spark_type(column)
         if found is None or found == expected:
             continue
         if isinstance(found, _WIDENINGS.get(type(expected), ())):
@@ -100,7 +101,7 @@ def read_raw_table(
         raise RawTableMissingError(f"raw table '{table}' not found: no Delta table at {path}")
     df = spark.read.format("delta").load(path)
     validate_columns(df, table, columns)
-    return df.select([F.col(c.name).cast(c.spark_type()).alias(c.name) for c in columns])
+    return df.select([F.col(c.name).cast(spark_type(c)).alias(c.name) for c in columns])
 
 
 def table_properties(table: CuratedTable, k_threshold: int) -> dict[str, str]:

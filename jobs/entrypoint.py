@@ -9,19 +9,10 @@ from __future__ import annotations
 import runpy
 import sys
 
-RUNNABLE_JOBS = (
-    "run_all",
-    "session_daily",
-    "mastery_progress",
-    "weekly_active",
-    "iep_progress",
-    "course_metrics",
-    "platform_daily",
-    "public_metrics",
-    "learner_snapshots",
-    "maintenance",
-    "generate",
-)
+from contracts.curated import CURATED_TABLES
+
+# run_all, one module per curated table (jobs/registry.py), and the two tools.
+RUNNABLE_JOBS = ("run_all", *CURATED_TABLES, "maintenance", "generate")
 
 
 def main() -> None:

@@ -27,8 +27,9 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.contracts.columns import Column, spark_schema
-from jobs.contracts.raw import RAW_TABLES
+from contracts.columns import Column
+from contracts.raw import RAW_TABLES
+from contracts.spark_types import spark_schema, spark_type
 from jobs.generator.config import GeneratorConfig
 from jobs.generator.courses import RARE_SUBJECT, courses_table
 from jobs.generator.events import (
@@ -115,7 +116,7 @@ def conform_to_contract(df: DataFrame, columns: tuple[Column, ...]) -> DataFrame
     for c in columns:
         column = F.col(c.name)
         if not c.nullable and inferred[c.name]:
-            column = F.coalesce(column, F.lit(_NEVER_USED[c.type]).cast(c.spark_type()))
+            column = F.coalesce(column, F.lit(_NEVER_USED[c.type]).cast(spark_type(c)))
         elif c.nullable and not inferred[c.name]:
             column = F.when(column.isNotNull(), column)  # declared nullable, as contracted
         conformed.append(column.alias(c.name))

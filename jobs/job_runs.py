@@ -19,8 +19,8 @@ from delta.tables import DeltaTable
 from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.contracts.columns import spark_schema
-from jobs.contracts.curated import JOB_RUNS
+from contracts.curated import JOB_RUNS
+from contracts.spark_types import spark_schema
 from jobs.delta_io import ensure_ledger_table, with_retries
 from jobs.processes import pid_alive
 from jobs.run_queue import RunQueue, stale_run_ids

@@ -28,7 +28,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from conf.settings import AnalyticsSettings, ConfigurationError, load_settings
-from jobs.contracts.curated import CURATED_TABLES
+from contracts.curated import CURATED_TABLES
 from jobs.delta_io import is_delta_table, with_retries
 from jobs.errors import JobError
 from jobs.session import build_spark_session

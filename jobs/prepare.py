@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from jobs.contracts.raw import EventType
+from contracts.raw import EventType
 from jobs.validation import (
     MAX_ID_LENGTH,
     REASON_LEARNER_IN_TWO_TENANTS,

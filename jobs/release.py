@@ -16,7 +16,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from conf.bounds import JobBounds
-from jobs.contracts.curated import CuratedTable
+from contracts.curated import CuratedTable
+from contracts.spark_types import spark_type
 from jobs.prepare import PreparedInputs, Scope
 from privacy_udfs import ContributionBounds, PrivacyLevel, RandomSource
 from privacy_udfs.aggregate import with_ci95
@@ -218,7 +219,7 @@ def with_release_metadata(
                 F.coalesce("noise_scales", F.create_map().cast("map<string,double>")), accounting
             ),
         )
-        return df.select([F.col(c.name).cast(c.spark_type()).alias(c.name) for c in table.columns])
+        return df.select([F.col(c.name).cast(spark_type(c)).alias(c.name) for c in table.columns])
 
     return transform
 

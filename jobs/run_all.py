@@ -12,26 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from jobs.cli import run_cli
-from jobs.course_metrics import JOB as COURSE_METRICS_JOB
-from jobs.iep_progress import JOB as IEP_PROGRESS_JOB
-from jobs.learner_snapshots import JOB as LEARNER_SNAPSHOTS_JOB
-from jobs.mastery_progress import JOB as MASTERY_PROGRESS_JOB
-from jobs.platform_daily import JOB as PLATFORM_DAILY_JOB
-from jobs.public_metrics import JOB as PUBLIC_METRICS_JOB
+from jobs.registry import JOBS
 from jobs.release import CuratedJob
-from jobs.session_daily import JOB as SESSION_DAILY_JOB
-from jobs.weekly_active import JOB as WEEKLY_ACTIVE_JOB
 
-ALL_JOBS: tuple[CuratedJob, ...] = (
-    SESSION_DAILY_JOB,
-    MASTERY_PROGRESS_JOB,
-    WEEKLY_ACTIVE_JOB,
-    IEP_PROGRESS_JOB,
-    COURSE_METRICS_JOB,
-    PLATFORM_DAILY_JOB,
-    PUBLIC_METRICS_JOB,
-    LEARNER_SNAPSHOTS_JOB,
-)
+# Every curated job, in run order: the registry is the one list.
+ALL_JOBS: tuple[CuratedJob, ...] = JOBS
 
 
 def main(argv: Sequence[str] | None = None) -> int:

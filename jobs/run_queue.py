@@ -30,8 +30,8 @@ import pyarrow as pa
 from deltalake import DeltaTable, QueryBuilder
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
-from jobs.contracts.columns import arrow_schema
-from jobs.contracts.curated import RUN_REQUESTS
+from contracts.columns import arrow_schema
+from contracts.curated import RUN_REQUESTS
 from jobs.errors import JobError
 
 QUEUED, RUNNING = "queued", "running"

@@ -24,9 +24,9 @@ from pyspark.sql import functions as F
 
 from conf.bounds import load_job_bounds
 from conf.settings import AnalyticsSettings
+from contracts.curated import OPS_TENANTS, QUARANTINE
+from contracts.raw import RAW_TABLES
 from jobs.arguments import JobArguments
-from jobs.contracts.curated import OPS_TENANTS, QUARANTINE
-from jobs.contracts.raw import RAW_TABLES
 from jobs.delta_io import (
     ensure_curated_table,
     ensure_ledger_table,

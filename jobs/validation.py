@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from jobs.contracts.raw import MAX_SESSION_MINUTES, SCORE_RANGE, SUBJECTS, EventType
+from contracts.raw import MAX_SESSION_MINUTES, SCORE_RANGE, SUBJECTS, EventType
 
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 MAX_ID_LENGTH = 128

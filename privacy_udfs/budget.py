@@ -36,8 +36,8 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.contracts.columns import spark_schema
-from jobs.contracts.curated import PRIVACY_BUDGET
+from contracts.curated import PRIVACY_BUDGET
+from contracts.spark_types import spark_schema
 from privacy_udfs.accountant import (
     Accountant,
     BudgetCheck,
@@ -110,7 +110,7 @@ class ChargeOutcome:
 
 
 class PrivacyBudget:
-    """ε ledger at a Delta path (schema ``jobs.contracts.curated.PRIVACY_BUDGET``)."""
+    """ε ledger at a Delta path (schema ``contracts.curated.PRIVACY_BUDGET``)."""
 
     def __init__(
         self,

@@ -7,9 +7,16 @@ import datetime as dt
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-NOT_PROVIDED = "not_provided"
-AGE_BANDS: tuple[str, ...] = ("under_13", "13_17", "18_plus", NOT_PROVIDED)
-GRADE_BANDS: tuple[str, ...] = ("K-2", "3-5", "6-8", "9-12", NOT_PROVIDED)
+from contracts.bands import AGE_BANDS, GRADE_BANDS, NOT_PROVIDED
+
+__all__ = [
+    "AGE_BANDS",
+    "GRADE_BANDS",
+    "NOT_PROVIDED",
+    "age_in_years",
+    "generalize_age",
+    "generalize_grade",
+]
 
 
 def _as_column(value: Column | str) -> Column:

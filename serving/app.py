@@ -16,12 +16,13 @@ from flask_openapi3.openapi import OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from conf.log_format import configure_json_logging
+from contracts.versions import PACKAGE_VERSION
 from jobs.run_queue import RunQueue
 from serving.api.audit import audit_api
 from serving.api.common import CONFIG_EXTENSION, GRANTS_EXTENSION
 from serving.api.exports import export_api
 from serving.api.grants import grants_api
-from serving.api.health import SERVICE_VERSION, health_api
+from serving.api.health import health_api
 from serving.api.index import index_api
 from serving.api.ledgers import ledgers_api
 from serving.api.metrics import metrics_api
@@ -75,7 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
         __name__,
         info=Info(
             title="Privacy-preserving learning analytics API",
-            version=SERVICE_VERSION,
+            version=PACKAGE_VERSION,
             description=(
                 "Curated, privacy-protected learning metrics behind JWT roles, PII, "
                 "cohort, rate-limit and audit guards."

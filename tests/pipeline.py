@@ -16,8 +16,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from conf.settings import AnalyticsSettings, load_settings
+from contracts.curated import CURATED_TABLES
 from jobs.arguments import JobArguments
-from jobs.contracts.curated import CURATED_TABLES
 from jobs.generate import GeneratorConfig, generate_raw_tables, write_raw_tables
 from jobs.run_all import ALL_JOBS
 from jobs.runner import RunSummary, run_release

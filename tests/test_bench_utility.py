@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.bench_utility import Cells, compare, markdown, metric_columns
-from jobs.contracts.curated import CURATED_TABLES
+from contracts.curated import CURATED_TABLES
 
 
 def test_metrics_come_from_the_contracts_without_descriptive_columns() -> None:

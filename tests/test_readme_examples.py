@@ -23,7 +23,7 @@ def test_readme_examples_run(spark: SparkSession, monkeypatch: pytest.MonkeyPatc
 
 
 def test_readme_documents_every_raw_column_and_job() -> None:
-    from jobs.contracts.raw import RAW_TABLES
+    from contracts.raw import RAW_TABLES
     from jobs.entrypoint import RUNNABLE_JOBS
 
     text = README.read_text(encoding="utf-8")

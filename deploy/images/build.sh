@@ -13,7 +13,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 tool="${1:-$(command -v podman >/dev/null 2>&1 && echo podman || echo buildah)}"
 base="${2:-docker.io/library/debian:bookworm-slim}"
-tag="${3:-0.1.0}"
+tag="${3:-$(sed -n 's/^version = "\(.*\)"/\1/p' "$here/pyproject.toml")}"  # the package version
 python="${PYTHON:-$here/.venv/bin/python}"
 # pip inside the build trusts what this host trusts (e.g. a TLS-inspecting proxy's CA),
 # passed as a build secret so it never lands in a layer.

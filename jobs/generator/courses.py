@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.contracts.raw import DIFFICULTIES, SUBJECTS
+from contracts.raw import DIFFICULTIES, SUBJECTS
 from jobs.generator.layout import Layout
 from jobs.generator.learners import LearnerModel
 from jobs.generator.randomness import (

@@ -18,7 +18,7 @@ from enum import StrEnum
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.contracts.raw import MAX_SESSION_MINUTES, SCORE_RANGE, EventType
+from contracts.raw import MAX_SESSION_MINUTES, SCORE_RANGE, EventType
 from jobs.generator.config import GeneratorConfig
 from jobs.generator.courses import course_id, course_subject
 from jobs.generator.learners import LearnerModel

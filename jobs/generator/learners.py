@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.contracts.raw import IEP_CATEGORIES, SUPPORT_LEVELS
+from contracts.raw import IEP_CATEGORIES, SUPPORT_LEVELS
 from jobs.generator.config import GeneratorConfig
 from jobs.generator.layout import Layout
 from jobs.generator.pii import pii_columns

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.contracts.raw import SCORE_RANGE, EventType
+from contracts.raw import SCORE_RANGE, EventType
 from jobs.release import ReleaseContext
 from jobs.transforms.common import aggregate
 from privacy_udfs import Measure

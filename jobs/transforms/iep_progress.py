@@ -26,12 +26,12 @@ import datetime as dt
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.contracts.raw import IEP_CATEGORIES, SUPPORT_LEVELS, EventType
+from contracts.bands import NOT_PROVIDED
+from contracts.raw import IEP_CATEGORIES, SUPPORT_LEVELS, EventType
 from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
 from jobs.transforms.common import aggregate, tenants_frame, values_frame
 from privacy_udfs import Measure
-from privacy_udfs.generalize import NOT_PROVIDED
 from privacy_udfs.suppression import with_complementary_suppression
 
 SUPPORT_LEVEL_KEYS = (*SUPPORT_LEVELS, NOT_PROVIDED)  # not_provided: a goal without one

@@ -47,13 +47,13 @@ from collections.abc import Callable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.contracts.raw import EventType
+from contracts.bands import COARSE_AGE, COARSE_GRADE
+from contracts.raw import EventType
 from jobs.prepare import PreparedInputs
 from jobs.release import DP_REFUSAL, ReleaseContext
 from jobs.transforms.activity import is_event, is_scored_assessment
 from jobs.transforms.common import aggregate, tenants_frame
 from privacy_udfs import Measure, PrivacyConfigurationError, clamp
-from privacy_udfs.generalize import NOT_PROVIDED
 from privacy_udfs.kanonymity import k_anonymize
 
 IEP_PROGRESS_RANGE = (0.0, 150.0)
@@ -72,19 +72,6 @@ METRICS = (
     "iep_mean_progress_pct",
     "data_completeness",
 )
-COARSE_AGE: dict[str, str] = {
-    "under_13": "under_18",
-    "13_17": "under_18",
-    "18_plus": "18_plus",
-    NOT_PROVIDED: NOT_PROVIDED,
-}
-COARSE_GRADE: dict[str, str] = {
-    "K-2": "K-5",
-    "3-5": "K-5",
-    "6-8": "6-12",
-    "9-12": "6-12",
-    NOT_PROVIDED: NOT_PROVIDED,
-}
 
 
 def _mapped(column: str, mapping: dict[str, str]) -> Column:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.contracts.raw import SUBJECTS, EventType
+from contracts.raw import SUBJECTS, EventType
 from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
 from jobs.transforms.common import aggregate, tenants_frame, values_frame

@@ -34,7 +34,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.contracts.raw import SCORE_RANGE
+from contracts.raw import SCORE_RANGE
 from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
 from jobs.transforms.activity import active_tenants, mean_score, with_learner_activity

@@ -31,7 +31,7 @@ import dataclasses
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.contracts.raw import SCORE_RANGE
+from contracts.raw import SCORE_RANGE
 from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
 from jobs.transforms.activity import (

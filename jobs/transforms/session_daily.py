@@ -21,8 +21,8 @@ import dataclasses
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from jobs.contracts.curated import ALL_SUBJECTS
-from jobs.contracts.raw import SUBJECTS, EventType
+from contracts.curated import ALL_SUBJECTS
+from contracts.raw import SUBJECTS, EventType
 from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
 from jobs.transforms.common import (

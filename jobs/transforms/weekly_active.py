@@ -22,15 +22,14 @@ import dataclasses
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.contracts.raw import EventType
+from contracts.bands import AGE_BANDS, GRADE_BANDS
+from contracts.raw import EventType
 from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
 from jobs.transforms.common import aggregate, tenants_frame, values_frame
 from privacy_udfs import Measure
 from privacy_udfs.suppression import with_complementary_suppression
 
-AGE_BANDS = ("under_13", "13_17", "18_plus", "not_provided")
-GRADE_BANDS = ("K-2", "3-5", "6-8", "9-12", "not_provided")
 MAX_SESSIONS_PER_WEEK = 50.0
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Response
 
-from jobs.contracts.curated import CURATED_TABLES
+from contracts.curated import CURATED_TABLES
+from contracts.versions import PACKAGE_VERSION
 from privacy_udfs.levels import PrivacyLevel
 from serving.api.common import api_blueprint, app_config, ok
 from serving.data.store import OPS_TABLES, get_tables
@@ -15,7 +16,6 @@ from serving.models.params import PublicQuery
 from serving.models.responses import Health, PrivacyLevelInfo, PrivacyLevels, RateLimitInfo
 from serving.tokens import Role
 
-SERVICE_VERSION = "1.0.0"
 health_api = api_blueprint("health", "/api/v1", secured=False)
 
 
@@ -46,7 +46,7 @@ def health(query: PublicQuery) -> Response:
         Health(
             status=status,
             service="analytics-svc",
-            version=SERVICE_VERSION,
+            version=PACKAGE_VERSION,
             stage=settings.environment,
             tables=readable,
             rate_limits=limits,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import pyarrow as pa
 from flask import Flask, current_app, g
 
-from jobs.contracts.curated import CURATED_TABLES
+from contracts.curated import CURATED_TABLES
 from serving.config import AppConfig
 from serving.data.tables import DeltaTableReader, SliceCache, TableSnapshot
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pyarrow.compute as pc
 
-from jobs.contracts.curated import CURATED_TABLES
+from contracts.curated import CURATED_TABLES
 from privacy_udfs.keys import export_secret
 from serving.data.store import RequestTables
 

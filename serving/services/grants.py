@@ -21,8 +21,8 @@ import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError
 
-from jobs.contracts.access import ACCESS_GRANTS
-from jobs.contracts.columns import arrow_schema
+from contracts.access import ACCESS_GRANTS
+from contracts.columns import arrow_schema
 from serving.data.tables import DeltaTableReader, TableUnavailableError
 from serving.exceptions import ApiError
 

@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs.contracts.curated import ALL_SUBJECTS
+from contracts.curated import ALL_SUBJECTS
 from privacy_udfs.levels import PrivacyLevel
 from serving.data.store import RequestTables
 from serving.models.responses import (

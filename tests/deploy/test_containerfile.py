@@ -61,7 +61,7 @@ def test_jobs_image_has_java_17_the_jars_and_the_submit_script():
 
 def test_nothing_but_the_packages_is_copied_in():
     copied = re.findall(r"^COPY\s+(?!--from)(\S+)", CONTAINERFILE.read_text(), flags=re.MULTILINE)
-    allowed = {"pyproject.toml", "setup.py", "README.md", "requirements.lock", "conf", "jobs",
+    allowed = {"pyproject.toml", "setup.py", "README.md", "requirements.lock", "conf", "contracts", "jobs",
                "privacy_udfs", "serving", "jars/", "spark-submit.sh",
                "deploy/images/jobs-entrypoint.sh"}  # fmt: skip
     assert set(copied) <= allowed, set(copied) - allowed

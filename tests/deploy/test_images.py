@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from contracts.versions import PACKAGE_VERSION
+
 pytestmark = [
     pytest.mark.image,
     pytest.mark.skipif(
@@ -29,7 +31,7 @@ pytestmark = [
 ]
 
 TOOL = os.environ.get("IMAGE_TOOL", "podman")
-TAG = os.environ.get("IMAGE_TAG", "0.1.0")
+TAG = os.environ.get("IMAGE_TAG", PACKAGE_VERSION)
 API_IMAGE = f"localhost/analytics-api:{TAG}"
 JOBS_IMAGE = f"localhost/analytics-jobs:{TAG}"
 GLOBAL_OPTIONS = shlex.split(

@@ -59,7 +59,7 @@ def test_console_scripts_point_at_real_functions():
 
 
 def test_every_package_is_typed_and_setup_py_is_a_shim():
-    for package in ("jobs", "privacy_udfs", "serving", "conf"):
+    for package in ("contracts", "jobs", "privacy_udfs", "serving", "conf"):
         assert (REPO / package / "py.typed").is_file(), package
     setup_py = (REPO / "setup.py").read_text()
     assert "setup()" in setup_py and "install_requires" not in setup_py
@@ -68,7 +68,7 @@ def test_every_package_is_typed_and_setup_py_is_a_shim():
 def test_no_default_is_derived_from_the_repository_root():
     pattern = re.compile(r"PROJECT_ROOT|parents\[1\]|parent\.parent(?!\s*/\s*\"static\")")
     offenders = []
-    for package in ("jobs", "privacy_udfs", "serving", "conf"):
+    for package in ("contracts", "jobs", "privacy_udfs", "serving", "conf"):
         for path in (REPO / package).rglob("*.py"):
             text = path.read_text()
             if path.name == "dictionary.py":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
-from jobs.contracts.raw import RAW_TABLES
+from contracts.raw import RAW_TABLES
 from jobs.generate import GeneratorConfig, generate_raw_tables, write_raw_tables
 
 SCALE = GeneratorConfig(events=12_000, seed=11, malformed_rate=0.02)

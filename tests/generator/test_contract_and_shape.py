@@ -5,8 +5,8 @@ import datetime as dt
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.contracts.columns import spark_schema
-from jobs.contracts.raw import IEP_CATEGORIES, RAW_TABLES, SUBJECTS, EventType
+from contracts.raw import IEP_CATEGORIES, RAW_TABLES, SUBJECTS, EventType
+from contracts.spark_types import spark_schema
 from jobs.generate import RARE_CATEGORY, RARE_SUBJECT, generate_raw_tables
 from tests.generator.conftest import SCALE
 

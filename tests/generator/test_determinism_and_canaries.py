@@ -7,7 +7,7 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.contracts.raw import PII_COLUMNS
+from contracts.raw import PII_COLUMNS
 from jobs.generate import CANARY_PREFIX, GeneratorConfig, generate_raw_tables
 from tests.generator.conftest import SCALE
 

@@ -5,7 +5,7 @@ import datetime as dt
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.contracts.raw import MAX_SESSION_MINUTES, SCORE_RANGE, EventType
+from contracts.raw import MAX_SESSION_MINUTES, SCORE_RANGE, EventType
 from jobs.generate import MalformedKind, planned_malformed_counts
 from tests.generator.conftest import SCALE
 

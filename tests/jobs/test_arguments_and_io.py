@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
+from contracts.raw import COURSES
+from contracts.spark_types import spark_schema
 from jobs.arguments import JobArgumentError, JobArguments, job_argument_parser, job_arguments_from
-from jobs.contracts.columns import spark_schema
-from jobs.contracts.raw import COURSES
 from jobs.delta_io import RawTableMissingError, SchemaContractError, overwrite_slice, read_raw_table
 
 RUN = "11111111-1111-4111-8111-111111111111"

@@ -10,7 +10,7 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs.contracts.raw import IEP_CATEGORIES
+from contracts.raw import IEP_CATEGORIES
 from jobs.transforms.iep_progress import iep_progress
 from jobs.transforms.mastery_progress import mastery_progress
 from jobs.transforms.weekly_active import weekly_active

@@ -11,7 +11,7 @@ import pytest
 from chispa import assert_approx_df_equality
 from pyspark.sql import DataFrame, SparkSession
 
-from jobs.contracts.curated import COURSE_METRICS
+from contracts.curated import COURSE_METRICS
 from jobs.release import ReleaseContext, with_release_metadata
 from jobs.transforms.course_metrics import course_metrics
 from privacy_udfs import PrivacyLevel, seeded_random_source_for_tests

@@ -17,9 +17,9 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from contracts.curated import CURATED_TABLES
+from contracts.spark_types import spark_schema
 from jobs.arguments import JobArguments
-from jobs.contracts.columns import spark_schema
-from jobs.contracts.curated import CURATED_TABLES
 from jobs.generate import CANARY_PREFIX
 from jobs.prepare import Scope
 from jobs.release import DP_REFUSAL

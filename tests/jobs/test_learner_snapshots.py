@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.contracts.curated import LEARNER_SNAPSHOTS
-from jobs.learner_snapshots import JOB
+from contracts.curated import LEARNER_SNAPSHOTS
+from jobs.registry import job_named
 from jobs.release import DP_REFUSAL, ReleaseContext, release_refusal, with_release_metadata
 from jobs.transforms.learner_snapshots import (
     MAX_SUPPRESSED_SHARE,
@@ -24,6 +24,8 @@ from jobs.transforms.learner_snapshots import (
 from privacy_udfs import PrivacyConfigurationError, PrivacyLevel
 from privacy_udfs.generalize import AGE_BANDS, GRADE_BANDS
 from tests.jobs.inputs import TENANT_A, TENANT_B, event, learner, make_context, make_inputs
+
+JOB = job_named("learner_snapshots")
 
 START, END = dt.date(2025, 1, 6), dt.date(2025, 1, 12)
 

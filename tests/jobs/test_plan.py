@@ -9,9 +9,11 @@ import pytest
 from pyspark.sql import SparkSession
 
 from jobs.plan import _publication_probability, format_plan, plan_table
-from jobs.session_daily import JOB as SESSION_DAILY_JOB
+from jobs.registry import job_named
 from privacy_udfs import PrivacyLevel
 from tests.jobs.inputs import TENANT_A, event, learner, make_context, make_inputs
+
+SESSION_DAILY_JOB = job_named("session_daily")
 
 DAY = dt.date(2025, 1, 6)
 AT = dt.datetime(2025, 1, 6, 10, 0)

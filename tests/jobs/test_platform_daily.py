@@ -9,7 +9,7 @@ import pytest
 from chispa import assert_approx_df_equality
 from pyspark.sql import SparkSession
 
-from jobs.contracts.curated import PLATFORM_DAILY
+from contracts.curated import PLATFORM_DAILY
 from jobs.release import with_release_metadata
 from jobs.transforms.platform_daily import platform_daily
 from privacy_udfs import PrivacyLevel, seeded_random_source_for_tests

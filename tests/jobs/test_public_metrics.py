@@ -8,7 +8,7 @@ import pytest
 from chispa import assert_approx_df_equality
 from pyspark.sql import SparkSession
 
-from jobs.contracts.curated import PUBLIC_METRICS
+from contracts.curated import PUBLIC_METRICS
 from jobs.release import with_release_metadata
 from jobs.transforms.public_metrics import public_metrics
 from privacy_udfs import PrivacyLevel, seeded_random_source_for_tests

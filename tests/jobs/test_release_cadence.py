@@ -10,17 +10,19 @@ import datetime as dt
 
 import pytest
 
-from jobs.course_metrics import JOB as COURSE_METRICS
-from jobs.iep_progress import JOB as IEP_PROGRESS
-from jobs.learner_snapshots import JOB as LEARNER_SNAPSHOTS
-from jobs.mastery_progress import JOB as MASTERY_PROGRESS
-from jobs.platform_daily import JOB as PLATFORM_DAILY
 from jobs.prepare import Scope
+from jobs.registry import job_named
 from jobs.release import DP_REFUSAL, is_calendar_month, release_refusal
 from jobs.run_all import ALL_JOBS
-from jobs.session_daily import JOB as SESSION_DAILY
-from jobs.weekly_active import JOB as WEEKLY_ACTIVE
 from privacy_udfs import PrivacyLevel
+
+COURSE_METRICS = job_named("course_metrics")
+IEP_PROGRESS = job_named("iep_progress")
+LEARNER_SNAPSHOTS = job_named("learner_snapshots")
+MASTERY_PROGRESS = job_named("mastery_progress")
+PLATFORM_DAILY = job_named("platform_daily")
+SESSION_DAILY = job_named("session_daily")
+WEEKLY_ACTIVE = job_named("weekly_active")
 
 ANON = PrivacyLevel.ANONYMIZED
 NOW = dt.datetime(2025, 3, 10, 2, 0)  # a nightly run early on 10 March 2025

@@ -11,8 +11,8 @@ from typing import Any
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs.contracts.columns import spark_schema
-from jobs.contracts.raw import COURSES, EVENTS, IEP_GOALS, LEARNERS, TENANTS
+from contracts.raw import COURSES, EVENTS, IEP_GOALS, LEARNERS, TENANTS
+from contracts.spark_types import spark_schema
 from jobs.prepare import RawTables, Scope, prepare_inputs
 from jobs.validation import REASON_LEARNER_IN_TWO_TENANTS, REASON_TENANT_MISMATCH
 

@@ -7,8 +7,8 @@ import datetime as dt
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 
-from jobs.contracts.columns import spark_schema
-from jobs.contracts.raw import EVENTS
+from contracts.raw import EVENTS
+from contracts.spark_types import spark_schema
 from jobs.validation import with_duplicates_flagged, with_rejection_reason
 
 NOW = dt.datetime(2025, 3, 1)
@@ -128,7 +128,7 @@ def test_a_rejected_copy_does_not_hide_the_valid_one(spark: SparkSession) -> Non
 def test_tenant_registry_rows_are_checked_and_one_row_per_tenant_is_kept(
     spark: SparkSession,
 ) -> None:
-    from jobs.contracts.raw import TENANTS
+    from contracts.raw import TENANTS
     from jobs.prepare import registry_rows, validate_tenants
     from tests.reliability.rawdata import feed_schema
 

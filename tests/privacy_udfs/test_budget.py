@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from jobs.contracts.columns import spark_schema
-from jobs.contracts.curated import PRIVACY_BUDGET
+from contracts.curated import PRIVACY_BUDGET
+from contracts.spark_types import spark_schema
 from privacy_udfs import (
     BudgetExceededError,
     Charge,

@@ -6,24 +6,24 @@ from pathlib import Path
 
 import pytest
 
-from jobs.contracts import dictionary
-from jobs.contracts.curated import (
+from contracts import dictionary
+from contracts.curated import (
     CURATED_TABLES,
     JOB_RUNS,
     PRIVACY_BUDGET,
     PRIVACY_METADATA,
     QUARANTINE,
 )
-from jobs.contracts.raw import RAW_TABLES
+from contracts.raw import RAW_TABLES
 from jobs.delta_io import table_properties
 
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "DATA_DICTIONARY.md"
 
 
 def test_committed_dictionary_is_current() -> None:
-    assert COMMITTED.exists(), "run `python -m jobs.contracts.dictionary`"
+    assert COMMITTED.exists(), "run `python -m contracts.dictionary`"
     assert COMMITTED.read_text(encoding="utf-8") == dictionary.render_data_dictionary(), (
-        "docs/DATA_DICTIONARY.md is out of date: run `python -m jobs.contracts.dictionary`"
+        "docs/DATA_DICTIONARY.md is out of date: run `python -m contracts.dictionary`"
     )
 
 

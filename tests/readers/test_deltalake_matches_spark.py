@@ -17,8 +17,8 @@ import pytest
 from deltalake import DeltaTable
 from pyspark.sql import SparkSession
 
-from jobs.contracts.columns import arrow_schema
-from jobs.contracts.curated import CURATED_TABLES
+from contracts.columns import arrow_schema
+from contracts.curated import CURATED_TABLES
 from tests.pipeline import CuratedPipeline
 
 Row = tuple[Any, ...]

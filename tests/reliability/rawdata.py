@@ -1,6 +1,6 @@
 """Tiny hand-made raw Delta tables for the reliability tests.
 
-Rows are plain tuples in the contract's column order (``jobs.contracts.raw``); the
+Rows are plain tuples in the contract's column order (``contracts.raw``); the
 tables are written with the contract's schema so a case only changes what it means
 to break. Every tenant gets five learners with one valid 30-minute math session each
 on ``DAY`` (a cohort of exactly k = 5, so its session counts are published).
@@ -20,12 +20,15 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from conf.settings import AnalyticsSettings, load_settings
+from contracts.columns import Column
+from contracts.raw import COURSES, EVENTS, IEP_GOALS, LEARNERS, RAW_TABLES, TENANTS
+from contracts.spark_types import spark_schema
 from jobs.arguments import JobArguments
-from jobs.contracts.columns import Column, spark_schema
-from jobs.contracts.raw import COURSES, EVENTS, IEP_GOALS, LEARNERS, RAW_TABLES, TENANTS
+from jobs.registry import job_named
 from jobs.release import CuratedJob
 from jobs.runner import RunSummary, run_release
-from jobs.session_daily import JOB as SESSION_DAILY_JOB
+
+SESSION_DAILY_JOB = job_named("session_daily")
 
 TEST_KEY = "reliability-test-key-" + "fedcba9876543210" * 3
 START = dt.date(2025, 1, 6)

@@ -15,11 +15,9 @@ from pyspark.sql import functions as F
 from conf.bounds import load_job_bounds
 from conf.settings import AnalyticsSettings
 from jobs.arguments import JobArguments
-from jobs.platform_daily import JOB as PLATFORM_DAILY_JOB
+from jobs.registry import job_named
 from jobs.release import CuratedJob
 from jobs.runner import RunSummary, run_release
-from jobs.session_daily import JOB as SESSION_DAILY_JOB
-from jobs.weekly_active import JOB as WEEKLY_ACTIVE_JOB
 from privacy_udfs.zcdp import epsilon_of_rho, rho_for_epsilon
 from tests.reliability.rawdata import (
     END,
@@ -31,6 +29,10 @@ from tests.reliability.rawdata import (
     tenant_id,
     write_raw,
 )
+
+PLATFORM_DAILY_JOB = job_named("platform_daily")
+SESSION_DAILY_JOB = job_named("session_daily")
+WEEKLY_ACTIVE_JOB = job_named("weekly_active")
 
 BOUNDS = load_job_bounds()
 RUN_RHO = rho_for_epsilon(1.0, 1e-6)  # a dp_medium run of zCDP tables (conf/bounds.toml)

@@ -25,11 +25,11 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from conf.settings import AnalyticsSettings
+from contracts.raw import EVENTS
 from jobs.cli import EXIT_FAILED, run_cli
-from jobs.contracts.raw import EVENTS
 from jobs.delta_io import RawTableMissingError, SchemaContractError, is_delta_table
+from jobs.registry import job_named
 from jobs.runner import RunSummary
-from jobs.session_daily import JOB as SESSION_DAILY_JOB
 from tests.reliability.rawdata import (
     END,
     LEARNERS_PER_TENANT,
@@ -52,6 +52,8 @@ from tests.reliability.rawdata import (
     write_raw,
     write_table,
 )
+
+SESSION_DAILY_JOB = job_named("session_daily")
 
 LATE = dt.datetime(2025, 1, 11, 9, 0)
 

@@ -25,9 +25,11 @@ from pyspark.sql import functions as F
 
 from jobs.arguments import JobArguments
 from jobs.generate import GeneratorConfig, generate_raw_tables, write_raw_tables
+from jobs.registry import job_named
 from jobs.runner import run_release
-from jobs.session_daily import JOB as SESSION_DAILY_JOB
 from tests.reliability.rawdata import TEST_KEY, settings_for
+
+SESSION_DAILY_JOB = job_named("session_daily")
 
 REPO = Path(__file__).resolve().parents[2]
 SPARK_CLASS = Path(pyspark.__file__).parent / "bin" / "spark-class"

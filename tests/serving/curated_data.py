@@ -9,8 +9,8 @@ from typing import Any
 import pyarrow as pa
 from deltalake import write_deltalake
 
-from jobs.contracts.columns import Column, arrow_schema
-from jobs.contracts.curated import CURATED_TABLES, JOB_RUNS, OPS_TENANTS, PRIVACY_BUDGET
+from contracts.columns import Column, arrow_schema
+from contracts.curated import CURATED_TABLES, JOB_RUNS, OPS_TENANTS, PRIVACY_BUDGET
 
 METADATA_DEFAULTS: dict[str, Any] = {
     "privacy_level": "anonymized",

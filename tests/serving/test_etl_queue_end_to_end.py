@@ -19,8 +19,8 @@ import pytest
 from deltalake import DeltaTable, write_deltalake
 
 from conf.settings import load_settings
-from jobs.contracts.columns import arrow_schema
-from jobs.contracts.raw import COURSES, EVENTS, IEP_GOALS, LEARNERS, TENANTS
+from contracts.columns import arrow_schema
+from contracts.raw import COURSES, EVENTS, IEP_GOALS, LEARNERS, TENANTS
 from jobs.run_queue import RunQueue, read_whole
 from jobs.worker import Worker, WorkerOptions
 from serving.app import create_app

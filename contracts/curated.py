@@ -2,8 +2,8 @@
 
 Each table lists its key columns, its metric columns (the ones suppression
 nulls and noise perturbs) and shares one block of privacy metadata columns.
-Jobs write with :func:`jobs.contracts.columns.spark_schema`, the API and
-researchers read with :func:`jobs.contracts.columns.arrow_schema`, and
+Jobs write with :func:`contracts.columns.spark_schema`, the API and
+researchers read with :func:`contracts.columns.arrow_schema`, and
 ``docs/DATA_DICTIONARY.md`` is generated from the same objects.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from jobs.contracts.columns import Column
+from contracts.columns import Column
 
 AggregationLevel = Literal["individual", "cohort", "tenant", "platform"]
 

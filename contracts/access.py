@@ -8,7 +8,7 @@ can be revoked; every use is recorded in the audit log. Spark-free.
 
 from __future__ import annotations
 
-from jobs.contracts.columns import Column
+from contracts.columns import Column
 
 ACCESS_GRANTS: tuple[Column, ...] = (
     Column("grant_id", "string", "Grant id (UUID).", False),

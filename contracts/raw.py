@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from jobs.contracts.columns import Column
+from contracts.columns import Column
 
 
 class EventType(StrEnum):

@@ -1,4 +1,8 @@
-"""A small, Spark-free column vocabulary that renders to Spark, Arrow and Markdown."""
+"""A small, Spark-free column vocabulary that renders to Arrow and Markdown.
+
+The Spark rendering is ``contracts.spark_types`` (imported by the jobs and the privacy
+engine only, so the API never reaches pyspark through the contracts).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     import pyarrow as pa
-    from pyspark.sql.types import DataType, StructType
 
 ColumnType = Literal[
     "string",
@@ -33,24 +36,6 @@ class Column:
     nullable: bool = True
     treatment: str = ""
 
-    def spark_type(self) -> DataType:
-        """The Spark SQL type of this column."""
-        from pyspark.sql import types as T
-
-        scalar: dict[str, DataType] = {
-            "string": T.StringType(),
-            "long": T.LongType(),
-            "int": T.IntegerType(),
-            "double": T.DoubleType(),
-            "boolean": T.BooleanType(),
-            "date": T.DateType(),
-            "timestamp": T.TimestampType(),
-            "map<string,long>": T.MapType(T.StringType(), T.LongType()),
-            "map<string,double>": T.MapType(T.StringType(), T.DoubleType()),
-            "array<string>": T.ArrayType(T.StringType()),
-        }
-        return scalar[self.type]
-
     def arrow_type(self) -> pa.DataType:
         """The Arrow type delta-rs returns for this column."""
         import pyarrow as pa
@@ -68,15 +53,6 @@ class Column:
             "array<string>": pa.list_(pa.string()),
         }
         return scalar[self.type]
-
-
-def spark_schema(columns: tuple[Column, ...]) -> StructType:
-    """Render columns as a Spark ``StructType`` with each comment as field metadata."""
-    from pyspark.sql import types as T
-
-    return T.StructType(
-        [T.StructField(c.name, c.spark_type(), c.nullable, {"comment": c.comment}) for c in columns]
-    )
 
 
 def arrow_schema(columns: tuple[Column, ...]) -> pa.Schema:
