@@ -14,8 +14,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PrivacyLevelName = Literal["anonymized", "dp_low", "dp_medium", "dp_high"]
-
+from contracts.levels import PrivacyLevel
 
 _SECRET_FIELDS = frozenset({"pseudonym_key"})
 
@@ -34,8 +33,8 @@ class AnalyticsSettings(BaseSettings):
         validation_alias="DATA_ROOT",
         description="Root of raw/, curated/, quarantine/ and ops/ (any URI Spark and delta-rs accept).",
     )
-    default_privacy_level: PrivacyLevelName = Field(
-        default="anonymized", validation_alias="DEFAULT_PRIVACY_LEVEL"
+    default_privacy_level: PrivacyLevel = Field(
+        default=PrivacyLevel.ANONYMIZED, validation_alias="DEFAULT_PRIVACY_LEVEL"
     )
     dp_epsilon_budget: float = Field(
         default=2.0,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from contracts.columns import Column
+from contracts.levels import PrivacyLevel
 
 AggregationLevel = Literal["individual", "cohort", "tenant", "platform"]
 
@@ -22,7 +23,11 @@ PRIVACY_METADATA: tuple[Column, ...] = (
     Column(
         "privacy_level",
         "string",
-        "anonymized, dp_low (ε=2), dp_medium (ε=1) or dp_high (ε=0.5).",
+        " or ".join(
+            f"{level.value} (ε={level.epsilon:g})" if level.epsilon else level.value
+            for level in PrivacyLevel
+        )
+        + ".",
         False,
         "metadata",
     ),

@@ -7,9 +7,10 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
+from contracts.levels import PrivacyLevel
 from jobs.errors import JobError
 
-PRIVACY_LEVEL_NAMES = ("anonymized", "dp_low", "dp_medium", "dp_high")
+PRIVACY_LEVEL_NAMES = tuple(level.value for level in PrivacyLevel)
 
 
 class JobArgumentError(JobError, ValueError):
@@ -87,8 +88,11 @@ def job_argument_parser(prog: str, description: str) -> argparse.ArgumentParser:
         "--privacy-level",
         default=None,
         choices=PRIVACY_LEVEL_NAMES,
-        help="anonymized (pseudonyms + k-suppression), dp_low (ε=2), "
-        "dp_medium (ε=1), dp_high (ε=0.5); default $DEFAULT_PRIVACY_LEVEL",
+        help=", ".join(
+            f"{level.value} (ε={level.epsilon:g})" if level.epsilon else level.value
+            for level in PrivacyLevel
+        )
+        + "; default $DEFAULT_PRIVACY_LEVEL",
     )
     parser.add_argument(
         "--run-id",

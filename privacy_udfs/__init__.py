@@ -21,7 +21,7 @@ _EXPORTS: dict[str, str] = {
     "BudgetExceededError": "privacy_udfs.budget",
     "Accountant": "privacy_udfs.accountant",
     "AccountingWindow": "privacy_udfs.windows",
-    "Audience": "privacy_udfs.levels",
+    "Audience": "contracts.levels",
     "BudgetCheck": "privacy_udfs.accountant",
     "Charge": "privacy_udfs.accountant",
     "Refusal": "privacy_udfs.accountant",
@@ -37,7 +37,7 @@ _EXPORTS: dict[str, str] = {
     "PrivacyBudget": "privacy_udfs.budget",
     "PrivacyConfigurationError": "privacy_udfs.errors",
     "PrivacyError": "privacy_udfs.errors",
-    "PrivacyLevel": "privacy_udfs.levels",
+    "PrivacyLevel": "contracts.levels",
     "PseudonymKey": "privacy_udfs.keys",
     "PseudonymKeyError": "privacy_udfs.keys",
     "RELEASE_COLUMNS": "privacy_udfs.aggregate",
@@ -68,6 +68,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
+    from contracts.levels import Audience, PrivacyLevel
     from privacy_udfs.accountant import (
         Accountant,
         BudgetCheck,
@@ -97,7 +98,6 @@ if TYPE_CHECKING:
         derive_export_key,
         load_pseudonym_key,
     )
-    from privacy_udfs.levels import Audience, PrivacyLevel
     from privacy_udfs.measures import LEARNERS_COMPONENT, SELECTION_COMPONENT, Measure
     from privacy_udfs.noise import (
         exponential_quantile,

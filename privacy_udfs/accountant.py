@@ -29,8 +29,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from contracts.levels import PrivacyLevel
 from privacy_udfs.errors import PrivacyConfigurationError
-from privacy_udfs.levels import PrivacyLevel
 from privacy_udfs.windows import AccountingWindow, validate_window_kind, windows_touched
 
 # Floating-point sums of shares such as 1/3 must not refuse a release that fits exactly.

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from contracts.levels import PrivacyLevel
 from privacy_udfs.bounding import ContributionBounds, Sensitivities, bound_contributions, clamp
 from privacy_udfs.calibration import (
     ACCOUNTINGS,
@@ -36,7 +37,6 @@ from privacy_udfs.calibration import (
 )
 from privacy_udfs.errors import PrivacyConfigurationError, require_columns
 from privacy_udfs.gaussian import gaussian_grid_noise
-from privacy_udfs.levels import PrivacyLevel
 from privacy_udfs.measures import (
     LEARNERS_COMPONENT,
     SELECTION_COMPONENT,

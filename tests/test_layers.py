@@ -1,6 +1,6 @@
 """The layer rules of pyproject.toml hold (what `make lint` checks, run in CI too).
 
-contracts/ and conf/ are the bottom layer; privacy_udfs knows nothing of jobs or serving;
+contracts/ is the bottom layer and conf/ sits on it; privacy_udfs knows nothing of jobs or serving;
 serving runs without a JVM (no pyspark, py4j or delta-spark, directly or through a
 package it imports).
 """
@@ -19,9 +19,14 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_the_layer_contracts_are_declared() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
     forbidden = {
-        (tuple(c["source_modules"]), tuple(c["forbidden_modules"])) for c in config["contracts"]
+        (tuple(c["source_modules"]), tuple(c["forbidden_modules"]))
+        for c in config["contracts"]
+        if c["type"] == "forbidden"
     }
-    assert (("contracts", "conf"), ("jobs", "privacy_udfs", "serving")) in forbidden
+    layers = [c["layers"] for c in config["contracts"] if c["type"] == "layers"]
+    assert layers == [["serving", "jobs", "privacy_udfs", "conf", "contracts"]]
+    assert (("contracts",), ("conf", "jobs", "privacy_udfs", "serving")) in forbidden
+    assert (("conf",), ("jobs", "privacy_udfs", "serving")) in forbidden
     assert (("privacy_udfs",), ("jobs", "serving")) in forbidden
     assert (("serving",), ("pyspark", "py4j", "delta")) in forbidden
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Response
 
 from contracts.curated import CURATED_TABLES
+from contracts.levels import PrivacyLevel
 from contracts.versions import PACKAGE_VERSION
-from privacy_udfs.levels import PrivacyLevel
 from serving.api.common import api_blueprint, app_config, ok
 from serving.data.store import OPS_TABLES, get_tables
 from serving.data.tables import TableUnavailableError
@@ -57,7 +57,7 @@ def health(query: PublicQuery) -> Response:
 @health_api.get("/privacy/levels", responses={200: PrivacyLevels})
 @access(Role.PUBLIC, action="list_privacy_levels")
 def privacy_levels(query: PublicQuery) -> Response:
-    """The privacy levels (from ``privacy_udfs.levels``), their ε, audiences and the configured k."""
+    """The privacy levels (from ``contracts.levels``), their ε, audiences and the configured k."""
     settings = app_config().analytics
     k = settings.min_cohort_size
     levels = [

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, current_app
 
-from privacy_udfs.levels import PrivacyLevel
+from contracts.levels import PrivacyLevel
 from serving.api.common import api_blueprint, app_config, ok
 from serving.api.operations import LAUNCHER_EXTENSION
 from serving.data.store import get_tables

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pyarrow.compute as pc
 from flask import Response, current_app
 
-from privacy_udfs.levels import PrivacyLevel
+from contracts.levels import PrivacyLevel
 from serving.api.common import api_blueprint, app_config, ok
 from serving.data.store import get_tables
 from serving.data.tables import TableUnavailableError

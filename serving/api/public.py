@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response
 
-from privacy_udfs.levels import MOST_PRIVATE_FIRST, Audience
+from contracts.levels import MOST_PRIVATE_FIRST, Audience
 from serving.api.common import api_blueprint, ok
 from serving.data.store import get_tables
 from serving.guards.access import access

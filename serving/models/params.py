@@ -13,7 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from conf.settings import PrivacyLevelName
+from contracts.levels import PrivacyLevel
 
 EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
@@ -106,7 +106,7 @@ class PeriodQuery(StrictParams):
 
     start: ReportDate | None = Field(default=None, description="First day (default: end - 30).")
     end: ReportDate | None = Field(default=None, description="Last day (default: today, UTC).")
-    privacy_level: PrivacyLevelName | None = Field(
+    privacy_level: PrivacyLevel | None = Field(
         default=None, description="Release to read (default: DEFAULT_PRIVACY_LEVEL)."
     )
 
@@ -128,13 +128,13 @@ class PeriodQuery(StrictParams):
 class LearnerQuery(StrictParams):
     """Privacy level of the learner snapshot to read."""
 
-    privacy_level: PrivacyLevelName | None = None
+    privacy_level: PrivacyLevel | None = None
 
 
 class EtlTriggerQuery(StrictParams):
     """Parameters of an ETL run (defaults: yesterday, DEFAULT_PRIVACY_LEVEL)."""
 
-    privacy_level: PrivacyLevelName | None = None
+    privacy_level: PrivacyLevel | None = None
     start: ReportDate | None = Field(default=None, description="First day (default: yesterday).")
     end: ReportDate | None = Field(default=None, description="Last day (default: start).")
     request_id: UUID | None = Field(
@@ -171,7 +171,7 @@ class ExportQuery(StrictParams):
     tenant_id: UUID | None = Field(
         default=None, description="Only this tenant (required for tenant-scoped tokens)."
     )
-    privacy_level: PrivacyLevelName | None = None
+    privacy_level: PrivacyLevel | None = None
 
     @field_validator("end")
     @classmethod
@@ -196,8 +196,9 @@ class GrantRequest(StrictParams):
         description="Token subject (sub) of the researcher (or tenant admin) granted.",
     )
     tenant_id: UUID = Field(description="The one tenant the grant covers.")
-    privacy_level: PrivacyLevelName = Field(
-        default="anonymized", description="Level the grant opens (anonymized for exact data)."
+    privacy_level: PrivacyLevel = Field(
+        default=PrivacyLevel.ANONYMIZED,
+        description="Level the grant opens (anonymized for exact data).",
     )
     learner_level: bool = Field(
         default=False, description="Also allow learner-level rows (learner_progress export)."

@@ -49,7 +49,7 @@ class ApiIndex(BaseModel):
 
 
 class PrivacyLevelInfo(BaseModel):
-    """One privacy level, as defined in ``privacy_udfs.levels``."""
+    """One privacy level, as defined in ``contracts.levels``."""
 
     level: str
     description: str

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from privacy_udfs.levels import PrivacyLevel
+from contracts.levels import PrivacyLevel
 from serving.data.store import RequestTables
 from serving.models.responses import LearnerMetrics, SubjectProgress
 from serving.services.tenant_metrics import as_mapping

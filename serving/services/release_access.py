@@ -1,4 +1,4 @@
-"""Which privacy levels a caller may read: audiences from ``privacy_udfs.levels``, plus root grants.
+"""Which privacy levels a caller may read: audiences from ``contracts.levels``, plus root grants.
 
 A reader of both an exact and a noisy release of the same data gets no
 protection from the noise, so every metrics and export route asks here
@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from privacy_udfs.levels import Audience, PrivacyLevel
+from contracts.levels import Audience, PrivacyLevel
 from serving.exceptions import ApiError
 from serving.services.grants import Grant, GrantStore
 from serving.tokens import Principal, Role

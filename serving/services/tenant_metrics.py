@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from contracts.curated import ALL_SUBJECTS
-from privacy_udfs.levels import PrivacyLevel
+from contracts.levels import PrivacyLevel
 from serving.data.store import RequestTables
 from serving.models.responses import (
     IepCategorySummary,

@@ -17,8 +17,8 @@ import math
 import numpy as np
 import pytest
 
+from contracts.levels import PrivacyLevel
 from privacy_udfs import gaussian, zcdp
-from privacy_udfs.levels import PrivacyLevel
 from privacy_udfs.randomness import SeededRandomSourceForTests
 from tests.privacy_udfs.audit import audit
 

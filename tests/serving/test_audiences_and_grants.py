@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from deltalake import DeltaTable
 
-from privacy_udfs.levels import PrivacyLevel
+from contracts.levels import PrivacyLevel
 from tests.serving.conftest import LEARNER_A, LEARNER_B, PERIOD_START, TENANT_A, TENANT_B
 from tests.serving.curated_data import write_table
 
