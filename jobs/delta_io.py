@@ -6,7 +6,6 @@ their documentation, and curated writes replace exactly one slice.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -20,22 +19,11 @@ from contracts.columns import Column
 from contracts.curated import CuratedTable
 from contracts.spark_types import spark_schema, spark_type
 from jobs.errors import JobError
+from privacy_udfs.delta_commits import with_conflict_retries
 
 ResultT = TypeVar("ResultT")
 
 # Delta's optimistic-concurrency conflicts, by exception name or error class.
-_CONFLICT_MARKERS = (
-    "Concurrent",
-    "MetadataChanged",
-    "ProtocolChanged",
-    "DELTA_CONCURRENT",
-    "DELTA_METADATA_CHANGED",
-    "DELTA_PROTOCOL_CHANGED",
-    # A concurrent run is creating the same table: its log exists, its first commit not yet.
-    "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION",
-    "DELTA_TABLE_ALREADY_EXISTS",
-)
-
 # Types a raw column may arrive as and still be read losslessly as the contract type.
 _WIDENINGS: dict[type[T.DataType], tuple[type[T.DataType], ...]] = {
     T.LongType: (T.IntegerType, T.ShortType, T.ByteType),
@@ -167,18 +155,10 @@ def with_retries(
     """Run a Delta write, retrying Delta's optimistic-concurrency conflicts with backoff.
 
     Disjoint writers (other tenants, other periods) can still conflict on file-level
-    checks; a retry re-reads the log and almost always succeeds.
+    checks; a retry re-reads the log and almost always succeeds. Conflicts are recognised
+    by type (:mod:`privacy_udfs.delta_commits`).
     """
-    for attempt in range(attempts):
-        try:
-            return action()
-        except Exception as error:  # Delta raises JVM-side exceptions wrapped by py4j
-            text = f"{type(error).__name__} {error}"
-            conflict = any(marker in text for marker in _CONFLICT_MARKERS)
-            if not conflict or attempt == attempts - 1:
-                raise
-            time.sleep(base_delay * (2**attempt))
-    raise AssertionError("unreachable")
+    return with_conflict_retries(action, attempts=attempts, base_delay=base_delay)
 
 
 def overwrite_slice(df: DataFrame, path: str, predicate: str) -> None:

@@ -27,7 +27,6 @@ twice for one release nor past a window's limit.
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from privacy_udfs.accountant import (
     WindowKey,
     WindowSpend,
 )
+from privacy_udfs.delta_commits import conflict_retrying, with_conflict_retries
 from privacy_udfs.errors import PrivacyConfigurationError, PrivacyError
 from privacy_udfs.windows import window_of, windows_touched
 
@@ -71,6 +71,10 @@ class BudgetExceededError(PrivacyError, RuntimeError):
         )
 
 
+class _LostRaceError(Exception):
+    """Our charge committed, but a concurrent one made it invalid: withdrawn, try again."""
+
+
 class BudgetConflictError(PrivacyError, RuntimeError):
     """Concurrent runs kept invalidating a charge; nothing of it stands. Retry the run."""
 
@@ -79,26 +83,6 @@ _COMMIT_ATTEMPTS = 6
 # Commits to look back through for our own; more than this many concurrent charges in
 # the moment between our append and the lookup counts as a lost race (withdraw, retry).
 _HISTORY_DEPTH = 50
-_CONFLICTS = (
-    "ConcurrentAppend",
-    "ConcurrentTransaction",
-    "ConcurrentWrite",
-    "ConcurrentDelete",
-    "MetadataChanged",
-    "ProtocolChanged",
-    "DELTA_CONCURRENT",
-    "DELTA_METADATA_CHANGED",
-    "DELTA_PROTOCOL_CHANGED",
-    "DELTA_TABLE_ALREADY_EXISTS",
-    # Another run is creating the ledger right now: its log exists, its first commit not yet.
-    "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION",
-)
-
-
-def _is_concurrent_write(error: Exception) -> bool:
-    """True for Delta's optimistic-concurrency conflicts (a retry can succeed)."""
-    text = f"{type(error).__name__} {error}"
-    return any(name in text for name in _CONFLICTS)
 
 
 @dataclass(frozen=True)
@@ -231,30 +215,34 @@ class PrivacyBudget:
         """
         if not job_run_id.strip():
             raise PrivacyConfigurationError("job_run_id must be non-empty")
-        for attempt in range(_COMMIT_ATTEMPTS):
+
+        def attempt() -> ChargeOutcome:
             pending, result = self._check(charges, forced, self._ledger())
             if result.refused:
                 raise BudgetExceededError(result.refused)
             published = tuple(c for c in charges if c not in pending)
             if not pending:
                 return ChargeOutcome(charged=(), already_published=published)
-            try:
-                version, stamp = self._append(self._rows(pending, job_run_id, forced))
-            except Exception as error:  # py4j wraps Delta's concurrency exceptions
-                if not _is_concurrent_write(error) or attempt == _COMMIT_ATTEMPTS - 1:
-                    raise
-                time.sleep(0.2 * 2**attempt)
-                continue
+            version, stamp = self._append(self._rows(pending, job_run_id, forced))
             # The check above read a snapshot; another run may have committed since. What
             # counts is the ledger just before our own commit (commit order = serial order).
             if version is not None and self._still_valid(pending, forced, version - 1):
                 return ChargeOutcome(charged=tuple(pending), already_published=published)
             self._withdraw(pending, job_run_id=job_run_id, stamp=stamp)
-            time.sleep(0.2 * 2**attempt)
-        raise BudgetConflictError(
-            f"could not charge {len(charges)} release(s) after {_COMMIT_ATTEMPTS} attempts: "
-            "other runs kept charging the same tenants; retry the run"
+            raise _LostRaceError
+
+        retrying = conflict_retrying(
+            attempts=_COMMIT_ATTEMPTS,
+            base_delay=0.2,
+            also=lambda error: isinstance(error, _LostRaceError),
         )
+        try:
+            return retrying(attempt)
+        except _LostRaceError:
+            raise BudgetConflictError(
+                f"could not charge {len(charges)} release(s) after {_COMMIT_ATTEMPTS} attempts: "
+                "other runs kept charging the same tenants; retry the run"
+            ) from None
 
     def compensate(self, charge: Charge, *, job_run_id: str, reason: str) -> None:
         """Append a compensating row (negative ε) that cancels ``charge`` in its windows.
@@ -340,14 +328,11 @@ class PrivacyBudget:
             & (F.col("charged_at") == F.lit(stamp))
             & F.col("release_id").isin([c.release_id for c in pending])
         )
-        for attempt in range(_COMMIT_ATTEMPTS):
-            try:
-                DeltaTable.forPath(self._spark, self._path).delete(ours)
-                return
-            except Exception as error:
-                if not _is_concurrent_write(error) or attempt == _COMMIT_ATTEMPTS - 1:
-                    raise
-                time.sleep(0.2 * 2**attempt)
+        with_conflict_retries(
+            lambda: DeltaTable.forPath(self._spark, self._path).delete(ours),
+            attempts=_COMMIT_ATTEMPTS,
+            base_delay=0.2,
+        )
 
     @staticmethod
     def _known(ledger: DataFrame | None, release_ids: Sequence[str]) -> frozenset[str]:
