@@ -79,6 +79,10 @@ def _metadata(levels: np.ndarray, rng: np.random.Generator, level_names: np.ndar
         "noise_mechanism": np.where(names == "anonymized", "none", "discrete_laplace"),
         "insufficient_data": rng.random(n) < 0.02,
         "noise_scales": scale,
+        "ci95": pa.array(
+            [None if name == "anonymized" else [("sessions", 6.0)] for name in names],
+            type=pa.map_(pa.string(), pa.float64()),
+        ),
         "job_run_id": np.full(n, "bench-run"),
     }
 
