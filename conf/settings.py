@@ -112,13 +112,38 @@ def load_settings(**overrides: object) -> AnalyticsSettings:
     try:
         return AnalyticsSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
-        problems = []
-        for issue in error.errors():
-            field = str(issue["loc"][0]) if issue["loc"] else "?"
-            info = AnalyticsSettings.model_fields.get(field)
-            alias = (
-                info.validation_alias if info and isinstance(info.validation_alias, str) else field
-            )
-            shown = "" if field in _SECRET_FIELDS else f" (got {issue.get('input')!r})"
-            problems.append(f"{str(alias).upper()}: {issue['msg']}{shown}")
-        raise ConfigurationError("Invalid configuration: " + "; ".join(problems)) from None
+        message = explain_invalid_settings(
+            error, AnalyticsSettings, _SECRET_FIELDS, "Invalid configuration"
+        )
+        raise ConfigurationError(message) from None
+
+
+def explain_invalid_settings(
+    error: ValidationError,
+    model: type[BaseSettings],
+    secret_fields: frozenset[str],
+    title: str,
+) -> str:
+    """One line naming every invalid environment variable, never echoing a secret.
+
+    Shared by the jobs' settings and the API's (``serving.config``): an issue is reported
+    under its environment variable whether pydantic located it by field name or by alias;
+    the input is shown unless it is a secret, missing, or the whole model (which holds
+    the secrets too).
+    """
+    aliases = {
+        name: str(info.validation_alias)
+        for name, info in model.model_fields.items()
+        if isinstance(info.validation_alias, str)
+    }
+    field_of_alias = {alias.upper(): name for name, alias in aliases.items()}
+    problems = []
+    for issue in error.errors():
+        located = str(issue["loc"][0]) if issue["loc"] else ""
+        field = located if located in model.model_fields else field_of_alias.get(located.upper())
+        variable = aliases.get(field or "", located or "configuration").upper()
+        missing = issue["type"] == "missing"
+        hidden = missing or not located or field in secret_fields
+        shown = "" if hidden else f" (got {issue.get('input')!r})"
+        problems.append(f"{variable}: {'is required' if missing else issue['msg']}{shown}")
+    return f"{title}: " + "; ".join(problems)

@@ -16,7 +16,12 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from conf.settings import AnalyticsSettings, ConfigurationError, load_settings
+from conf.settings import (
+    AnalyticsSettings,
+    ConfigurationError,
+    explain_invalid_settings,
+    load_settings,
+)
 from serving.secret_strength import secret_problem
 
 _SECRET_FIELDS = frozenset({"jwt_secret", "export_key"})
@@ -166,23 +171,6 @@ class AppConfig:
         return self.serving.audit_log_dir or Path(self.analytics.path("ops", "audit"))
 
 
-def _explain(error: ValidationError) -> str:
-    by_alias = {
-        str(info.validation_alias).upper(): name
-        for name, info in ServingSettings.model_fields.items()
-    }
-    problems = []
-    for issue in error.errors():
-        variable = str(issue["loc"][0]).upper() if issue["loc"] else "CONFIGURATION"
-        missing = issue["type"] == "missing"
-        secret = by_alias.get(variable) in _SECRET_FIELDS
-        # A model-level issue's input is every setting, secrets included: never echo it.
-        shown = "" if missing or secret or not issue["loc"] else f" (got {issue.get('input')!r})"
-        message = "is required" if missing else issue["msg"]
-        problems.append(f"{variable}: {message}{shown}")
-    return "Invalid API configuration: " + "; ".join(problems)
-
-
 def load_app_config(config: Mapping[str, Any] | None = None) -> AppConfig:
     """Read the environment, let ``config`` (keys are environment variable names) override it.
 
@@ -207,5 +195,9 @@ def load_app_config(config: Mapping[str, Any] | None = None) -> AppConfig:
     try:
         serving = ServingSettings(**overrides)
     except ValidationError as error:
-        raise ConfigurationError(_explain(error)) from None
+        raise ConfigurationError(
+            explain_invalid_settings(
+                error, ServingSettings, _SECRET_FIELDS, "Invalid API configuration"
+            )
+        ) from None
     return AppConfig(analytics, serving)
