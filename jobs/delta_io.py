@@ -101,7 +101,11 @@ def table_properties(table: CuratedTable, k_threshold: int) -> dict[str, str]:
         "privacy.aggregation_level": table.aggregation_level,
         "privacy.k_threshold": str(k_threshold),
         "privacy.suppression_rule": table.suppression_rule,
-        "privacy.noise": "Laplace mechanism per privacy_level; see columns epsilon, noise_mechanism, noise_scales",
+        "privacy.noise": (
+            "none at anonymized; discrete Laplace or discrete Gaussian at DP levels (the "
+            "release plan, conf/bounds.toml); see columns epsilon, delta, noise_mechanism, "
+            "noise_scales, ci95"
+        ),
         "privacy.grain": ", ".join(table.key_names),
     }
 
@@ -109,7 +113,12 @@ def table_properties(table: CuratedTable, k_threshold: int) -> dict[str, str]:
 def ensure_curated_table(
     spark: SparkSession, path: str, table: CuratedTable, k_threshold: int
 ) -> None:
-    """Create the curated table with schema, column comments and properties if absent."""
+    """Create the curated table if absent; bring its properties up to date on every write.
+
+    The properties tell readers how the rows were protected (``privacy.k_threshold`` is the
+    ``MIN_COHORT_SIZE`` of this run), so a table created under other settings is updated,
+    not left describing them.
+    """
     builder = (
         DeltaTable.createIfNotExists(spark)
         .location(path)
@@ -118,10 +127,21 @@ def ensure_curated_table(
     )
     if table.partition_by:
         builder = builder.partitionedBy(*table.partition_by)
-    for key, value in table_properties(table, k_threshold).items():
-        if key != "comment":
-            builder = builder.property(key, value)
-    with_retries(builder.execute)
+    wanted = {k: v for k, v in table_properties(table, k_threshold).items() if k != "comment"}
+    for key, value in wanted.items():
+        builder = builder.property(key, value)
+    created = with_retries(builder.execute)
+    current = created.detail().select("properties").first()
+    present = dict(current["properties"] or {}) if current is not None else {}
+    stale = {key: value for key, value in wanted.items() if present.get(key) != value}
+    if stale:
+        assignments = ", ".join(
+            f"'{key}' = '{value.replace(chr(39), '')}'" for key, value in stale.items()
+        )
+        location = path.replace("`", "")
+        with_retries(
+            lambda: spark.sql(f"ALTER TABLE delta.`{location}` SET TBLPROPERTIES ({assignments})")
+        )
 
 
 def ensure_ledger_table(

@@ -8,10 +8,17 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
+from contracts.curated import SESSION_DAILY
 from contracts.raw import COURSES
 from contracts.spark_types import spark_schema
 from jobs.arguments import JobArgumentError, JobArguments, job_argument_parser, job_arguments_from
-from jobs.delta_io import RawTableMissingError, SchemaContractError, overwrite_slice, read_raw_table
+from jobs.delta_io import (
+    RawTableMissingError,
+    SchemaContractError,
+    ensure_curated_table,
+    overwrite_slice,
+    read_raw_table,
+)
 
 RUN = "11111111-1111-4111-8111-111111111111"
 
@@ -85,3 +92,19 @@ def test_overwrite_slice_replaces_only_the_slice(spark: SparkSession, tmp_path: 
         ("a", dt.date(2025, 1, 2), 2),
         ("b", dt.date(2025, 1, 1), 3),
     ]
+
+
+def test_table_properties_follow_the_settings_of_every_write(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "session_daily")
+
+    def k_property() -> str:
+        detail = spark.sql(f"DESCRIBE DETAIL delta.`{path}`").first()
+        assert detail is not None
+        return str(detail["properties"]["privacy.k_threshold"])
+
+    ensure_curated_table(spark, path, SESSION_DAILY, 5)
+    assert k_property() == "5"
+    ensure_curated_table(spark, path, SESSION_DAILY, 11)  # a later run with MIN_COHORT_SIZE=11
+    assert k_property() == "11"
