@@ -26,7 +26,7 @@ PRESERVED_KEYS = frozenset(
         "epsilon", "delta", "k_threshold", "noise_mechanism", "aggregation_level",
         "insufficient_data", "noise_scales", "job_run_id", "last_updated",
         "minimum_cohort_size", "differential_privacy_epsilon", "age_band", "grade_band",
-        "has_iep", "noise_std", "data_points",
+        "has_iep", "noise_std", "data_points", "ci95", "error_bar_95",
     }
 ) | frozenset(COHORT_SIZE_KEYS)  # fmt: skip
 

@@ -86,6 +86,13 @@ class SessionMetrics(BaseModel):
     noise_std: dict[str, float] = Field(
         description="Standard deviation of the DP noise in each total (0 when anonymized)."
     )
+    error_bar_95: dict[str, float] = Field(
+        description=(
+            "95 % half-width of the DP noise in each total (0 when anonymized): the total is "
+            "within ± this of the exact one 95 % of the time (normal approximation of the "
+            "summed noise, never narrower than one row's own bar)."
+        )
+    )
 
 
 class WeeklyActivity(BaseModel):
@@ -102,6 +109,10 @@ class WeeklyActivity(BaseModel):
     engagement_rate: float | None
     insufficient_data: bool
     noise_scales: NoiseScales | None
+    ci95: NoiseScales | None = Field(
+        default=None,
+        description="95 % error bar (half-width) of each noised metric; null when anonymized.",
+    )
 
 
 class SubjectSummary(BaseModel):
@@ -116,6 +127,10 @@ class SubjectSummary(BaseModel):
     improvement_delta: float | None
     insufficient_data: bool
     noise_scales: NoiseScales | None
+    ci95: NoiseScales | None = Field(
+        default=None,
+        description="95 % error bar (half-width) of each noised metric; null when anonymized.",
+    )
 
 
 class IepCategorySummary(BaseModel):
@@ -127,6 +142,10 @@ class IepCategorySummary(BaseModel):
     share_on_track: float | None
     insufficient_data: bool
     noise_scales: NoiseScales | None
+    ci95: NoiseScales | None = Field(
+        default=None,
+        description="95 % error bar (half-width) of each noised metric; null when anonymized.",
+    )
 
 
 class IepProgressSummary(BaseModel):

@@ -32,20 +32,20 @@ from serving.models.responses import (
 TOP_SUBJECTS = 5
 SESSION_COLUMNS = (
     "activity_date", "subject", "sessions", "total_hours", "median_duration_minutes",
-    "trend_direction", "insufficient_data", "noise_scales",
+    "trend_direction", "insufficient_data", "noise_scales", "noise_mechanism", "ci95",
 )  # fmt: skip
 WEEKLY_COLUMNS = (
     "week_start", "iso_week", "active_learners", "new_learners", "returning_learners",
     "churned_learners", "avg_sessions_per_learner", "avg_minutes_per_learner",
-    "engagement_rate", "insufficient_data", "noise_scales",
+    "engagement_rate", "insufficient_data", "noise_scales", "ci95",
 )  # fmt: skip
 MASTERY_COLUMNS = (
     "subject", "period_start", "period_end", "learners_assessed", "assessments_completed",
-    "mean_mastery", "improvement_delta", "insufficient_data", "noise_scales",
+    "mean_mastery", "improvement_delta", "insufficient_data", "noise_scales", "ci95",
 )  # fmt: skip
 IEP_COLUMNS = (
     "iep_category", "period_start", "period_end", "learners_with_goals", "mean_progress_pct",
-    "share_on_track", "insufficient_data", "noise_scales",
+    "share_on_track", "insufficient_data", "noise_scales", "ci95",
 )  # fmt: skip
 
 
@@ -75,14 +75,35 @@ def _overlapping(rows: pa.Table, start: date, end: date) -> pa.Table:
     )
 
 
-def _noise_std(records: list[dict[str, Any]], metric: str) -> float:
-    # A Laplace(b) draw has variance 2b²; independent draws add variances.
+# A total over many published rows: the normal approximation of its summed noise.
+Z_95 = 1.959964
+
+
+def noise_std_of_sum(records: list[dict[str, Any]], metric: str) -> float:
+    """Standard deviation of the noise in the sum of ``metric`` over ``records``.
+
+    Independent draws add variances: a discrete Gaussian of scale σ has variance σ², a
+    (discrete) Laplace of scale b about 2b² (``noise_mechanism`` says which was drawn).
+    """
     variance = 0.0
     for record in records:
         scale = (as_mapping(record.get("noise_scales")) or {}).get(metric)
         if scale:
-            variance += 2.0 * float(scale) ** 2
+            gaussian = str(record.get("noise_mechanism") or "").endswith("gaussian")
+            variance += (1.0 if gaussian else 2.0) * float(scale) ** 2
     return math.sqrt(variance)
+
+
+def error_bar_of_sum(records: list[dict[str, Any]], metric: str) -> float:
+    """95 % half-width of the noise in a sum of published values.
+
+    1.96 standard deviations (exact for Gaussian noise, the normal approximation for a
+    sum of Laplace draws), and never narrower than the widest single row's own bar.
+    """
+    widest = max(
+        ((as_mapping(r.get("ci95")) or {}).get(metric) or 0.0 for r in records), default=0.0
+    )
+    return max(Z_95 * noise_std_of_sum(records, metric), float(widest))
 
 
 def _session_metrics(records: list[dict[str, Any]], privacy_level: str) -> SessionMetrics:
@@ -109,15 +130,21 @@ def _session_metrics(records: list[dict[str, Any]], privacy_level: str) -> Sessi
         privacy_level=privacy_level,
         data_points=len(published),
         noise_std={
-            "total_sessions": round(_noise_std(published, "sessions"), 4),
-            "total_hours": round(_noise_std(published, "total_hours"), 4),
+            "total_sessions": round(noise_std_of_sum(published, "sessions"), 4),
+            "total_hours": round(noise_std_of_sum(published, "total_hours"), 4),
+        },
+        error_bar_95={
+            "total_sessions": round(error_bar_of_sum(published, "sessions"), 4),
+            "total_hours": round(error_bar_of_sum(published, "total_hours"), 4),
         },
     )
 
 
 def _weekly(records: list[dict[str, Any]]) -> list[WeeklyActivity]:
     return [
-        WeeklyActivity(**{**r, "noise_scales": as_mapping(r["noise_scales"])})
+        WeeklyActivity(
+            **{**r, "noise_scales": as_mapping(r["noise_scales"]), "ci95": as_mapping(r["ci95"])}
+        )
         for r in sorted(records, key=lambda r: r["week_start"])
     ]
 
@@ -139,7 +166,9 @@ def _top_subjects(records: list[dict[str, Any]]) -> list[SubjectSummary]:
         ),
     )
     return [
-        SubjectSummary(**{**r, "noise_scales": as_mapping(r["noise_scales"])})
+        SubjectSummary(
+            **{**r, "noise_scales": as_mapping(r["noise_scales"]), "ci95": as_mapping(r["ci95"])}
+        )
         for r in ranked[:TOP_SUBJECTS]
     ]
 
@@ -155,7 +184,13 @@ def _iep_summary(records: list[dict[str, Any]]) -> IepProgressSummary:
         period_start=latest_start,
         period_end=current[0]["period_end"],
         categories=[
-            IepCategorySummary(**{**r, "noise_scales": as_mapping(r["noise_scales"])})
+            IepCategorySummary(
+                **{
+                    **r,
+                    "noise_scales": as_mapping(r["noise_scales"]),
+                    "ci95": as_mapping(r["ci95"]),
+                }
+            )
             for r in current
         ],
     )

@@ -131,6 +131,9 @@ def test_dashboard_on_a_phone_and_by_keyboard(page, live_server):
     wait_until(
         page, lambda d: "privacy level dp_medium" in d.find_element(By.ID, "report-status").text
     )
+    # A DP report shows each noisy total with its 95 % error bar.
+    hints = [e.text for e in page.find_elements(By.CSS_SELECTOR, "#kpis .kpi-hint")]
+    assert any(h.startswith("± ") and h.endswith("(95 % noise interval)") for h in hints), hints
     assert console_errors(page) == []
     screenshot(page, "dashboard-phone.png", 390)
 

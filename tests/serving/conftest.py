@@ -34,13 +34,18 @@ def _session_rows(tenant: str) -> list[dict[str, Any]]:
             ("anonymized", 0.0, None),
             ("dp_medium", 1.0, {"sessions": 2.0, "total_hours": 0.5}),
         ):
+            noise = (
+                {"noise_mechanism": "discrete_laplace",
+                 "ci95": {"sessions": 6.0, "total_hours": 1.5}}
+                if scales else {}
+            )  # fmt: skip
             rows.append({
                 "tenant_id": tenant, "activity_date": day, "subject": "all",
                 "sessions": 100 + offset, "active_learners": 40,
                 "avg_duration_minutes": 30.0, "median_duration_minutes": 20.0 + offset % 3,
                 "p90_duration_minutes": 50.0, "max_duration_minutes": 90.0,
                 "total_hours": 50.0, "trend_direction": "up" if offset == 30 else "flat",
-                "privacy_level": level, "epsilon": epsilon, "noise_scales": scales,
+                "privacy_level": level, "epsilon": epsilon, "noise_scales": scales, **noise,
             })  # fmt: skip
             rows.append({
                 "tenant_id": tenant, "activity_date": day, "subject": "math",

@@ -6,6 +6,9 @@ import math
 import shutil
 from datetime import timedelta
 
+import pytest
+
+from serving.services.tenant_metrics import error_bar_of_sum, noise_std_of_sum
 from tests.serving.conftest import PERIOD_END, PERIOD_START, TENANT_A, TENANT_B
 from tests.serving.curated_data import write_table
 
@@ -57,8 +60,34 @@ def test_privacy_level_selects_its_own_slice_with_error_bars(client, auth):
     noise = body["session_metrics"]["noise_std"]
     assert math.isclose(noise["total_sessions"], math.sqrt(31 * 2 * 2.0**2), rel_tol=1e-3)
     assert math.isclose(noise["total_hours"], math.sqrt(31 * 2 * 0.5**2), rel_tol=1e-3)
+    bars = body["session_metrics"]["error_bar_95"]
+    assert math.isclose(bars["total_sessions"], 1.959964 * noise["total_sessions"], rel_tol=1e-3)
     # weekly rows only exist at 'anonymized' in the seed: the dp_medium slice has none
     assert body["weekly_activity"] == []
+
+
+def test_noise_of_a_total_follows_each_rows_mechanism() -> None:
+    gaussian = [{"noise_scales": {"sessions": 3.0}, "noise_mechanism": "discrete_gaussian"}] * 4
+    laplace = [{"noise_scales": {"sessions": 2.0}, "noise_mechanism": "discrete_laplace",
+                "ci95": {"sessions": 6.0}}] * 2  # fmt: skip
+    assert noise_std_of_sum(gaussian, "sessions") == pytest.approx(6.0)  # √(4·3²)
+    assert noise_std_of_sum(laplace, "sessions") == pytest.approx(4.0)  # √(2·2·2²)
+    assert noise_std_of_sum(gaussian, "total_hours") == 0.0
+    # A one-row total is never given a narrower bar than the row's own.
+    assert error_bar_of_sum(laplace[:1], "sessions") == pytest.approx(6.0)
+    assert error_bar_of_sum(gaussian, "sessions") == pytest.approx(1.959964 * 6.0)
+
+
+def test_rows_carry_their_error_bars(client, auth, data_root):
+    query = {**JANUARY, "privacy_level": "dp_medium"}
+    body = client.get(URL, query_string=query, headers=auth("admin", TENANT_A)).json
+    assert body["session_metrics"]["error_bar_95"]["total_sessions"] > 0
+    anonymized = client.get(URL, query_string=JANUARY, headers=auth("admin", TENANT_A)).json
+    assert anonymized["session_metrics"]["error_bar_95"] == {
+        "total_sessions": 0.0,
+        "total_hours": 0.0,
+    }
+    assert all(w["ci95"] is None for w in anonymized["weekly_activity"])
 
 
 def test_date_range_narrows_the_read(client, auth):

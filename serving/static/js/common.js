@@ -38,9 +38,11 @@
 
   function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
 
-  /* A table cell; null or suppressed values are marked so they never look like a zero. */
+  /* A table cell; null or suppressed values are marked so they never look like a zero.
+     options.bar: the value's 95 % error bar (DP releases), shown as "± bar". */
   function cell(value, options) {
     var text = fmt(value, options);
+    if (text !== INSUFFICIENT && options && options.bar) { text += " ± " + fmt(options.bar); }
     var td = el("td", { text: text });
     if (text === INSUFFICIENT) { td.className = "suppressed"; }
     return td;

@@ -12,9 +12,9 @@
     var s = m.session_metrics || {};
     var box = document.getElementById("kpis");
     A.clear(box);
-    var noise = s.noise_std || {};
+    var bars = s.error_bar_95 || {};
     function hint(key) {
-      return noise[key] ? "± " + A.fmt(noise[key]) + " (noise s.d.)" : undefined;
+      return bars[key] ? "± " + A.fmt(bars[key]) + " (95 % noise interval)" : undefined;
     }
     box.appendChild(A.kpi("Active learners (peak week)", m.total_active_learners));
     box.appendChild(A.kpi("Sessions", s.total_sessions, { hint: hint("total_sessions") }));
@@ -94,10 +94,11 @@
     var body = document.querySelector("#mastery-table tbody");
     A.clear(body);
     rows.forEach(function (r) {
-      var hide = { suppressed: r.insufficient_data };
+      var bars = r.ci95 || {};
+      function shown(key) { return { suppressed: r.insufficient_data, bar: bars[key] }; }
       body.appendChild(A.el("tr", {}, [
-        A.el("th", { scope: "row", text: r.subject }), A.cell(r.learners_assessed, hide),
-        A.cell(r.mean_mastery, hide), A.cell(r.improvement_delta, hide)
+        A.el("th", { scope: "row", text: r.subject }), A.cell(r.learners_assessed, shown("learners_assessed")),
+        A.cell(r.mean_mastery, shown("mean_mastery")), A.cell(r.improvement_delta, shown("improvement_delta"))
       ]));
     });
     if (!rows.length) { body.appendChild(emptyRow(4)); }
