@@ -71,7 +71,7 @@ class BudgetExceededError(PrivacyError, RuntimeError):
         )
 
 
-class _LostRaceError(Exception):
+class _LostRaceError(PrivacyError):
     """Our charge committed, but a concurrent one made it invalid: withdrawn, try again."""
 
 

@@ -156,6 +156,7 @@ def fresh_clone(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
     """A working directory like a fresh clone after ``make demo`` (small data)."""
     work = tmp_path_factory.mktemp("clone")
     for name in (
+        "contracts",
         "jobs",
         "privacy_udfs",
         "conf",
