@@ -27,7 +27,7 @@ context="$(mktemp -d /var/tmp/analytics-context.XXXXXX)"
 trap 'rm -rf "$context"' EXIT
 cd "$here"
 git ls-files -z --cached --others --exclude-standard -- Containerfile pyproject.toml setup.py README.md requirements.lock spark-submit.sh \
-    conf jobs privacy_udfs serving deploy/images/jobs-entrypoint.sh \
+    conf contracts jobs privacy_udfs serving deploy/images/jobs-entrypoint.sh \
   | xargs -0 cp --parents -t "$context"
 mkdir -p "$context/jars"
 for jar in $("$python" -m jobs.delta_jars path | tr ',' ' '); do
