@@ -21,6 +21,7 @@ from conf.settings import load_settings
 from jobs.run_queue import RunQueue, RunRequest, stale_run_ids, utc_now
 from jobs.worker import Worker, WorkerOptions, child_environment
 from jobs.worker import main as worker_main
+from tests.serving.live import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 TENANT = "00000000-0000-4000-8000-00000000000a"
@@ -41,16 +42,6 @@ def _request(tenant: str = TENANT, request_id: str | None = None) -> RunRequest:
 
 def _queue(tmp_path: Path) -> RunQueue:
     return RunQueue(str(tmp_path / "data" / "ops" / "run_requests"))
-
-
-def _wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_enqueue_is_idempotent_per_request_id(tmp_path):
@@ -103,7 +94,7 @@ def test_a_stale_claim_loses_the_compare_and_swap(tmp_path):
     first = queue.claim("a", dt.timedelta(seconds=0.2))
     assert first is not None
     # Claimable again once the short lease runs out (polled, not slept).
-    second = _wait_for(lambda: queue.claim("b", LEASE), timeout=10, what="the lease to expire")
+    second = wait_for(lambda: queue.claim("b", LEASE), timeout=10, what="the lease to expire")
     assert second.worker_id == "b"
     # The first worker wakes up: its heartbeat and its outcome are refused.
     assert queue.heartbeat(first, LEASE) is None
@@ -130,8 +121,8 @@ def test_worker_killed_mid_run_leaves_the_request_reclaimable_after_the_lease(tm
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
-        run_pid = int(_wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(),
-                                what="the run to start"))  # fmt: skip
+        run_pid = int(wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(),
+                                what="the run to start", timeout=30))  # fmt: skip
         claimed = queue.get(request.request_id)
         assert claimed is not None and claimed.status == "running" and claimed.attempt == 1
         worker.send_signal(signal.SIGKILL)
@@ -141,11 +132,11 @@ def test_worker_killed_mid_run_leaves_the_request_reclaimable_after_the_lease(tm
             worker.kill()
         worker.stderr.close()  # type: ignore[union-attr]
     # The run died with its worker (no orphan keeps writing under a lost claim).
-    _wait_for(lambda: not Path(f"/proc/{run_pid}").exists() or _is_zombie(run_pid),
-              what="the run to die with its worker")  # fmt: skip
+    wait_for(lambda: not Path(f"/proc/{run_pid}").exists() or _is_zombie(run_pid),
+              what="the run to die with its worker", timeout=30)  # fmt: skip
 
     assert queue.claim("other", LEASE) is None  # the lease still holds
-    reclaimed = _wait_for(lambda: queue.claim("other", LEASE), timeout=15,
+    reclaimed = wait_for(lambda: queue.claim("other", LEASE), timeout=15,
                           what="the 2 s lease to expire")  # fmt: skip
     assert reclaimed.request_id == request.request_id
     assert reclaimed.attempt == 2 and reclaimed.worker_id == "other"
@@ -167,7 +158,7 @@ def test_a_request_is_given_up_after_max_attempts(tmp_path):
     request, _ = queue.enqueue(_request())
     short = dt.timedelta(seconds=0.1)
     for attempt in (1, 2):
-        claim = _wait_for(lambda n=attempt: queue.claim(f"w{n}", short, max_attempts=2),
+        claim = wait_for(lambda n=attempt: queue.claim(f"w{n}", short, max_attempts=2),
                           timeout=10, what=f"claim {attempt}")  # fmt: skip
         assert claim.attempt == attempt
 
@@ -177,7 +168,7 @@ def test_a_request_is_given_up_after_max_attempts(tmp_path):
         current = queue.get(request.request_id)
         return current is not None and current.status == "abandoned"
 
-    _wait_for(refused_and_given_up, timeout=10, what="the last lease to expire")
+    wait_for(refused_and_given_up, timeout=10, what="the last lease to expire")
     given_up = queue.get(request.request_id)
     assert given_up is not None and given_up.status == "abandoned"
     assert "2 attempt(s)" in (given_up.error_message or "")

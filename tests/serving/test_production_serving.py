@@ -94,20 +94,28 @@ def test_access_log_carries_no_pseudonym_token_or_query(data_root, tmp_path):
         missing = requests.get(f"{server.url}/api/v1/learner/{LEARNER_A}?secret=1", timeout=10)
         assert missing.status_code == 404
         # The access line of the last request is written after its response: poll for it.
-        wait_for(lambda: "(unmatched)" in server.log_text(),
+        wait_for(lambda: "(unmatched)" in _access_routes(server.log_text()),
                  what="the access log line of the unmatched request")  # fmt: skip
         log = server.log_text()
     assert "Listening at: http://127.0.0.1:" in log  # loopback by default
     assert LEARNER_A not in log and token not in log
     assert "access_token" not in log and "secret=1" not in log
-    access = [json.loads(line) for line in log.splitlines()
-              if line.startswith("{") and '"logger":"gunicorn.access"' in line]  # fmt: skip
-    routes = [entry["route"] for entry in access]
+    access = _access_entries(log)
+    routes = _access_routes(log)
     assert "/api/v1/metrics/learner/<learner_id_hash>" in routes and "(unmatched)" in routes
     assert all(entry["request_id"] for entry in access)
     app_lines = [json.loads(line) for line in log.splitlines()
                  if line.startswith("{") and '"logger":"serving.request"' in line]  # fmt: skip
     assert app_lines and all(entry["request_id"] for entry in app_lines)
+
+
+def _access_entries(log: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.splitlines()
+            if line.startswith("{") and '"logger":"gunicorn.access"' in line]  # fmt: skip
+
+
+def _access_routes(log: str) -> list[str]:
+    return [entry["route"] for entry in _access_entries(log)]
 
 
 def _public_access_lines(server: Gunicorn) -> list[str]:
