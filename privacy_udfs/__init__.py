@@ -43,6 +43,7 @@ _EXPORTS: dict[str, str] = {
     "RELEASE_COLUMNS": "privacy_udfs.aggregate",
     "RandomSource": "privacy_udfs.randomness",
     "TunedBounds": "privacy_udfs.tuning",
+    "TuningPlan": "privacy_udfs.tuning",
     "Sensitivities": "privacy_udfs.bounding",
     "bound_contributions": "privacy_udfs.bounding",
     "clamp": "privacy_udfs.bounding",
@@ -114,7 +115,7 @@ if TYPE_CHECKING:
         seeded_random_source_for_tests,
     )
     from privacy_udfs.suppression import suppress_small_groups
-    from privacy_udfs.tuning import TunedBounds, tune_bounds
+    from privacy_udfs.tuning import TunedBounds, TuningPlan, tune_bounds
     from privacy_udfs.windows import AccountingWindow, windows_touched
     from privacy_udfs.zcdp import compare_mechanisms, epsilon_of_rho, rho_for_epsilon
 
@@ -146,6 +147,7 @@ __all__ = [
     "Refusal",
     "Sensitivities",
     "TunedBounds",
+    "TuningPlan",
     "WindowAccount",
     "bound_contributions",
     "clamp",

@@ -35,9 +35,12 @@ follows:
 
 Model assumptions (stated in :meth:`TunedBounds.report`): a learner's row count
 in a partition and their values do not depend on how many partitions they are
-in; dropping rows at random does not bias a mean. The noisy ``partitions``
-counts are used as they are (their weighted sums stay unbiased); ``rows`` and
-``values`` become bin shares with negative counts clipped at 0.
+in; dropping rows at random does not bias a mean. Before use, every bin whose
+noisy count noise alone would likely reach is set to 0 (:func:`denoised_counts`): at a
+small tuning ε the noise of the many empty bins would otherwise dominate (kept
+as they are, 63 empty ``partitions`` bins add a variance of thousands of
+pairs; clipped at 0, 30 empty ``values`` bins drag the estimated mean towards
+the middle of the domain). ``rows`` and ``values`` then become bin shares.
 """
 
 from __future__ import annotations
@@ -264,13 +267,15 @@ def tune_bounds(
         PrivacyConfigurationError: An argument is invalid (the message names it).
         MissingColumnsError: ``df`` or ``public_groups`` lacks a named column.
     """
-    plan = _TuningPlan.validated(
-        df,
+    if not isinstance(public_groups, DataFrame):
+        raise PrivacyConfigurationError(
+            "public_groups must be a DataFrame of the release's public keys "
+            f"(got {type(public_groups).__name__})"
+        )
+    plan = TuningPlan.validated(
         privacy_id=privacy_id,
         group_cols=group_cols,
-        public_groups=public_groups,
         measures=measures,
-        epsilon=epsilon,
         release_epsilon=release_epsilon,
         value_col=value_col,
         value_domain=value_domain,
@@ -282,6 +287,13 @@ def tune_bounds(
         accounting=accounting,
         delta=delta,
     )
+    if isinstance(epsilon, bool) or not isinstance(epsilon, int | float):
+        raise PrivacyConfigurationError(f"epsilon must be a number, got {epsilon!r}")
+    if not (math.isfinite(epsilon) and epsilon > 0):
+        raise PrivacyConfigurationError(f"epsilon must be positive and finite, got {epsilon}")
+    needed = [privacy_id, *plan.groups] + ([value_col] if value_col else [])
+    require_columns("tune_bounds df", df.columns, needed)
+    require_columns("tune_bounds public_groups", public_groups.columns, plan.groups)
     source = random_source if random_source is not None else secure_random_source()
     partitions = public_groups.select(*plan.groups).distinct().count()
     if partitions == 0:
@@ -406,15 +418,19 @@ def add_histogram_noise(
 
 
 @dataclass(frozen=True)
-class _TuningPlan:
-    """Validated arguments of :func:`tune_bounds` and the error model of the choice."""
+class TuningPlan:
+    """Validated release arguments of :func:`tune_bounds` and the error model of the choice.
+
+    Pure (no Spark): ``TuningPlan.validated(...).choose(noisy_histograms, partitions)``
+    is the post-processing step of :func:`tune_bounds`, usable on histograms from
+    anywhere (and testable without a JVM).
+    """
 
     groups: list[str]
     measures: tuple[Measure, ...]
     measure_epsilon: dict[str, float]
     measure_budget: dict[str, float]
     accounting: Accounting
-    epsilon: float
     release_epsilon: float
     value_domain: tuple[float, float] | None
     candidate_partitions: tuple[int, ...]
@@ -424,39 +440,34 @@ class _TuningPlan:
     @classmethod
     def validated(
         cls,
-        df: DataFrame,
         *,
         privacy_id: str,
         group_cols: Sequence[str],
-        public_groups: DataFrame,
         measures: Sequence[Measure],
-        epsilon: float,
         release_epsilon: float,
-        value_col: str | None,
-        value_domain: tuple[float, float] | None,
-        value_bins: int,
-        candidate_partitions: Sequence[int],
-        candidate_rows: Sequence[int],
-        k_threshold: int,
-        epsilon_split: Mapping[str, float] | None,
-        accounting: Accounting,
-        delta: float,
-    ) -> _TuningPlan:
+        value_col: str | None = None,
+        value_domain: tuple[float, float] | None = None,
+        value_bins: int = 32,
+        candidate_partitions: Sequence[int] = DEFAULT_CANDIDATE_PARTITIONS,
+        candidate_rows: Sequence[int] = DEFAULT_CANDIDATE_ROWS,
+        k_threshold: int = 5,
+        epsilon_split: Mapping[str, float] | None = None,
+        accounting: Accounting = "pure",
+        delta: float = 1e-6,
+    ) -> TuningPlan:
+        """Check the arguments (as :func:`tune_bounds` documents them) up front."""
         groups = list(group_cols)
         if not groups:
             raise PrivacyConfigurationError("group_cols must name at least one column")
         if privacy_id in groups:
             raise PrivacyConfigurationError(f"privacy_id {privacy_id!r} cannot be in group_cols")
-        if not isinstance(public_groups, DataFrame):
+        value = release_epsilon
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise PrivacyConfigurationError(f"release_epsilon must be a number, got {value!r}")
+        if not (math.isfinite(value) and value > 0):
             raise PrivacyConfigurationError(
-                "public_groups must be a DataFrame of the release's public keys "
-                f"(got {type(public_groups).__name__})"
+                f"release_epsilon must be positive and finite, got {value}"
             )
-        for name, value in (("epsilon", epsilon), ("release_epsilon", release_epsilon)):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise PrivacyConfigurationError(f"{name} must be a number, got {value!r}")
-            if not (math.isfinite(value) and value > 0):
-                raise PrivacyConfigurationError(f"{name} must be positive and finite, got {value}")
         partitions = _candidates("candidate_partitions", candidate_partitions)
         rows = _candidates("candidate_rows", candidate_rows)
         if isinstance(k_threshold, bool) or not isinstance(k_threshold, int) or k_threshold < 0:
@@ -475,9 +486,6 @@ class _TuningPlan:
                     f"value_bins must be in [2, {MAX_VALUE_BINS}], got {value_bins}"
                 )
             value_domain = _domain(value_domain)
-        needed = [privacy_id, *groups] + ([value_col] if value_col else [])
-        require_columns("tune_bounds df", df.columns, needed)
-        require_columns("tune_bounds public_groups", public_groups.columns, groups)
         components = [m.name for m in chosen]
         if k_threshold > 0 and not any(m.kind == "distinct_count" for m in chosen):
             components.append(LEARNERS_COMPONENT)
@@ -499,7 +507,6 @@ class _TuningPlan:
             measure_epsilon={m.name: shares[m.name] for m in chosen},
             measure_budget={m.name: budget * shares[m.name] / release_epsilon for m in chosen},
             accounting=accounting,
-            epsilon=float(epsilon),
             release_epsilon=float(release_epsilon),
             value_domain=value_domain if value_measures else None,
             candidate_partitions=partitions,
@@ -640,11 +647,11 @@ class _Stats:
         values = histograms.get(VALUES)
         return cls(
             partitions=partitions,
-            pair_histogram=d.array(),
+            pair_histogram=denoised_counts(d),
             pair_counts=d.representatives(),
-            row_probabilities=_probabilities(rows.array()) if rows else None,
+            row_probabilities=_probabilities(denoised_counts(rows)) if rows else None,
             row_counts=rows.representatives() if rows else None,
-            value_probabilities=_probabilities(values.array()) if values else None,
+            value_probabilities=_probabilities(denoised_counts(values)) if values else None,
             value_mids=values.representatives() if values else None,
         )
 
@@ -682,6 +689,27 @@ class _Stats:
         clamped = np.clip(self.value_mids[None, :], lo[:, None], hi[:, None])
         mean: FloatArray = clamped @ self.value_probabilities
         return mean
+
+
+def denoised_counts(histogram: Histogram) -> FloatArray:
+    """The counts with every bin that noise alone would likely fill set to 0.
+
+    Post-processing of a released histogram (no ε). An empty bin's discrete
+    Laplace noise of scale ``b = 1/ε`` passes ``b·ln(m)`` with probability about
+    ``1/(2m)``. ``partitions`` and ``rows`` bins count with their bin's value (a
+    false bin at 40 partitions adds 40 pairs per count), so they use ``m =
+    10·bins``: about a 5 % chance that any empty bin survives. ``values`` bins
+    are bounded by the domain and their tail matters for the clamp, so they use
+    ``m = bins``: about half a false bin per histogram, fewer real bins lost. An
+    exact histogram (``epsilon == 0``) is returned as it is.
+    """
+    counts = histogram.array()
+    if histogram.epsilon <= 0:
+        return counts
+    spread = 1 if histogram.name == VALUES else 10
+    threshold = math.log(spread * max(len(counts), 2)) / histogram.epsilon
+    kept: FloatArray = np.where(counts >= threshold, counts, 0.0)
+    return kept
 
 
 def _probabilities(counts: FloatArray) -> FloatArray:

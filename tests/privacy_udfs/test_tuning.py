@@ -31,7 +31,9 @@ from privacy_udfs.tuning import (
     ROWS,
     VALUES,
     Histogram,
+    TuningPlan,
     add_histogram_noise,
+    denoised_counts,
     exact_contribution_histograms,
 )
 from tests.privacy_udfs.audit import audit
@@ -357,3 +359,68 @@ def test_tuning_histograms_pass_the_audit_at_epsilon_and_a_per_partition_histogr
     assert not honest.rejects
     assert understated.rejects
     assert wrong.rejects
+
+
+def _doc_scenario_histograms() -> tuple[Histogram, ...]:
+    """docs/privacy_toolkit.md's 600 learners, exactly: 9 of 14 days each, 1-3 rows a day."""
+    partitions = [0.0] * 64
+    partitions[8] = 600.0  # bin j holds j + 1 partitions
+    rows = [0.0] * 32
+    rows[0] = rows[1] = rows[2] = 200.0
+    values_edges = tuple(7.5 * j for j in range(33))
+    minutes = np.exp(3.0 + 0.5 * np.random.default_rng(0).standard_normal(600))
+    values, _ = np.histogram(np.clip(minutes, 0.0, 239.9), bins=np.asarray(values_edges))
+    return (
+        Histogram(PARTITIONS, tuple(float(k) for k in range(1, 66)), tuple(partitions), 0.0),
+        Histogram(ROWS, tuple(float(k) for k in range(1, 34)), tuple(rows), 0.0),
+        Histogram(VALUES, values_edges, tuple(float(v) for v in values), 0.0),
+    )
+
+
+def test_a_small_tuning_epsilon_still_lands_on_the_data() -> None:
+    # ε = 0.2 over three histograms (scale 15 per bin) against 600 learners.
+    plan = TuningPlan.validated(
+        privacy_id="learner",
+        group_cols=["day"],
+        measures=[Measure("learners", "distinct_count"), Measure("avg", "mean", "minutes")],
+        release_epsilon=0.8,
+        value_col="minutes",
+        value_domain=(0.0, 240.0),
+        k_threshold=0,
+    )
+    exact = _doc_scenario_histograms()
+    truth = float(np.exp(3.0 + 0.5**2 / 2))
+    mids = exact[2].representatives()
+    draws, right_l, right_mean, raw_right_mean = 200, 0, 0, 0
+    for seed in range(draws):
+        noisy = add_histogram_noise(exact, 0.2, seeded_random_source_for_tests(seed))
+        tuned = plan.choose(noisy, 14)
+        right_l += 8 <= tuned.bounds.max_partitions <= 10
+        mean = next(e for e in tuned.errors if e.name == "avg")
+        right_mean += abs(mean.expected_value / truth - 1) < 0.2
+        # Negative control: shares from the noisy counts clipped at 0, no cleaning.
+        shares = np.maximum(noisy[2].array(), 0.0)
+        raw_right_mean += abs(float(shares @ mids) / shares.sum() / truth - 1) < 0.2
+    assert right_l >= 0.9 * draws  # measured 96.5 %; uncleaned: 20 %
+    assert right_mean >= 0.5 * draws  # measured 64 %
+    assert raw_right_mean <= 0.05 * draws  # measured 0 %: 30 empty bins drag it to ~50 min
+
+
+def test_denoising_drops_noise_only_bins_and_keeps_populated_ones() -> None:
+    epsilon, bins = 0.1, 64
+    for name, spread in ((PARTITIONS, 10), (VALUES, 1)):
+        edges = tuple(float(k) for k in range(1, bins + 2))
+        exact = Histogram(name, edges, (0.0,) * bins, 0.0)
+        survivors = 0
+        for seed in range(500):
+            (noisy,) = add_histogram_noise([exact], epsilon, seeded_random_source_for_tests(seed))
+            survivors += int(np.count_nonzero(denoised_counts(noisy)))
+        # About 1/(2·spread·bins) of empty bins pass ln(spread·bins)/ε: 250/spread in 500.
+        assert 0.5 * 250 / spread <= survivors <= 1.5 * 250 / spread + 5, (name, survivors)
+        populated = Histogram(name, edges, (300.0,) + (0.0,) * (bins - 1), 0.0)
+        for seed in range(100):
+            (noisy,) = add_histogram_noise(
+                [populated], epsilon, seeded_random_source_for_tests(seed)
+            )
+            assert denoised_counts(noisy)[0] > 0  # 300 learners against a threshold of ≤ 64
+        assert denoised_counts(populated).tolist() == list(populated.counts)  # exact: untouched
