@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+import deltalake
 from delta.tables import DeltaTable
+from deltalake.exceptions import TableNotFoundError
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -119,6 +121,9 @@ def ensure_curated_table(
     ``MIN_COHORT_SIZE`` of this run), so a table created under other settings is updated,
     not left describing them.
     """
+    wanted = {k: v for k, v in table_properties(table, k_threshold).items() if k != "comment"}
+    if _is_current(path, table, wanted):
+        return  # the usual case: checked from the log with delta-rs, no Spark job
     builder = (
         DeltaTable.createIfNotExists(spark)
         .location(path)
@@ -127,7 +132,6 @@ def ensure_curated_table(
     )
     if table.partition_by:
         builder = builder.partitionedBy(*table.partition_by)
-    wanted = {k: v for k, v in table_properties(table, k_threshold).items() if k != "comment"}
     for key, value in wanted.items():
         builder = builder.property(key, value)
     created = with_retries(builder.execute)
@@ -142,6 +146,19 @@ def ensure_curated_table(
         with_retries(
             lambda: spark.sql(f"ALTER TABLE delta.`{location}` SET TBLPROPERTIES ({assignments})")
         )
+
+
+def _is_current(path: str, table: CuratedTable, wanted: dict[str, str]) -> bool:
+    """Whether the table at ``path`` exists with the contract's columns and ``wanted`` properties."""
+    try:
+        existing = deltalake.DeltaTable(path)
+    except TableNotFoundError:
+        return False
+    names = [field.name for field in existing.schema().fields]
+    properties = existing.metadata().configuration
+    return names == [c.name for c in table.columns] and all(
+        properties.get(key) == value for key, value in wanted.items()
+    )
 
 
 def ensure_ledger_table(

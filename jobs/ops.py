@@ -26,7 +26,7 @@ from deltalake.exceptions import TableNotFoundError
 
 from conf.settings import AnalyticsSettings, ConfigurationError, load_settings
 from jobs.errors import JobError
-from privacy_udfs.accountant import Accountant, WindowAccount, WindowSpend
+from privacy_udfs.accountant import Accountant, WindowAccount, spend_by_window
 from privacy_udfs.windows import window_of
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE = 0, 1, 2
@@ -111,17 +111,7 @@ def budget_accounts(settings: AnalyticsSettings, tenant: str) -> list[WindowAcco
     :class:`~privacy_udfs.accountant.Accountant` and :class:`WindowSpend`), read with delta-rs.
     """
     charges = [r for r in _rows(settings, "ops", "privacy_budget") if r["tenant_id"] == tenant]
-    spent: dict[tuple[str, dt.date], WindowSpend] = {}
-    for r in charges:
-        key = (tenant, r["window_start"])
-        before = spent.get(key, WindowSpend())
-        rho = r["rho"]
-        spent[key] = WindowSpend(
-            before.epsilon + float(r["epsilon"]),
-            before.rho + float(rho or 0.0),
-            before.has_zcdp or (rho is not None and (r["delta"] or 0.0) > 0),
-            before.approximate or rho is None,
-        )
+    spent = spend_by_window(charges)
     accountant = Accountant(
         settings.dp_epsilon_budget, settings.dp_budget_window, settings.dp_delta
     )

@@ -27,7 +27,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from contracts.levels import PrivacyLevel
 from privacy_udfs.errors import PrivacyConfigurationError
@@ -287,6 +287,28 @@ class Accountant:
                 )
             )
         return accounts
+
+
+def spend_by_window(rows: Iterable[Mapping[str, Any]]) -> dict[WindowKey, WindowSpend]:
+    """Fold ledger rows (``contracts.curated.PRIVACY_BUDGET``) into what each window holds.
+
+    One definition of how stored rows compose, for the jobs' ledger, the ops CLI and
+    anything else reading ``ops/privacy_budget``. A row is zCDP-accounted when it
+    carries a ρ and a positive δ; a row without ρ is (ε, δ)-DP and leaves only basic
+    composition valid for its window.
+    """
+    spent: dict[WindowKey, WindowSpend] = {}
+    for row in rows:
+        key = (str(row["tenant_id"]), row["window_start"])
+        before = spent.get(key, WindowSpend())
+        rho = row["rho"]
+        spent[key] = WindowSpend(
+            before.epsilon + float(row["epsilon"] or 0.0),
+            before.rho + float(rho or 0.0),
+            before.has_zcdp or (rho is not None and float(row["delta"] or 0.0) > 0),
+            before.approximate or rho is None,
+        )
+    return spent
 
 
 def epsilon_per_year(limit_per_window: float, window_kind: str) -> float:

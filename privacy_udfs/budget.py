@@ -22,19 +22,27 @@ just before its own commit: the serial order is the commit order, so a charge
 that a concurrent commit made invalid (same release already charged, or the
 tenant's budget now exceeded) is withdrawn and retried, and ε is never charged
 twice for one release nor past a window's limit.
+
+Reads go through delta-rs (:class:`LedgerSnapshot`: the ledger's few thousand
+rows at one version, tens of milliseconds, no Spark job); Spark writes the
+commits, so the ledger keeps one writer implementation.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import deltalake
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from deltalake.exceptions import TableNotFoundError
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from contracts.columns import row_of
 from contracts.curated import PRIVACY_BUDGET
 from contracts.spark_types import spark_schema
 from privacy_udfs.accountant import (
@@ -45,6 +53,7 @@ from privacy_udfs.accountant import (
     WindowAccount,
     WindowKey,
     WindowSpend,
+    spend_by_window,
 )
 from privacy_udfs.delta_commits import conflict_retrying, with_conflict_retries
 from privacy_udfs.errors import PrivacyConfigurationError, PrivacyError
@@ -56,6 +65,7 @@ __all__ = [
     "BudgetExceededError",
     "Charge",
     "ChargeOutcome",
+    "LedgerSnapshot",
     "PrivacyBudget",
     "Refusal",
 ]
@@ -91,6 +101,59 @@ class ChargeOutcome:
 
     charged: tuple[Charge, ...]
     already_published: tuple[Charge, ...]
+
+
+_CHARGED_AT = [c.name for c in PRIVACY_BUDGET].index("charged_at")
+_SNAPSHOT_COLUMNS = (
+    "tenant_id",
+    "window_start",
+    "release_id",
+    "epsilon",
+    "rho",
+    "delta",
+    "job_run_id",
+    "charged_at",
+)
+
+
+@dataclass(frozen=True)
+class LedgerSnapshot:
+    """The ledger's rows at one Delta version (``version`` None: no ledger yet)."""
+
+    version: int | None
+    rows: tuple[dict[str, Any], ...]
+
+    @classmethod
+    def read(cls, path: str, version: int | None = None) -> LedgerSnapshot:
+        """The ledger at ``path`` as it is now, or as it stood at ``version``."""
+        try:
+            table = deltalake.DeltaTable(path, version=version)
+        except TableNotFoundError:
+            return cls(None, ())
+        data = table.to_pyarrow_dataset().to_table(columns=list(_SNAPSHOT_COLUMNS))
+        return cls(table.version(), tuple(data.to_pylist()))
+
+    def known(self, release_ids: Iterable[str]) -> frozenset[str]:
+        """The subset of ``release_ids`` with a row in the ledger."""
+        wanted = set(release_ids)
+        return frozenset(r["release_id"] for r in self.rows if r["release_id"] in wanted)
+
+    def spent(self, tenants: Iterable[str]) -> dict[WindowKey, WindowSpend]:
+        """What each (tenant, window) of ``tenants`` holds."""
+        wanted = set(tenants)
+        return spend_by_window(r for r in self.rows if r["tenant_id"] in wanted)
+
+    def charging_runs(self, release_ids: Iterable[str]) -> dict[str, str]:
+        """The ``job_run_id`` of the latest charge of each of ``release_ids`` in the ledger."""
+        wanted = set(release_ids)
+        latest: dict[str, dict[str, Any]] = {}
+        for row in self.rows:
+            rid = row["release_id"]
+            if rid in wanted and (
+                rid not in latest or row["charged_at"] > latest[rid]["charged_at"]
+            ):
+                latest[rid] = row
+        return {rid: str(row["job_run_id"]) for rid, row in latest.items()}
 
 
 class PrivacyBudget:
@@ -141,19 +204,14 @@ class PrivacyBudget:
             f"window_kind={self.window_kind!r})"
         )
 
-    def _ledger(self, version: int | None = None) -> DataFrame | None:
-        """The ledger as it is now, or as it stood at ``version``; None before the first charge."""
-        if not DeltaTable.isDeltaTable(self._spark, self._path):
-            return None
-        reader = self._spark.read.format("delta")
-        if version is not None:
-            reader = reader.option("versionAsOf", version)
-        return reader.load(self._path)
+    def snapshot(self, version: int | None = None) -> LedgerSnapshot:
+        """The ledger as it is now, or as it stood at ``version`` (read with delta-rs)."""
+        return LedgerSnapshot.read(self._path, version)
 
     def spent_in_window(self, tenant_id: str, day: dt.date) -> float:
         """ε charged to ``tenant_id`` in the accounting window containing ``day``."""
         window = window_of(day, self.window_kind)
-        spend = self._spent(self._ledger(), [tenant_id]).get((tenant_id, window.start))
+        spend = self.snapshot().spent([tenant_id]).get((tenant_id, window.start))
         return 0.0 if spend is None else spend.epsilon_at(self.accountant.delta)
 
     def remaining_in_window(self, tenant_id: str, day: dt.date) -> float:
@@ -162,7 +220,7 @@ class PrivacyBudget:
 
     def accounts(self, tenant_id: str, start: dt.date, end: dt.date) -> list[WindowAccount]:
         """The budget of ``tenant_id`` in every window touching ``[start, end]``."""
-        spent = self._spent(self._ledger(), [tenant_id])
+        spent = self.snapshot().spent([tenant_id])
         return self.accountant.accounts(
             tenant_id, spent, windows_touched(start, end, self.window_kind)
         )
@@ -173,7 +231,7 @@ class PrivacyBudget:
 
     def published_releases(self, release_ids: Sequence[str]) -> frozenset[str]:
         """The subset of ``release_ids`` already in the ledger, in one query."""
-        return self._known(self._ledger(), release_ids)
+        return self.snapshot().known(release_ids)
 
     def check(self, charges: Sequence[Charge], *, forced: bool = False) -> BudgetCheck:
         """Split ``charges`` into those that fit and those that would exceed a window.
@@ -182,14 +240,14 @@ class PrivacyBudget:
         charges of the same tenant and window. Already published releases are allowed
         at no cost unless ``forced``.
         """
-        return self._check(charges, forced, self._ledger())[1]
+        return self._check(charges, forced, self.snapshot())[1]
 
     def _check(
-        self, charges: Sequence[Charge], forced: bool, ledger: DataFrame | None
+        self, charges: Sequence[Charge], forced: bool, ledger: LedgerSnapshot
     ) -> tuple[list[Charge], BudgetCheck]:
         """:meth:`check` against a given state of the ledger, with the charges it would spend."""
         pending = self._pending(charges, forced, ledger)
-        spent = self._spent(ledger, sorted({c.tenant_id for c in pending}))
+        spent = ledger.spent({c.tenant_id for c in pending})
         verdict = self.accountant.check(pending, spent)
         free = tuple(c for c in charges if c not in pending)
         return pending, BudgetCheck(free + verdict.allowed, verdict.refused)
@@ -217,13 +275,15 @@ class PrivacyBudget:
             raise PrivacyConfigurationError("job_run_id must be non-empty")
 
         def attempt() -> ChargeOutcome:
-            pending, result = self._check(charges, forced, self._ledger())
+            ledger = self.snapshot()
+            pending, result = self._check(charges, forced, ledger)
             if result.refused:
                 raise BudgetExceededError(result.refused)
             published = tuple(c for c in charges if c not in pending)
             if not pending:
                 return ChargeOutcome(charged=(), already_published=published)
-            version, stamp = self._append(self._rows(pending, job_run_id, forced))
+            rows = self._rows(pending, job_run_id, forced)
+            version, stamp = self._append(rows, exists=ledger.version is not None)
             # The check above read a snapshot; another run may have committed since. What
             # counts is the ledger just before our own commit (commit order = serial order).
             if version is not None and self._still_valid(pending, forced, version - 1):
@@ -258,7 +318,7 @@ class PrivacyBudget:
                 f"release {charge.release_id!r} is not in the ledger: nothing to compensate"
             )
         rows = self._rows([charge], job_run_id, forced=False, sign=-1.0)
-        self._append(rows, note=f"compensation: {reason.strip()}")
+        self._append(rows, note=f"compensation: {reason.strip()}", exists=True)
 
     def _rows(
         self, charges: Sequence[Charge], job_run_id: str, forced: bool, sign: float = 1.0
@@ -266,38 +326,44 @@ class PrivacyBudget:
         """Ledger rows: one per (charge, accounting window it touches)."""
         now = dt.datetime.now(dt.UTC)
         return [
-            (
-                c.tenant_id,
-                c.period_start,
-                c.period_end,
-                window.start,
-                window.end,
-                c.release_id,
-                c.job_name,
-                str(c.privacy_level),
-                sign * float(c.epsilon),
-                float(c.delta),
-                None if c.zcdp_rho is None else sign * abs(c.zcdp_rho),
-                forced,
-                job_run_id,
-                now,
+            row_of(
+                PRIVACY_BUDGET,
+                {
+                    "tenant_id": c.tenant_id,
+                    "period_start": c.period_start,
+                    "period_end": c.period_end,
+                    "window_start": window.start,
+                    "window_end": window.end,
+                    "release_id": c.release_id,
+                    "job_name": c.job_name,
+                    "privacy_level": str(c.privacy_level),
+                    "epsilon": sign * float(c.epsilon),
+                    "delta": float(c.delta),
+                    "rho": None if c.zcdp_rho is None else sign * abs(c.zcdp_rho),
+                    "forced": forced,
+                    "job_run_id": job_run_id,
+                    "charged_at": now,
+                },
             )
             for c in charges
             for window in c.windows(self.window_kind)
         ]
 
     def _append(
-        self, rows: Sequence[tuple[object, ...]], note: str = ""
+        self, rows: Sequence[tuple[object, ...]], note: str = "", *, exists: bool = False
     ) -> tuple[int | None, dt.datetime]:
         """Append ``rows`` in one commit; return its version (None if not found) and stamp."""
-        (
-            DeltaTable.createIfNotExists(self._spark)
-            .location(self._path)
-            .addColumns(spark_schema(PRIVACY_BUDGET))
-            .comment("ε charged per tenant, accounting window and release (append-only)")
-            .execute()
-        )
-        stamp = rows[0][-1] if rows else dt.datetime.now(dt.UTC)
+        if not exists:
+            with_conflict_retries(
+                DeltaTable.createIfNotExists(self._spark)
+                .location(self._path)
+                .addColumns(spark_schema(PRIVACY_BUDGET))
+                .comment("ε charged per tenant, accounting window and release (append-only)")
+                .execute,
+                attempts=_COMMIT_ATTEMPTS,
+                base_delay=0.2,
+            )
+        stamp = rows[0][_CHARGED_AT] if rows else dt.datetime.now(dt.UTC)
         marker = f"privacy-budget-charge {uuid.uuid4()} {note}".strip()
         (
             self._spark.createDataFrame(list(rows), spark_schema(PRIVACY_BUDGET))
@@ -306,19 +372,14 @@ class PrivacyBudget:
             .option("userMetadata", marker)
             .save(self._path)
         )
-        commit = (
-            DeltaTable.forPath(self._spark, self._path)
-            .history(_HISTORY_DEPTH)
-            .where(F.col("userMetadata") == marker)
-            .select("version")
-            .first()
-        )
+        history = deltalake.DeltaTable(self._path).history(_HISTORY_DEPTH)
+        version = next((c["version"] for c in history if c.get("userMetadata") == marker), None)
         assert isinstance(stamp, dt.datetime)
-        return (int(commit["version"]) if commit else None), stamp
+        return (None if version is None else int(version)), stamp
 
     def _still_valid(self, pending: Sequence[Charge], forced: bool, version: int) -> bool:
         """Whether ``pending`` was still publishable and within budget at ``version``."""
-        still_pending, result = self._check(pending, forced, self._ledger(version))
+        still_pending, result = self._check(pending, forced, self.snapshot(version))
         return len(still_pending) == len(pending) and not result.refused
 
     def _withdraw(self, pending: Sequence[Charge], *, job_run_id: str, stamp: dt.datetime) -> None:
@@ -334,20 +395,8 @@ class PrivacyBudget:
             base_delay=0.2,
         )
 
-    @staticmethod
-    def _known(ledger: DataFrame | None, release_ids: Sequence[str]) -> frozenset[str]:
-        if ledger is None or not release_ids:
-            return frozenset()
-        rows = (
-            ledger.where(F.col("release_id").isin(list(release_ids)))
-            .select("release_id")
-            .distinct()
-            .collect()  # at most len(release_ids) ids
-        )
-        return frozenset(row.release_id for row in rows)
-
     def _pending(
-        self, charges: Sequence[Charge], forced: bool, ledger: DataFrame | None
+        self, charges: Sequence[Charge], forced: bool, ledger: LedgerSnapshot
     ) -> list[Charge]:
         """Charges that will spend ε: all if forced, else those not yet published."""
         ids = [c.release_id for c in charges]
@@ -356,32 +405,5 @@ class PrivacyBudget:
             raise PrivacyConfigurationError(f"release ids repeat within one batch: {repeated}")
         if forced or not charges:
             return list(charges)
-        known = self._known(ledger, ids)
+        known = ledger.known(ids)
         return [c for c in charges if c.release_id not in known]
-
-    def _spent(
-        self, ledger: DataFrame | None, tenants: Sequence[str]
-    ) -> dict[WindowKey, WindowSpend]:
-        """ε and ρ charged per (tenant, window start) for ``tenants``, in one query."""
-        if ledger is None or not tenants:
-            return {}
-        sums = (
-            ledger.where(F.col("tenant_id").isin(list(tenants)))
-            .groupBy("tenant_id", "window_start")
-            .agg(
-                F.sum("epsilon").alias("epsilon"),
-                F.sum("rho").alias("rho"),
-                F.max((F.col("delta") > 0) & F.col("rho").isNotNull()).alias("has_zcdp"),
-                F.max(F.col("rho").isNull()).alias("approximate"),
-            )
-            .collect()  # shape: one row per (tenant, window): tenants x windows, small
-        )
-        return {
-            (r.tenant_id, r.window_start): WindowSpend(
-                float(r.epsilon or 0.0),
-                float(r.rho or 0.0),
-                bool(r.has_zcdp),
-                bool(r.approximate),
-            )
-            for r in sums
-        }

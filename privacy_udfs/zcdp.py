@@ -31,6 +31,7 @@ All floats here are float64; conversions that calibrate noise
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -108,6 +109,7 @@ def epsilon_of_rho_simple(rho: float, delta: float) -> float:
     return rho + 2.0 * math.sqrt(rho * math.log(1.0 / delta))
 
 
+@functools.lru_cache(maxsize=4096)  # pure; a run's budget step asks for the same few values
 def epsilon_of_rho(rho: float, delta: float) -> float:
     """Smallest ε such that ρ-zCDP implies (ε, δ)-DP by CKS20 Corollary 13.
 
@@ -140,6 +142,7 @@ def epsilon_of_rho(rho: float, delta: float) -> float:
     return max(0.0, min(_epsilon_at_order(rho, log_inv_delta, alpha) for alpha in candidates))
 
 
+@functools.lru_cache(maxsize=4096)  # pure; a bisection of epsilon_of_rho, asked once per charge
 def rho_for_epsilon(epsilon: float, delta: float) -> float:
     """Largest ρ whose :func:`epsilon_of_rho` at ``delta`` is at most ``epsilon`` (bisection).
 

@@ -156,13 +156,13 @@ class _ChargedMeanwhile(PrivacyBudget):
         super().__init__(spark, path, limit)
         self._other = other
 
-    def _append(self, rows, note=""):  # type: ignore[no-untyped-def]
+    def _append(self, rows, note="", *, exists=False):  # type: ignore[no-untyped-def]
         if self._other:
             other, self._other = self._other, []
             PrivacyBudget(self._spark, self._path, self.limit_per_window).charge(
                 other, job_run_id="other-run"
             )
-        return super()._append(rows, note)
+        return super()._append(rows, note, exists=exists)
 
 
 def test_a_release_charged_by_another_run_after_our_check_is_not_charged_twice(
