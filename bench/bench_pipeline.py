@@ -31,6 +31,7 @@ import psutil
 
 from conf.settings import load_settings
 from jobs.arguments import JobArguments
+from jobs.baseline import NO_PROTECTIONS, run_baseline
 from jobs.delta_io import is_delta_table
 from jobs.generate import GeneratorConfig, generate_raw_tables, write_raw_tables
 from jobs.run_all import ALL_JOBS
@@ -71,8 +72,9 @@ def run_pipeline(spark, settings, config: GeneratorConfig, private: bool) -> Non
     """One ``run_release`` of every job over the whole generated period, from empty outputs.
 
     Both phases go through the same runner (job ledger, validation, quarantine, slice
-    writes, read-back); the baseline turns privacy off: identity pseudonyms, the
-    ``anonymized`` level (no bounding, no noise, no budget ledger) and k = 0.
+    writes, read-back); the baseline turns privacy off through the documented
+    :func:`jobs.baseline.run_baseline` with ``NO_PROTECTIONS``: identity pseudonyms,
+    the ``anonymized`` level (no bounding, no noise, no budget ledger) and k = 0.
     """
     for outputs in ("curated", "ops", "quarantine"):
         shutil.rmtree(settings.path(outputs), ignore_errors=True)
@@ -82,14 +84,8 @@ def run_pipeline(spark, settings, config: GeneratorConfig, private: bool) -> Non
     if private:
         run_release(spark, settings, arguments, ALL_JOBS, run_name="bench")
     else:
-        run_release(
-            spark,
-            settings,
-            arguments,
-            ALL_JOBS,
-            run_name="bench-baseline",
-            pseudonymizer=lambda learner_id: learner_id,
-            k_threshold=0,
+        run_baseline(
+            spark, settings, arguments, ALL_JOBS, name="bench-pipeline", protections=NO_PROTECTIONS
         )
 
 

@@ -43,6 +43,7 @@ from conf.bounds import load_job_bounds
 from conf.settings import AnalyticsSettings, load_settings
 from contracts.curated import CURATED_TABLES, CuratedTable
 from jobs.arguments import JobArguments
+from jobs.baseline import NO_SUPPRESSION, run_baseline
 from jobs.delta_io import is_delta_table
 from jobs.generate import GeneratorConfig, Profile, generate_raw_tables, write_raw_tables
 from jobs.prepare import Scope, keyed_pseudonym, prepare_inputs
@@ -185,14 +186,12 @@ def release(
         shutil.rmtree(settings.path(outputs), ignore_errors=True)
     end = config.start + dt.timedelta(days=config.days - 1)
     arguments = JobArguments(config.start, end, None, level, str(uuid.uuid4()), force=True)
-    run_release(
-        spark,
-        settings,
-        arguments,
-        jobs,
-        run_name=f"bench-utility-{'exact' if exact else level}",
-        k_threshold=0 if exact else None,
-    )
+    if exact:
+        run_baseline(
+            spark, settings, arguments, jobs, name="bench-utility", protections=NO_SUPPRESSION
+        )
+    else:
+        run_release(spark, settings, arguments, jobs, run_name=f"bench-utility-{level}")
     return curated_cells(spark, settings)
 
 

@@ -6,6 +6,7 @@ engine only, so the API never reaches pyspark through the contracts).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -60,3 +61,27 @@ def arrow_schema(columns: tuple[Column, ...]) -> pa.Schema:
     import pyarrow as pa
 
     return pa.schema([pa.field(c.name, c.arrow_type(), c.nullable) for c in columns])
+
+
+class RowShapeError(ValueError):
+    """A row built for a contract names a column it lacks, or leaves out a required one."""
+
+
+def row_of(columns: tuple[Column, ...], values: Mapping[str, object]) -> tuple[object, ...]:
+    """``values`` as a tuple in the contract's column order (missing nullable columns: None).
+
+    Rows are written by name, so a contract that gains or reorders a column cannot
+    silently shift values into the wrong column.
+
+    Raises:
+        RowShapeError: ``values`` names unknown columns or omits non-nullable ones.
+    """
+    names = {c.name for c in columns}
+    unknown = sorted(set(values) - names)
+    missing = sorted(c.name for c in columns if not c.nullable and values.get(c.name) is None)
+    if unknown or missing:
+        raise RowShapeError(
+            f"row does not fit its contract: unknown columns {unknown}, "
+            f"required columns without a value {missing}"
+        )
+    return tuple(values.get(c.name) for c in columns)

@@ -19,6 +19,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 
+from contracts.columns import row_of
 from contracts.curated import JOB_RUNS
 from contracts.spark_types import spark_schema
 from jobs.delta_io import ensure_ledger_table, with_retries
@@ -77,26 +78,21 @@ class JobRunLedger:
         privacy_level: str,
     ) -> None:
         """Record a run as ``running``."""
-        row = (
-            run_id,
-            job_name,
-            tenant_id,
-            None if tenant_id is None else [tenant_id],
-            period[0],
-            period[1],
-            privacy_level,
-            "running",
-            _now(),
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            socket.gethostname(),
-            os.getpid(),
-            None,
+        row = row_of(
+            JOB_RUNS,
+            {
+                "run_id": run_id,
+                "job_name": job_name,
+                "tenant_id": tenant_id,
+                "tenant_ids": None if tenant_id is None else [tenant_id],
+                "period_start": period[0],
+                "period_end": period[1],
+                "privacy_level": privacy_level,
+                "status": "running",
+                "started_at": _now(),
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+            },
         )
         frame = self._spark.createDataFrame([row], spark_schema(JOB_RUNS))
         with_retries(lambda: frame.write.format("delta").mode("append").save(self._path))

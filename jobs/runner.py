@@ -19,7 +19,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pyspark.sql import DataFrame, SparkSession
+import deltalake
+import pyarrow.compute as pc
+from deltalake.exceptions import TableNotFoundError
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from conf.bounds import load_job_bounds
@@ -38,7 +41,6 @@ from jobs.errors import JobError
 from jobs.job_runs import JobRunLedger, RunCounters
 from jobs.prepare import (
     PreparedInputs,
-    Pseudonymizer,
     RawTables,
     Scope,
     keyed_pseudonym,
@@ -57,6 +59,7 @@ from jobs.release import (
 )
 from privacy_udfs import Charge, PrivacyBudget, PrivacyLevel, RandomSource
 from privacy_udfs.accountant import WindowSpend
+from privacy_udfs.budget import LedgerSnapshot
 from privacy_udfs.keys import PseudonymKey
 from privacy_udfs.windows import window_of
 
@@ -291,6 +294,7 @@ def release_charges(
     the ledger charges every accounting window the input touches.
     """
     scope, level = context.scope, context.level
+    epsilon, delta, rho = context.epsilon or 0.0, context.delta, context.rho  # same for all
     return [
         Charge(
             tenant_id=t,
@@ -299,9 +303,9 @@ def release_charges(
             release_id=release_id(job.name, level, t, scope),
             job_name=job.name,
             privacy_level=level.value,
-            epsilon=context.epsilon or 0.0,
-            delta=context.delta,
-            rho=context.rho,
+            epsilon=epsilon,
+            delta=delta,
+            rho=rho,
             input_start=scope.history_start,
         )
         for t in tenants
@@ -312,27 +316,26 @@ ReleaseState = Literal["published", "unwritten", "in progress"]
 
 
 def charging_run_status(
-    spark: SparkSession, settings: AnalyticsSettings, release_ids: Sequence[str]
+    settings: AnalyticsSettings, ledger: LedgerSnapshot, release_ids: Sequence[str]
 ) -> dict[str, str | None]:
-    """Status in ``job_runs`` of the run that last charged each release (one query, tiny result)."""
-    if not release_ids:
+    """Status in ``job_runs`` of the run that last charged each release (delta-rs, no Spark)."""
+    runs = ledger.charging_runs(release_ids)
+    if not runs:
         return {}
-    rows = (
-        spark.read.format("delta")
-        .load(settings.path("ops", "privacy_budget"))
-        .where(F.col("release_id").isin(list(release_ids)))
-        .groupBy("release_id")
-        .agg(F.max_by("job_run_id", "charged_at").alias("run_id"))
-        .join(
-            spark.read.format("delta")
-            .load(settings.path("ops", "job_runs"))
-            .select("run_id", "status"),
-            "run_id",
-            "left",
+    try:
+        table = deltalake.DeltaTable(settings.path("ops", "job_runs"))
+    except TableNotFoundError:
+        return dict.fromkeys(runs)
+    found = (
+        table.to_pyarrow_dataset()
+        .to_table(
+            columns=["run_id", "status"],
+            filter=pc.field("run_id").isin(sorted(set(runs.values()))),
         )
-        .collect()  # one row per release id
-    )
-    return {r.release_id: r.status for r in rows}
+        .to_pylist()
+    )  # one row per charging run
+    status = {r["run_id"]: r["status"] for r in found}
+    return {release: status.get(run) for release, run in runs.items()}
 
 
 def published_outcomes(
@@ -366,7 +369,8 @@ def published_outcomes(
     ids = [c.release_id for cs in charges.values() for c in cs]
     if not ids:
         return None
-    published = budget.published_releases(ids)
+    ledger = budget.snapshot()
+    published = ledger.known(ids)
     own_tables = [c for job in jobs if not job.platform_wide for c in charges.get(job.name, [])]
     if any(c.release_id not in published for c in own_tables):
         return None
@@ -376,7 +380,7 @@ def published_outcomes(
         if job.name in charges
     ):
         return None
-    status = charging_run_status(spark, settings, [c.release_id for c in own_tables])
+    status = charging_run_status(settings, ledger, [c.release_id for c in own_tables])
     if any(status.get(c.release_id) != "succeeded" for c in own_tables):
         return None
     outcomes = []
@@ -403,33 +407,37 @@ def release_states(
     job: CuratedJob,
     context: ReleaseContext,
     ledgered: Sequence[Charge],
+    ledger: LedgerSnapshot,
 ) -> dict[str, ReleaseState]:
     """What became of releases already charged in the budget ledger, per tenant.
 
-    ``published``: rows are in the curated slice, or the charging run succeeded (an
-    empty release is still a release). ``unwritten``: the charging run failed or was
+    ``published``: the charging run succeeded (an empty release is still a release),
+    or rows are in the curated slice. ``unwritten``: the charging run failed or was
     abandoned before writing, so its noise was never seen. ``in progress``: the
-    charging run is still running. Only tiny ledger rows reach the driver.
+    charging run is still running. The curated slice is read (Spark) only for
+    releases whose charging run did not succeed; a rerun of a published period
+    reads the ledgers alone.
     """
     if not ledgered:
         return {}
-    path = settings.path("curated", job.name)
-    tenants = [c.tenant_id for c in ledgered]
-    slice_rows = (
-        spark.read.format("delta")
-        .load(path)
-        .where(slice_predicate(job.table, context.scope, context.level, tenants))
-    )
-    if "tenant_id" in job.table.key_names:
-        present = {
-            r.tenant_id for r in slice_rows.select("tenant_id").distinct().collect()
-        }  # tenants
-    else:
-        present = set(tenants) if slice_rows.limit(1).count() else set()
-    by_release = charging_run_status(spark, settings, [c.release_id for c in ledgered])
+    by_release = charging_run_status(settings, ledger, [c.release_id for c in ledgered])
     status = {c.tenant_id: by_release.get(c.release_id) for c in ledgered}
+    unsure = [c.tenant_id for c in ledgered if status.get(c.tenant_id) != "succeeded"]
+    present: set[str] = set()
+    if unsure:
+        slice_rows = (
+            spark.read.format("delta")
+            .load(settings.path("curated", job.name))
+            .where(slice_predicate(job.table, context.scope, context.level, unsure))
+        )
+        if "tenant_id" in job.table.key_names:
+            present = {
+                r.tenant_id for r in slice_rows.select("tenant_id").distinct().collect()
+            }  # tenants
+        else:
+            present = set(unsure) if slice_rows.limit(1).count() else set()
     states: dict[str, ReleaseState] = {}
-    for tenant in tenants:
+    for tenant in (c.tenant_id for c in ledgered):
         if tenant in present or status.get(tenant) == "succeeded":
             states[tenant] = "published"
         elif status.get(tenant) in ("failed", "abandoned"):
@@ -496,10 +504,11 @@ def plan_releases(
         job.name: release_charges(job, context, covered if job.platform_wide else tenants)
         for job, context, _ in dp
     }
+    ledger = budget.snapshot()
     published = (
         frozenset()
         if force
-        else budget.published_releases([c.release_id for cs in charges.values() for c in cs])
+        else ledger.known([c.release_id for cs in charges.values() for c in cs])
     )
     resumed: dict[str, list[str]] = {}
     for job, context, plan in dp:
@@ -513,7 +522,7 @@ def plan_releases(
             charges[job.name] = []
             resumed[job.name] = []
             continue
-        state = release_states(spark, settings, job, context, ledgered)
+        state = release_states(spark, settings, job, context, ledgered, ledger)
         plan.outcome.reused_tenants = sorted(t for t, s in state.items() if s == "published")
         resumed[job.name] = sorted(t for t, s in state.items() if s == "unwritten")
         busy = sorted(t for t, s in state.items() if s == "in progress")
@@ -606,6 +615,11 @@ def _release_table(
     return outcome
 
 
+def _identity(learner_id: Column) -> Column:
+    """Learner ids as they are (a :class:`Protections` baseline without keyed pseudonyms)."""
+    return learner_id
+
+
 def run_release(
     spark: SparkSession,
     settings: AnalyticsSettings,
@@ -615,12 +629,13 @@ def run_release(
     run_name: str,
     random_source: RandomSource | None = None,
     now: dt.datetime | None = None,
-    pseudonymizer: Pseudonymizer | None = None,
-    k_threshold: int | None = None,
     key: PseudonymKey | None = None,
 ) -> RunSummary:
     """Run ``jobs`` for one scope and privacy level, end to end, recording everything.
 
+    Every protection applies: keyed pseudonyms and ``MIN_COHORT_SIZE`` suppression at
+    every level, plus bounding, noise and the budget ledger at DP levels. (Benchmarks
+    measure what the protections cost through :func:`jobs.baseline.run_baseline`.)
     Failures are recorded in job_runs (status ``failed`` with the message) and re-raised.
 
     Args:
@@ -631,12 +646,53 @@ def run_release(
         run_name: Name recorded in ``job_runs`` (the job or ``run_all``).
         random_source: Noise source; ``None`` is the OS CSPRNG (tests pass a seeded one).
         now: The run's clock (tests pin it).
-        pseudonymizer: Replaces the keyed HMAC pseudonym. Only the non-private baseline
-            of ``bench/bench_pipeline.py`` sets it (to the identity); the CLI never does.
-        k_threshold: Replaces ``MIN_COHORT_SIZE`` (the same baseline passes 0).
         key: The pseudonym key, resolved by the caller before Spark started; ``None``
             resolves it here (:func:`jobs.pseudonym_key.resolve_pseudonym_key`).
     """
+    return execute_run(
+        spark,
+        settings,
+        arguments,
+        jobs,
+        run_name=run_name,
+        random_source=random_source,
+        now=now,
+        key=key,
+        protections=Protections(),
+    )
+
+
+@dataclass(frozen=True)
+class Protections:
+    """The protections a run applies besides its privacy level's own (bounding, noise).
+
+    Production runs apply all of them (``Protections()``, the only value
+    :func:`run_release` uses). Turning one off exists for measurement only, through
+    :func:`jobs.baseline.run_baseline`: the cost of the pipeline without them, or
+    exact reference cells to measure the noise against.
+
+    Attributes:
+        keyed_pseudonyms: Learner ids are HMAC pseudonyms; off: ids pass unchanged.
+        cohort_suppression: Groups under ``MIN_COHORT_SIZE`` are suppressed; off: k = 0.
+    """
+
+    keyed_pseudonyms: bool = True
+    cohort_suppression: bool = True
+
+
+def execute_run(
+    spark: SparkSession,
+    settings: AnalyticsSettings,
+    arguments: JobArguments,
+    jobs: Sequence[CuratedJob],
+    *,
+    run_name: str,
+    random_source: RandomSource | None,
+    now: dt.datetime | None,
+    key: PseudonymKey | None,
+    protections: Protections,
+) -> RunSummary:
+    """:func:`run_release` with the protections given (see :class:`Protections`)."""
     level = PrivacyLevel(arguments.privacy_level)
     # A missing or weak key fails here, before the run is recorded or anything is read.
     key = key or resolve_pseudonym_key(settings)
@@ -669,7 +725,7 @@ def run_release(
             ReleaseContext(
                 level=level,
                 job_bounds=all_bounds[job.name],
-                k_threshold=settings.min_cohort_size if k_threshold is None else k_threshold,
+                k_threshold=settings.min_cohort_size if protections.cohort_suppression else 0,
                 scope=scope,
                 run_id=arguments.run_id,
                 key_version=key.version,
@@ -695,7 +751,8 @@ def run_release(
         with step("read", "raw tables (contract check)"):
             raw = read_raw_tables(spark, settings)
         with step("validate", f"events {scope.start}..{scope.end}, pseudonymize"):
-            inputs = prepare_inputs(raw, scope, pseudonymizer or keyed_pseudonym(key))
+            pseudonym = keyed_pseudonym(key) if protections.keyed_pseudonyms else _identity
+            inputs = prepare_inputs(raw, scope, pseudonym)
             # Every job reads these; cache them so raw events are validated and hashed once.
             shared = (inputs.checked_events, inputs.events, inputs.history, inputs.learners)
             for frame in shared:
