@@ -6,10 +6,10 @@ Seeds ``ops/privacy_budget`` with ``tenants x 8 tables x periods`` charges (10,0
 by default: one run_all at dp_medium per quarter, each charged by a succeeded run in
 ``ops/job_runs``), then times on local[2]:
 
-- ``plan (new period)``: :func:`jobs.runner.plan_releases` for every table and tenant of
+- ``plan (new period)``: :func:`jobs.release_planning.plan_releases` for every table and tenant of
   a period not yet released: one ledger lookup, one budget check, one charge commit;
 - ``plan (rerun)``: the same for a period already published (every release reused);
-- ``no-op decision``: :func:`jobs.runner.published_outcomes`, the ledger-only check
+- ``no-op decision``: :func:`jobs.release_planning.published_outcomes`, the ledger-only check
   with which a rerun of a published release ends before reading any raw data.
 
 Each figure is the median of ``--repeats`` runs (a fresh period for every "new period"
@@ -32,13 +32,13 @@ from conf.settings import load_settings
 from jobs.job_runs import JobRunLedger, RunCounters
 from jobs.prepare import Scope
 from jobs.release import ReleaseContext
-from jobs.run_all import ALL_JOBS
-from jobs.runner import (
+from jobs.release_planning import (
     TenantDirectory,
     plan_releases,
     published_outcomes,
     release_charges,
 )
+from jobs.run_all import ALL_JOBS
 from privacy_udfs import PrivacyBudget, PrivacyLevel
 from privacy_udfs.windows import window_of
 

@@ -23,7 +23,8 @@ from contracts.levels import PrivacyLevel
 from jobs.arguments import JobArguments
 from jobs.errors import JobError
 from jobs.release import CuratedJob
-from jobs.runner import Protections, RunSummary, execute_run
+from jobs.run_report import RunSummary
+from jobs.runner import Protections, execute_run
 from privacy_udfs.randomness import RandomSource
 
 NO_PROTECTIONS = Protections(keyed_pseudonyms=False, cohort_suppression=False)

@@ -13,7 +13,8 @@ from jobs.delta_io import RawTableMissingError, SchemaContractError
 from jobs.job_logging import configure_job_logging
 from jobs.pseudonym_key import resolve_pseudonym_key
 from jobs.release import CuratedJob
-from jobs.runner import format_summary, run_release
+from jobs.run_report import format_summary
+from jobs.runner import run_release
 from jobs.session import build_spark_session
 from privacy_udfs.keys import PseudonymKeyError
 

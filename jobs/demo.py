@@ -28,7 +28,8 @@ from jobs.generate import GeneratorConfig, generate_raw_tables, write_raw_tables
 from jobs.job_logging import configure_job_logging
 from jobs.pseudonym_key import DEV_KEY_FILE
 from jobs.run_all import ALL_JOBS
-from jobs.runner import format_summary, run_release
+from jobs.run_report import format_summary
+from jobs.runner import run_release
 from jobs.session import build_spark_session
 
 DEMO_LEVELS = ("anonymized", "dp_medium")

@@ -87,7 +87,7 @@ def abandon_run(settings: AnalyticsSettings, run_id: str) -> dict[str, Any]:
     """Mark a ``running`` run ``abandoned`` (its driver is gone); return the updated row.
 
     The run's ε reservations then count as spent but unwritten: the next run of the same
-    release computes it under the same charge (see ``jobs.runner.release_states``).
+    release computes it under the same charge (see ``jobs.release_planning.release_states``).
     """
     run = find_run(settings, run_id)
     if run["status"] != "running":

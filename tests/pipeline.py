@@ -20,7 +20,8 @@ from contracts.curated import CURATED_TABLES
 from jobs.arguments import JobArguments
 from jobs.generate import GeneratorConfig, generate_raw_tables, write_raw_tables
 from jobs.run_all import ALL_JOBS
-from jobs.runner import RunSummary, run_release
+from jobs.run_report import RunSummary
+from jobs.runner import run_release
 from privacy_udfs import seeded_random_source_for_tests
 
 TEST_KEY = "end-to-end-test-key-" + "0123456789abcdef" * 3

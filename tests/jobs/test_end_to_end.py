@@ -24,7 +24,8 @@ from jobs.generate import CANARY_PREFIX
 from jobs.prepare import Scope
 from jobs.release import DP_REFUSAL
 from jobs.run_all import ALL_JOBS
-from jobs.runner import format_summary, quarantine_slice, run_release
+from jobs.run_report import format_summary
+from jobs.runner import quarantine_slice, run_release
 from tests.budget_figures import job_epsilon
 from tests.pipeline import END, NOW, START, comparable, curated, run
 from tests.pipeline import CuratedPipeline as Pipeline

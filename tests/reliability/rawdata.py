@@ -26,7 +26,8 @@ from contracts.spark_types import spark_schema
 from jobs.arguments import JobArguments
 from jobs.registry import job_named
 from jobs.release import CuratedJob
-from jobs.runner import RunSummary, run_release
+from jobs.run_report import RunSummary
+from jobs.runner import run_release
 
 SESSION_DAILY_JOB = job_named("session_daily")
 

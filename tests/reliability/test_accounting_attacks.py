@@ -17,7 +17,8 @@ from conf.settings import AnalyticsSettings
 from jobs.arguments import JobArguments
 from jobs.registry import job_named
 from jobs.release import CuratedJob
-from jobs.runner import RunSummary, run_release
+from jobs.run_report import RunSummary
+from jobs.runner import run_release
 from privacy_udfs.zcdp import epsilon_of_rho, rho_for_epsilon
 from tests.reliability.rawdata import (
     END,

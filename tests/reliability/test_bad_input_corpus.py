@@ -29,7 +29,7 @@ from contracts.raw import EVENTS
 from jobs.cli import EXIT_FAILED, run_cli
 from jobs.delta_io import RawTableMissingError, SchemaContractError, is_delta_table
 from jobs.registry import job_named
-from jobs.runner import RunSummary
+from jobs.run_report import RunSummary
 from tests.reliability.rawdata import (
     END,
     LEARNERS_PER_TENANT,

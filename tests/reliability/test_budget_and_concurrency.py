@@ -11,7 +11,7 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs.runner import RunSummary
+from jobs.run_report import RunSummary
 from privacy_udfs import Charge, PrivacyBudget
 from tests.budget_figures import job_epsilon
 from tests.reliability.rawdata import (
