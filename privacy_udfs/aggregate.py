@@ -32,11 +32,11 @@ from privacy_udfs.calibration import (
     Accounting,
     ComponentNoise,
     ci95_half_width,
-    epsilon_of_component,
     release_budget,
 )
 from privacy_udfs.errors import PrivacyConfigurationError, require_columns
 from privacy_udfs.gaussian import gaussian_grid_noise
+from privacy_udfs.measure_kinds import LEARNERS, ROWS, kind_of
 from privacy_udfs.measures import (
     LEARNERS_COMPONENT,
     SELECTION_COMPONENT,
@@ -46,7 +46,6 @@ from privacy_udfs.measures import (
 )
 from privacy_udfs.mechanisms import grid_noise, partition_selection_threshold
 from privacy_udfs.noise import (
-    exponential_quantile,
     gaussian_count,
     gaussian_sum,
     laplace_count,
@@ -64,7 +63,8 @@ RELEASE_COLUMNS: tuple[str, ...] = (
     "noise_mechanism",
     INSUFFICIENT_DATA,
 )
-_ROWS, _LEARNERS, _NOISY_LEARNERS, _SELECTION = "__rows", "__learners", "__noisy_learners", "__sel"
+_ROWS, _LEARNERS = ROWS, LEARNERS  # the true aggregates every kind's noise reads
+_NOISY_LEARNERS, _SELECTION = "__noisy_learners", "__sel"
 
 
 def private_aggregate(
@@ -248,24 +248,16 @@ def _exact_release(
     k_threshold: int,
 ) -> DataFrame:
     values, value_cols = _clamped_values(df, privacy_id, groups, measures, bounds)
-    exact = {
-        "count": lambda m: F.count(F.lit(1)),
-        "distinct_count": lambda m: F.count_distinct(F.col(privacy_id)),
-        "sum": lambda m: F.coalesce(F.sum(value_cols[m.name]), F.lit(0.0)),
-        "mean": lambda m: F.avg(value_cols[m.name]),
-        "percentile": lambda m: F.percentile(F.col(value_cols[m.name]), F.lit(m.quantile)),
-        "max": lambda m: F.max(value_cols[m.name]),
-    }
     aggregated = values.groupBy(*groups).agg(
         F.count_distinct(F.col(privacy_id)).alias(_LEARNERS),
-        *[exact[m.kind](m).alias(m.name) for m in measures],
+        *[kind_of(m).exact(m, privacy_id, value_cols.get(m.name)).alias(m.name) for m in measures],
     )  # shape: one row per group present in df
     if public_groups is not None:
         zeros = {_LEARNERS: F.lit(0).cast("long")}
-        zeros |= {
-            m.name: F.lit(0).cast("long") for m in measures if m.kind in ("count", "distinct_count")
-        }
-        zeros |= {m.name: F.lit(0.0) for m in measures if m.kind == "sum"}
+        for m in measures:
+            zero = kind_of(m).exact_zero()
+            if zero is not None:
+                zeros[m.name] = zero
         aggregated = _with_public_keys(aggregated, public_groups, groups, zeros)
     released = aggregated.withColumns(
         {
@@ -354,9 +346,7 @@ class _DpRelease:
             *self._true_aggregates(value_cols)
         )  # shape: one row per group present in df
         if public_groups is not None:
-            aggregated = _with_public_keys(
-                aggregated, public_groups, self.groups, self._zeros(value_cols)
-            )
+            aggregated = _with_public_keys(aggregated, public_groups, self.groups, self._zeros())
         noised = aggregated.select(*self.groups, *self._noised(shares)).localCheckpoint(
             eager=True
         )  # shape: one row per released or candidate group
@@ -370,7 +360,7 @@ class _DpRelease:
                 )
             )
         scales = self._noise_scales(shares)
-        released = noised.withColumns(self._post_processed(shares)).withColumns(
+        released = noised.withColumns(self._post_processed()).withColumns(
             {
                 "noise_scales": scales,
                 "ci95": with_ci95(scales, self.accounting),
@@ -396,7 +386,7 @@ class _DpRelease:
     def _distinct_measure(self) -> Measure | None:
         return next((m for m in self.measures if m.kind == "distinct_count"), None)
 
-    def _shares_learner_count(self, measure: Measure) -> bool:
+    def shares_learner_count(self, measure: Measure) -> bool:
         """Whether a mean divides by the learner count already measured (one row per learner)."""
         return (
             measure.kind == "mean"
@@ -405,40 +395,47 @@ class _DpRelease:
         )
 
     def _components(self) -> list[str]:
-        components = [m.name for m in self.measures if m.kind != "max"]
+        components = [m.name for m in self.measures if kind_of(m).noised_under_dp]
         if self.k_threshold > 0 and self._distinct_measure() is None:
             components.append(LEARNERS_COMPONENT)
         if self.selection_delta is not None:
             components.append(SELECTION_COMPONENT)
         return components
 
-    def _sensitivities(self, measure: Measure) -> Sensitivities:
+    def sensitivities(self, measure: Measure) -> Sensitivities:
+        """L1 sensitivities of ``measure``'s sums under the release's bounds."""
         lower, upper = measure.value_range(self.bounds)
         return Sensitivities.of(self.bounds, lower, upper)
 
-    def _midpoint(self, measure: Measure) -> float:
+    def midpoint(self, measure: Measure) -> float:
+        """Centre of ``measure``'s clamp range (means are noised as centred sums)."""
         lower, upper = measure.value_range(self.bounds)
         return (lower + upper) / 2.0
 
-    def _noise(self, budget: float, l1: float) -> ComponentNoise:
+    def noise(self, budget: float, l1: float) -> ComponentNoise:
         """Calibrated noise for a component whose L1 sensitivity is ``l1`` (L2 follows)."""
         l2 = l1 / math.sqrt(self.bounds.max_partitions)  # the L partitions are disjoint
         return ComponentNoise(self.accounting, budget, l1, l2)
 
-    def _count_noise(self, budget: float) -> ComponentNoise:
+    def count_noise(self, budget: float) -> ComponentNoise:
+        """Noise of a row count (sensitivity L·C)."""
         rows = self.bounds.max_partitions * self.bounds.max_rows_per_partition
-        return self._noise(budget, float(rows))
+        return self.noise(budget, float(rows))
+
+    def learners_noise_of(self, budget: float) -> ComponentNoise:
+        """Noise of a learner count (sensitivity L)."""
+        return self.noise(budget, float(self.bounds.max_partitions))
 
     def _learners_noise(self, shares: Mapping[str, float]) -> ComponentNoise | None:
         distinct = self._distinct_measure()
         share = shares.get(distinct.name) if distinct else shares.get(LEARNERS_COMPONENT)
         if share is None:
             return None
-        return self._noise(share, float(self.bounds.max_partitions))
+        return self.learners_noise_of(share)
 
-    def _mean_sum_share(self, measure: Measure, share: float) -> float:
+    def mean_sum_share(self, measure: Measure, share: float) -> float:
         """A mean spends all its share on the sum when the denominator is already measured."""
-        return share if self._shares_learner_count(measure) else share / 2
+        return share if self.shares_learner_count(measure) else share / 2
 
     def _suppression_margin(self, shares: Mapping[str, float]) -> float:
         """K is raised by the learner count's 95 % error bar, so noise alone is not shown."""
@@ -455,40 +452,19 @@ class _DpRelease:
             F.count_distinct(F.col(self.privacy_id)).alias(_LEARNERS),
         ]
         for m in self.measures:
-            if m.name not in value_cols or m.kind == "max":
-                continue
-            value = F.col(value_cols[m.name])
-            if m.kind == "sum":
-                aggregates.append(F.coalesce(F.sum(value), F.lit(0.0)).alias(f"__sum_{m.name}"))
-            elif m.kind == "mean":
-                centered = F.coalesce(F.sum(value - F.lit(self._midpoint(m))), F.lit(0.0))
-                aggregates.append(centered.alias(f"__csum_{m.name}"))
-                aggregates.append(F.count(value).alias(f"__cnt_{m.name}"))
-            elif m.kind == "percentile":
-                aggregates.append(self._histogram(m, value).alias(f"__hist_{m.name}"))
+            if m.name in value_cols and kind_of(m).noised_under_dp:
+                aggregates += kind_of(m).true_aggregates(self, m, F.col(value_cols[m.name]))
         return aggregates
 
-    def _histogram(self, measure: Measure, value: Column) -> Column:
-        """Counts per equal-width bin, summed in the same pass as the other aggregates."""
-        lower, upper = measure.value_range(self.bounds)
-        width = (upper - lower) / measure.bins
-        index = F.least(F.floor((value - F.lit(lower)) / F.lit(width)), F.lit(measure.bins - 1))
-        return F.array(*[F.count(F.when(index == F.lit(j), F.lit(1))) for j in range(measure.bins)])
-
-    def _zeros(self, value_cols: Mapping[str, str]) -> dict[str, Column]:
+    def _zeros(self) -> dict[str, Column]:
         zero_long = F.lit(0).cast("long")
         zeros = {_ROWS: zero_long, _LEARNERS: zero_long}
         for m in self.measures:
-            if m.kind == "sum":
-                zeros[f"__sum_{m.name}"] = F.lit(0.0)
-            elif m.kind == "mean":
-                zeros[f"__csum_{m.name}"] = F.lit(0.0)
-                zeros[f"__cnt_{m.name}"] = zero_long
-            elif m.kind == "percentile":
-                zeros[f"__hist_{m.name}"] = F.array_repeat(zero_long, m.bins)
+            zeros |= kind_of(m).zeros(m)
         return zeros
 
-    def _integer_noise(self, col: str, noise: ComponentNoise, purpose: str) -> Column:
+    def integer_noise(self, col: str, noise: ComponentNoise, purpose: str) -> Column:
+        """Discrete Laplace or Gaussian noise on the integer column ``col``."""
         if noise.accounting == "pure":
             return laplace_count(
                 col, noise.budget, noise.l1, random_source=self.source, purpose=purpose
@@ -497,7 +473,8 @@ class _DpRelease:
             col, noise.budget, noise.l2, random_source=self.source, purpose=purpose
         )
 
-    def _real_noise(self, col: str, noise: ComponentNoise, purpose: str) -> Column:
+    def real_noise(self, col: str, noise: ComponentNoise, purpose: str) -> Column:
+        """Grid-rounded discrete noise on the real-valued sum column ``col``."""
         if noise.accounting == "pure":
             return laplace_sum(
                 col,
@@ -521,13 +498,13 @@ class _DpRelease:
         noised = [
             column
             for m in self.measures
-            if m.kind != "max"
-            for column in self._noised_measure(m, shares[m.name])
+            if kind_of(m).noised_under_dp
+            for column in kind_of(m).noised(self, m, shares[m.name])
         ]
         if LEARNERS_COMPONENT in shares:
-            noise = self._noise(shares[LEARNERS_COMPONENT], float(self.bounds.max_partitions))
+            noise = self.learners_noise_of(shares[LEARNERS_COMPONENT])
             noised.append(
-                self._integer_noise(_LEARNERS, noise, LEARNERS_COMPONENT).alias(_NOISY_LEARNERS)
+                self.integer_noise(_LEARNERS, noise, LEARNERS_COMPONENT).alias(_NOISY_LEARNERS)
             )
         if SELECTION_COMPONENT in shares:
             selection = noisy_selection_count(
@@ -540,95 +517,36 @@ class _DpRelease:
             noised.append(selection.alias(_SELECTION))
         return noised
 
-    def _noised_measure(self, m: Measure, share: float) -> list[Column]:
-        """The noisy column(s) of one measure spending ``share`` (ε, or ρ under zCDP)."""
-        if m.kind == "count":
-            return [self._integer_noise(_ROWS, self._count_noise(share), m.name).alias(m.name)]
-        if m.kind == "distinct_count":
-            noise = self._noise(share, float(self.bounds.max_partitions))
-            return [self._integer_noise(_LEARNERS, noise, m.name).alias(m.name)]
-        if m.kind == "sum":
-            noise = self._noise(share, self._sensitivities(m).sum)
-            return [self._real_noise(f"__sum_{m.name}", noise, m.name).alias(m.name)]
-        if m.kind == "mean":
-            sum_noise = self._noise(
-                self._mean_sum_share(m, share), self._sensitivities(m).centered_sum
-            )
-            columns = [
-                self._real_noise(f"__csum_{m.name}", sum_noise, f"{m.name}/sum").alias(
-                    f"__ncsum_{m.name}"
-                )
-            ]
-            if not self._shares_learner_count(m):
-                columns.append(
-                    self._integer_noise(
-                        f"__cnt_{m.name}", self._count_noise(share / 2), f"{m.name}/count"
-                    ).alias(f"__ncnt_{m.name}")
-                )
-            return columns
-        # percentile: the exponential mechanism is pure ε-DP (ε²/2-zCDP)
-        lower, upper = m.value_range(self.bounds)
-        quantile = exponential_quantile(
-            f"__hist_{m.name}",
-            quantile=float(m.quantile or 0.5),
-            lower=lower,
-            upper=upper,
-            epsilon=epsilon_of_component(self.accounting, share),
-            sensitivity=float(self.bounds.max_partitions * self.bounds.max_rows_per_partition),
-            random_source=self.source,
-            purpose=m.name,
-        )
-        return [quantile.alias(m.name)]
-
-    def _mean_denominator(self, measure: Measure) -> Column:
-        if self._shares_learner_count(measure):
+    def mean_denominator(self, measure: Measure) -> Column:
+        """The noisy denominator of a mean: the learner count, or its own noisy row count."""
+        if self.shares_learner_count(measure):
             distinct = self._distinct_measure()
             assert distinct is not None
             return F.col(distinct.name)
         return F.col(f"__ncnt_{measure.name}")
 
-    def _post_processed(self, shares: Mapping[str, float]) -> dict[str, Column]:
+    def _post_processed(self) -> dict[str, Column]:
         """Derive published values from the materialized draws (post-processing is free)."""
         derived: dict[str, Column] = {}
         distinct = self._distinct_measure()
         if distinct is not None:
             derived[_NOISY_LEARNERS] = F.col(distinct.name)
         for m in self.measures:
-            if m.kind in ("count", "distinct_count"):
-                derived[m.name] = F.greatest(F.col(m.name), F.lit(0).cast("long"))
-            elif m.kind == "sum":
-                derived[m.name] = _consistent_sum(m, self.bounds)
-            elif m.kind == "mean":
-                lower, upper = m.value_range(self.bounds)
-                denominator = F.greatest(self._mean_denominator(m), F.lit(1))
-                ratio = F.col(f"__ncsum_{m.name}") / denominator
-                derived[m.name] = clamp(ratio + F.lit(self._midpoint(m)), lower, upper)
-            elif m.kind == "max":
-                derived[m.name] = F.lit(None).cast("double")
+            published = kind_of(m).published(self, m)
+            if published is not None:
+                derived[m.name] = published
         return derived
 
     def _noise_scales(self, shares: Mapping[str, float]) -> Column:
         entries: list[Column] = []
         for m in self.measures:
             share = shares.get(m.name)
-            if share is None or m.kind == "percentile":
-                continue
-            if m.kind == "count":
-                scale: Column = F.lit(self._count_noise(share).scale)
-            elif m.kind == "distinct_count":
-                scale = F.lit(self._noise(share, float(self.bounds.max_partitions)).scale)
-            elif m.kind == "sum":
-                scale = F.lit(self._sum_scale(self._noise(share, self._sensitivities(m).sum)))
-            else:  # mean: the sum's scale over the noisy denominator, an error bar of the mean
-                sum_noise = self._noise(
-                    self._mean_sum_share(m, share), self._sensitivities(m).centered_sum
-                )
-                denominator = F.greatest(self._mean_denominator(m), F.lit(1))
-                scale = F.lit(self._sum_scale(sum_noise)) / denominator
-            entries += [F.lit(m.name), scale.cast("double")]
+            scale = None if share is None else kind_of(m).noise_scale(self, m, share)
+            if scale is not None:
+                entries += [F.lit(m.name), scale.cast("double")]
         return F.create_map(*entries).cast("map<string,double>")
 
-    def _sum_scale(self, noise: ComponentNoise) -> float:
+    def sum_scale(self, noise: ComponentNoise) -> float:
         """The scale a sum's noise really has (each grid rounds its sensitivity up)."""
         if noise.accounting == "pure":
             return grid_noise(noise.budget, noise.l1, self.bounds.max_partitions).laplace_scale
@@ -636,33 +554,10 @@ class _DpRelease:
 
     def _mechanism_text(self, eps: Mapping[str, float], shares: Mapping[str, float]) -> str:
         """Human-readable mechanism and budget of every component (sequential composition)."""
-        parts = []
-        for m in self.measures:
-            share = shares.get(m.name)
-            if share is None:
-                parts.append(f"{m.name}: not released under DP")
-            elif m.kind in ("count", "distinct_count"):
-                parts.append(f"{m.name}: {self._count_noise(share).describe()}")
-            elif m.kind == "sum":
-                parts.append(f"{m.name}: grid {self._count_noise(share).describe()}")
-            elif m.kind == "mean":
-                sum_part = self._count_noise(self._mean_sum_share(m, share)).describe()
-                if self._shares_learner_count(m):
-                    parts.append(
-                        f"{m.name}: noisy centered sum / the learner count ({sum_part} on the sum)"
-                    )
-                else:
-                    count_part = self._count_noise(share / 2).describe()
-                    parts.append(
-                        f"{m.name}: noisy centered sum / its noisy count "
-                        f"(sum {sum_part} + count {count_part})"
-                    )
-            else:
-                e = epsilon_of_component(self.accounting, share)
-                parts.append(f"{m.name}: exponential_mechanism(bins={m.bins}) ε={e:.6g}")
+        parts = [kind_of(m).mechanism(self, m, shares.get(m.name, 0.0)) for m in self.measures]
         if LEARNERS_COMPONENT in shares:
             parts.append(
-                f"suppression count: {self._count_noise(shares[LEARNERS_COMPONENT]).describe()}"
+                f"suppression count: {self.count_noise(shares[LEARNERS_COMPONENT]).describe()}"
             )
         if SELECTION_COMPONENT in eps:
             parts.append(
@@ -672,23 +567,6 @@ class _DpRelease:
         if self.accounting == "zcdp":
             parts.append(f"zCDP ρ={sum(shares.values()):.6g} ⇒ (ε, δ)-DP with δ={self.delta:.3g}")
         return "; ".join(parts)
-
-
-def _consistent_sum(measure: Measure, bounds: ContributionBounds) -> Column:
-    """A noisy sum kept inside what the clamp range allows: never negative for [0, hi] values.
-
-    Integer-valued sums (counts folded per learner) are rounded to whole numbers.
-    Post-processing of the noisy value only.
-    """
-    lower, upper = measure.value_range(bounds)
-    value = F.col(measure.name)
-    if lower >= 0:
-        value = F.greatest(value, F.lit(0.0))
-    if upper <= 0:
-        value = F.least(value, F.lit(0.0))
-    if measure.integer_valued:
-        value = F.round(value, 0)
-    return value
 
 
 def with_ci95(noise_scales: Column, accounting: Accounting) -> Column:
