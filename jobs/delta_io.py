@@ -22,6 +22,7 @@ from contracts.curated import CuratedTable
 from contracts.spark_types import spark_schema, spark_type
 from jobs.errors import JobError
 from privacy_udfs.delta_commits import with_conflict_retries
+from privacy_udfs.delta_reads import open_table
 
 ResultT = TypeVar("ResultT")
 
@@ -169,6 +170,11 @@ def ensure_ledger_table(
     A table created by an older version gets the contract's new (nullable) columns added,
     so upgrading never needs a manual migration.
     """
+    existing = open_table(path)
+    if existing is not None and {c.name for c in columns} <= set(
+        existing.schema().to_arrow().names
+    ):
+        return  # the usual case: checked from the log with delta-rs, no Spark job
     builder = (
         DeltaTable.createIfNotExists(spark)
         .location(path)

@@ -15,18 +15,19 @@ import os
 import socket
 from dataclasses import dataclass, field
 
-from delta.tables import DeltaTable
-from pyspark.sql import Column, SparkSession
-from pyspark.sql import functions as F
+import pyarrow as pa
+from deltalake import DeltaTable, write_deltalake
+from pyspark.sql import SparkSession
 
-from contracts.columns import row_of
+from contracts.columns import arrow_schema, row_of
 from contracts.curated import JOB_RUNS
-from contracts.spark_types import spark_schema
 from jobs.delta_io import ensure_ledger_table, with_retries
 from jobs.processes import pid_alive
 from jobs.run_queue import RunQueue, stale_run_ids
+from privacy_udfs.delta_reads import open_table, read_whole
 
 RUN_STATUSES = ("running", "succeeded", "failed", "refused", "abandoned")
+_SCHEMA = arrow_schema(JOB_RUNS)
 
 
 @dataclass
@@ -94,8 +95,8 @@ class JobRunLedger:
                 "pid": os.getpid(),
             },
         )
-        frame = self._spark.createDataFrame([row], spark_schema(JOB_RUNS))
-        with_retries(lambda: frame.write.format("delta").mode("append").save(self._path))
+        rows = pa.Table.from_pylist([dict(zip(_SCHEMA.names, row, strict=True))], schema=_SCHEMA)
+        with_retries(lambda: write_deltalake(self._path, rows, mode="append"))
 
     def finish(
         self,
@@ -108,21 +109,45 @@ class JobRunLedger:
         """Set a run's final status, counts and (JSON) per-table outcomes."""
         if status not in RUN_STATUSES:
             raise ValueError(f"status must be one of {RUN_STATUSES}, got {status!r}")
-        values: dict[str, str | Column] = {
-            "status": F.lit(status),
-            "finished_at": F.lit(_now()).cast("timestamp"),
-            "rows_read": F.lit(counters.rows_read).cast("long"),
-            "rows_written": F.lit(counters.rows_written).cast("long"),
-            "rows_quarantined": F.lit(counters.rows_quarantined).cast("long"),
-            "groups_suppressed": F.lit(counters.groups_suppressed).cast("long"),
-            "epsilon_charged": F.lit(float(counters.epsilon_charged)).cast("double"),
-            "error_message": F.lit(error_message[:2000] if error_message else None).cast("string"),
-            "table_outcomes": F.lit(table_outcomes).cast("string"),
+        values: dict[str, object] = {
+            "run_id": run_id,
+            "status": status,
+            "finished_at": _now(),
+            "rows_read": counters.rows_read,
+            "rows_written": counters.rows_written,
+            "rows_quarantined": counters.rows_quarantined,
+            "groups_suppressed": counters.groups_suppressed,
+            "epsilon_charged": float(counters.epsilon_charged),
+            "error_message": error_message[:2000] if error_message else None,
+            "table_outcomes": table_outcomes,
         }
         if counters.tenants:
-            values["tenant_ids"] = F.array(*[F.lit(t) for t in sorted(counters.tenants)])
-        table = DeltaTable.forPath(self._spark, self._path)
-        with_retries(lambda: table.update(F.col("run_id") == F.lit(run_id), values))
+            values["tenant_ids"] = sorted(counters.tenants)
+        self._update([values])
+
+    def _update(self, changes: list[dict[str, object]]) -> None:
+        """Set the given columns of the rows named by each change's ``run_id`` (one commit).
+
+        A merge from a typed Arrow source: values are never spliced into SQL text.
+        """
+        names = list(changes[0])
+        source = pa.Table.from_pylist(changes, schema=pa.schema([_SCHEMA.field(n) for n in names]))
+        updates = {name: f"s.{name}" for name in names if name != "run_id"}
+
+        def merge() -> None:
+            (
+                DeltaTable(self._path)
+                .merge(source, "t.run_id = s.run_id", source_alias="s", target_alias="t")
+                .when_matched_update(updates)
+                .execute()
+            )
+
+        with_retries(merge)
+
+    def _rows(self) -> list[dict[str, object]]:
+        """Every row of the ledger (one per run: small), read with delta-rs."""
+        table = open_table(self._path)
+        return [] if table is None else read_whole(table).to_pylist()
 
     def mark_abandoned_runs(self) -> int:
         """Mark ``running`` rows whose driver is gone as ``abandoned``; return how many.
@@ -132,55 +157,43 @@ class JobRunLedger:
         """
         host = socket.gethostname()
         stale = stale_run_ids(RunQueue(self._run_requests_path).requests(), dt.datetime.now(dt.UTC))
-        running = (
-            self._spark.read.format("delta")
-            .load(self._path)
-            .where(
-                (F.col("status") == "running")
-                & ((F.col("host") == host) | F.col("run_id").isin(sorted(stale)))
-            )
-            .select("run_id", "host", "pid")
-            .collect()  # the ledger is tiny: a handful of open runs at most
-        )
+        running = [
+            r
+            for r in self._rows()
+            if r["status"] == "running" and (r["host"] == host or r["run_id"] in stale)
+        ]
         dead = [
-            r.run_id
+            str(r["run_id"])
             for r in running
-            if r.run_id in stale
+            if r["run_id"] in stale
             or (
-                r.host == host
-                and r.pid is not None
-                and r.pid != os.getpid()
-                and not pid_alive(r.pid)
+                r["host"] == host
+                and isinstance(r["pid"], int)
+                and r["pid"] != os.getpid()
+                and not pid_alive(r["pid"])
             )
         ]
         if dead:
-            table = DeltaTable.forPath(self._spark, self._path)
-            with_retries(
-                lambda: table.update(
-                    F.col("run_id").isin(dead),
+            moment = _now()
+            self._update(
+                [
                     {
-                        "status": F.lit("abandoned"),
-                        "finished_at": F.lit(_now()).cast("timestamp"),
-                        "error_message": F.lit(
+                        "run_id": run_id,
+                        "status": "abandoned",
+                        "finished_at": moment,
+                        "error_message": (
                             "driver ended without finishing the run (process gone or lease lapsed)"
                         ),
-                    },
-                )
+                    }
+                    for run_id in dead
+                ]
             )
         return len(dead)
 
     def is_running(self, tenant_id: str | None) -> bool:
         """Tell whether a live run already covers ``tenant_id`` (or all tenants)."""
-        rows = (
-            self._spark.read.format("delta")
-            .load(self._path)
-            .where(F.col("status") == "running")
-            .where(
-                F.col("tenant_id").isNull()
-                | (F.lit(tenant_id).isNull())
-                | (F.col("tenant_id") == F.lit(tenant_id))
-            )
-            .limit(1)
-            .count()
+        return any(
+            r["status"] == "running"
+            and (r["tenant_id"] is None or tenant_id is None or r["tenant_id"] == tenant_id)
+            for r in self._rows()
         )
-        return rows > 0

@@ -22,11 +22,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from deltalake import DeltaTable
-from deltalake.exceptions import TableNotFoundError
 
 from conf.settings import AnalyticsSettings, ConfigurationError, load_settings
 from jobs.errors import JobError
 from privacy_udfs.accountant import Accountant, WindowAccount, spend_by_window
+from privacy_udfs.delta_reads import open_table, read_whole
 from privacy_udfs.windows import window_of
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE = 0, 1, 2
@@ -40,11 +40,10 @@ class OpsError(JobError):
 def _rows(settings: AnalyticsSettings, *parts: str) -> list[dict[str, Any]]:
     """Every row of a small ops table, or an error naming the table when it is missing."""
     path = settings.path(*parts)
-    try:
-        table = DeltaTable(path)
-    except TableNotFoundError:
-        raise OpsError(f"no table at {path}: no run has written it yet") from None
-    rows: list[dict[str, Any]] = table.to_pyarrow_table().to_pylist()
+    table = open_table(path)
+    if table is None:
+        raise OpsError(f"no table at {path}: no run has written it yet")
+    rows: list[dict[str, Any]] = read_whole(table).to_pylist()
     return rows
 
 

@@ -12,9 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import deltalake
-import pyarrow.compute as pc
-from deltalake.exceptions import TableNotFoundError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -39,6 +36,7 @@ from jobs.release import (
 from jobs.run_report import TableOutcome
 from privacy_udfs import Charge, PrivacyBudget, PrivacyLevel
 from privacy_udfs.budget import LedgerSnapshot
+from privacy_udfs.delta_reads import open_table, read_whole
 
 
 @dataclass(frozen=True)
@@ -120,18 +118,13 @@ def charging_run_status(
     runs = ledger.charging_runs(release_ids)
     if not runs:
         return {}
-    try:
-        table = deltalake.DeltaTable(settings.path("ops", "job_runs"))
-    except TableNotFoundError:
+    table = open_table(settings.path("ops", "job_runs"))
+    if table is None:
         return dict.fromkeys(runs)
-    found = (
-        table.to_pyarrow_dataset()
-        .to_table(
-            columns=["run_id", "status"],
-            filter=pc.field("run_id").isin(sorted(set(runs.values()))),
-        )
-        .to_pylist()
-    )  # one row per charging run
+    wanted = set(runs.values())
+    found = [
+        r for r in read_whole(table, ["run_id", "status"]).to_pylist() if r["run_id"] in wanted
+    ]  # the ledger is small: one row per run
     status = {r["run_id"]: r["status"] for r in found}
     return {release: status.get(run) for release, run in runs.items()}
 

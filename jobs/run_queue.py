@@ -27,12 +27,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import pyarrow as pa
-from deltalake import DeltaTable, QueryBuilder
+from deltalake import DeltaTable
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
 from contracts.columns import arrow_schema
 from contracts.curated import RUN_REQUESTS
 from jobs.errors import JobError
+from privacy_udfs.delta_reads import read_whole
 
 QUEUED, RUNNING = "queued", "running"
 FINAL_STATUSES = ("succeeded", "failed", "refused", "abandoned")
@@ -98,18 +99,6 @@ class RunRequest:
         values = {name: row[name] for name in SCHEMA.names}
         values["previous_run_ids"] = tuple(row["previous_run_ids"] or ())
         return cls(**values)
-
-
-def read_whole(table: DeltaTable, columns: Sequence[str] | None = None) -> pa.Table:
-    """All rows of a small Delta table, read by delta-rs's own engine.
-
-    Not ``to_pyarrow_table()``: its pyarrow scan threads can still be running when the
-    interpreter exits, which aborts the process ("terminate called without an active
-    exception"); a worker run by a CronJob would then report failure.
-    """
-    selected = ", ".join(f'"{name}"' for name in columns) if columns else "*"
-    reader = QueryBuilder().register("t", table).execute(f"SELECT {selected} FROM t")
-    return pa.table(reader.read_all())
 
 
 def _retry_conflicts(action: Callable[[], ResultT], attempts: int = 8) -> ResultT:

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conf.settings import AnalyticsSettings, ConfigurationError, load_settings
-from jobs.run_queue import RunQueue, RunRequest, new_worker_id, read_whole
+from jobs.run_queue import RunQueue, RunRequest, new_worker_id
+from privacy_udfs.delta_reads import read_whole
 
 LOG = logging.getLogger("jobs.worker")
 EXIT_STATUS = {0: "succeeded", 3: "refused"}  # jobs.cli exit codes; anything else failed

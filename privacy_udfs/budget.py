@@ -38,7 +38,6 @@ from typing import Any
 
 import deltalake
 from delta.tables import DeltaTable
-from deltalake.exceptions import TableNotFoundError
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -56,6 +55,7 @@ from privacy_udfs.accountant import (
     spend_by_window,
 )
 from privacy_udfs.delta_commits import conflict_retrying, with_conflict_retries
+from privacy_udfs.delta_reads import open_table, read_whole
 from privacy_udfs.errors import PrivacyConfigurationError, PrivacyError
 from privacy_udfs.windows import window_of, windows_touched
 
@@ -126,11 +126,10 @@ class LedgerSnapshot:
     @classmethod
     def read(cls, path: str, version: int | None = None) -> LedgerSnapshot:
         """The ledger at ``path`` as it is now, or as it stood at ``version``."""
-        try:
-            table = deltalake.DeltaTable(path, version=version)
-        except TableNotFoundError:
+        table = open_table(path, version)
+        if table is None:
             return cls(None, ())
-        data = table.to_pyarrow_dataset().to_table(columns=list(_SNAPSHOT_COLUMNS))
+        data = read_whole(table, _SNAPSHOT_COLUMNS)
         return cls(table.version(), tuple(data.to_pylist()))
 
     def known(self, release_ids: Iterable[str]) -> frozenset[str]:
@@ -197,6 +196,11 @@ class PrivacyBudget:
     def window_kind(self) -> str:
         """``month`` or ``quarter``."""
         return self.accountant.window_kind
+
+    @property
+    def path(self) -> str:
+        """Delta location of the ledger."""
+        return self._path
 
     def __repr__(self) -> str:
         return (

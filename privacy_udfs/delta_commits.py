@@ -24,12 +24,14 @@ from delta.exceptions import (
     MetadataChangedException,
     ProtocolChangedException,
 )
+from deltalake.exceptions import CommitFailedError
 from pyspark.errors import PySparkException
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
 ResultT = TypeVar("ResultT")
 
 CONFLICT_TYPES: tuple[type[Exception], ...] = (
+    CommitFailedError,  # delta-rs: a concurrent commit won (ledgers written without Spark)
     ConcurrentAppendException,
     ConcurrentDeleteDeleteException,
     ConcurrentDeleteReadException,

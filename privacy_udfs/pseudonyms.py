@@ -15,6 +15,7 @@ the bytes.
 
 from __future__ import annotations
 
+from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 
@@ -45,9 +46,14 @@ def hash_id(col: Column | str, key: PseudonymKey) -> Column:
             f"key must be a PseudonymKey (use load_pseudonym_key()), got {type(key).__name__}"
         )
     inner_pad, outer_pad = _padded_keys(key.secret)
-    spark = SparkSession.getActiveSession()
-    if spark is None:
-        raise RuntimeError("hash_id needs an active SparkSession (build one with jobs.session)")
+    # The thread's active session, else the default one: a run in a worker thread of
+    # the driver (concurrent releases) has not made any session active in its thread.
+    try:
+        spark = SparkSession.active()
+    except PySparkRuntimeError:
+        raise RuntimeError(
+            "hash_id needs an active SparkSession (build one with jobs.session)"
+        ) from None
     pads = spark.createDataFrame(
         [(bytearray(inner_pad), bytearray(outer_pad))], "inner_pad binary, outer_pad binary"
     )

@@ -154,12 +154,13 @@ class _ChargedMeanwhile(PrivacyBudget):
 
     def __init__(self, spark: SparkSession, path: str, limit: float, other: list[Charge]) -> None:
         super().__init__(spark, path, limit)
-        self._other = other
+        self.session = spark
+        self.other = other
 
     def _append(self, rows, note="", *, exists=False):  # type: ignore[no-untyped-def]
-        if self._other:
-            other, self._other = self._other, []
-            PrivacyBudget(self._spark, self._path, self.limit_per_window).charge(
+        if self.other:
+            other, self.other = self.other, []
+            PrivacyBudget(self.session, self.path, self.limit_per_window).charge(
                 other, job_run_id="other-run"
             )
         return super()._append(rows, note, exists=exists)
