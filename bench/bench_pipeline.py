@@ -34,6 +34,7 @@ from jobs.arguments import JobArguments
 from jobs.baseline import NO_PROTECTIONS, run_baseline
 from jobs.delta_io import is_delta_table
 from jobs.generate import GeneratorConfig, generate_raw_tables, write_raw_tables
+from jobs.job_logging import configure_job_logging
 from jobs.run_all import ALL_JOBS
 from jobs.runner import run_release
 from jobs.session import build_spark_session
@@ -101,13 +102,23 @@ def main() -> None:
         default="8g",
         help="JVM heap of the local driver, as spark-submit --driver-memory (default 8g)",
     )
+    parser.add_argument(
+        "--steps",
+        action="store_true",
+        help="print every run's progress lines with their durations (the per-step profile)",
+    )
     args = parser.parse_args()
+    if args.steps:
+        configure_job_logging()
     spark = build_spark_session(
         "bench-pipeline",
         master=args.master,
         shuffle_partitions=8,
         ui_enabled=False,
-        extra_conf={"spark.driver.memory": args.driver_memory},
+        extra_conf={
+            "spark.driver.memory": args.driver_memory,
+            "spark.ui.showConsoleProgress": "false",
+        },
     )
     spark.sparkContext.setLogLevel("ERROR")
     rows = []
