@@ -45,7 +45,9 @@ _EXPORTS: dict[str, str] = {
     "TunedBounds": "privacy_udfs.tuning",
     "TuningPlan": "privacy_udfs.tuning",
     "Sensitivities": "privacy_udfs.bounding",
+    "PairColumns": "privacy_udfs.bounding",
     "bound_contributions": "privacy_udfs.bounding",
+    "bounded_pairs": "privacy_udfs.bounding",
     "clamp": "privacy_udfs.bounding",
     "compare_mechanisms": "privacy_udfs.zcdp",
     "derive_export_key": "privacy_udfs.keys",
@@ -81,8 +83,10 @@ if TYPE_CHECKING:
     from privacy_udfs.bounding import (
         BoundedData,
         ContributionBounds,
+        PairColumns,
         Sensitivities,
         bound_contributions,
+        bounded_pairs,
         clamp,
     )
     from privacy_udfs.budget import (
@@ -137,6 +141,7 @@ __all__ = [
     "ContributionBounds",
     "Measure",
     "MissingColumnsError",
+    "PairColumns",
     "PrivacyBudget",
     "PrivacyConfigurationError",
     "PrivacyError",
@@ -150,6 +155,7 @@ __all__ = [
     "TuningPlan",
     "WindowAccount",
     "bound_contributions",
+    "bounded_pairs",
     "clamp",
     "compare_mechanisms",
     "derive_export_key",

@@ -26,7 +26,13 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from contracts.levels import PrivacyLevel
-from privacy_udfs.bounding import ContributionBounds, Sensitivities, bound_contributions, clamp
+from privacy_udfs.bounding import (
+    ContributionBounds,
+    PairColumns,
+    Sensitivities,
+    bounded_pairs,
+    clamp,
+)
 from privacy_udfs.calibration import (
     ACCOUNTINGS,
     Accounting,
@@ -65,6 +71,7 @@ RELEASE_COLUMNS: tuple[str, ...] = (
 )
 _ROWS, _LEARNERS = ROWS, LEARNERS  # the true aggregates every kind's noise reads
 _NOISY_LEARNERS, _SELECTION = "__noisy_learners", "__sel"
+_PAIR = PairColumns()
 
 
 def private_aggregate(
@@ -339,11 +346,17 @@ class _DpRelease:
             values = values.join(
                 F.broadcast(public_groups.select(*self.groups).distinct()), self.groups, "left_semi"
             )
-        bounded = bound_contributions(
-            values, self.privacy_id, self.groups, self.bounds, random_source=self.source
-        ).df  # shape: <= L·C rows per learner in <= L groups
-        aggregated = bounded.groupBy(*self.groups).agg(
-            *self._true_aggregates(value_cols)
+        pairs = bounded_pairs(
+            values,
+            self.privacy_id,
+            self.groups,
+            self.bounds,
+            self._pair_aggregates(value_cols),
+            random_source=self.source,
+            columns=_PAIR,
+        )  # shape: one row per kept (learner, group), <= L per learner
+        aggregated = pairs.groupBy(*self.groups).agg(
+            *self._true_aggregates()
         )  # shape: one row per group present in df
         if public_groups is not None:
             aggregated = _with_public_keys(aggregated, public_groups, self.groups, self._zeros())
@@ -446,14 +459,28 @@ class _DpRelease:
 
     # ---- Spark expressions ----------------------------------------------------
 
-    def _true_aggregates(self, value_cols: Mapping[str, str]) -> list[Column]:
+    def _pair_aggregates(self, value_cols: Mapping[str, str]) -> list[Column]:
+        """Each noised measure's aggregates of one learner's rows in one group."""
+        return [
+            column
+            for m in self.measures
+            if m.name in value_cols and kind_of(m).noised_under_dp
+            for column in kind_of(m).true_aggregates(self, m, F.col(value_cols[m.name]))
+        ]
+
+    def _true_aggregates(self) -> list[Column]:
+        """Per group, from the bounded pairs: rows (C-capped), learners, each measure's sums."""
+
+        def scaled(name: str) -> Column:
+            return F.col(name) * F.col(_PAIR.scale)
+
         aggregates = [
-            F.count(F.lit(1)).alias(_ROWS),
-            F.count_distinct(F.col(self.privacy_id)).alias(_LEARNERS),
+            F.sum(_PAIR.rows).alias(_ROWS),
+            F.count(F.lit(1)).alias(_LEARNERS),  # one pair per learner in the group
         ]
         for m in self.measures:
-            if m.name in value_cols and kind_of(m).noised_under_dp:
-                aggregates += kind_of(m).true_aggregates(self, m, F.col(value_cols[m.name]))
+            if m.kind in VALUE_KINDS and kind_of(m).noised_under_dp:
+                aggregates += kind_of(m).group_aggregates(self, m, scaled)
         return aggregates
 
     def _zeros(self) -> dict[str, Column]:

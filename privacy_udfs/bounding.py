@@ -114,9 +114,10 @@ def bound_contributions(
     """Keep at most ``L`` random partitions per learner and ``C`` random rows in each.
 
     Partitions are ranked per learner by a keyed hash of the partition key (a
-    fresh random salt per call), rows within a partition by ``rand()``; both
-    windows share one shuffle by ``privacy_id``. Rows with a null privacy id
-    cannot be bounded and are dropped.
+    fresh random salt per call), rows within a partition by ``rand()``. Both
+    windows share one shuffle by ``privacy_id`` and one sort: rows are sorted by
+    (learner, hash, key, random), which orders the row ranks and, as its prefix, the
+    partition ranks. Rows with a null privacy id cannot be bounded and are dropped.
 
     Args:
         df: One row per event: ``privacy_id``, ``partition_cols`` and other columns.
@@ -148,21 +149,25 @@ def bound_contributions(
     partition_key = [F.col(c) for c in partitions]
     # Ranking each learner's partitions by a salted hash of (learner, key) picks a uniformly
     # random subset of L of them, independently per learner; the key breaks hash ties.
-    by_learner = Window.partitionBy(privacy_id).orderBy(
-        F.xxhash64(F.lit(salt), F.col(privacy_id), *partition_key), *partition_key
-    )
-    by_learner_partition = Window.partitionBy(privacy_id, *partitions).orderBy(F.rand(seed))
-    rank_columns = ["__partition_rank", "__row_rank"]
+    hashed = "__partition_hash"
+    by_partition = [F.col(hashed), *partition_key]
+    by_learner = Window.partitionBy(privacy_id).orderBy(*by_partition)
+    # (learner, hash, key) names the same groups as (learner, key); putting the hash first
+    # makes this window's sort, (learner, hash, key, random), also satisfy by_learner's.
+    by_learner_partition = Window.partitionBy(privacy_id, *by_partition).orderBy(F.rand(seed))
+    row_rank, partition_rank = "__row_rank", "__partition_rank"
     bounded = (
         df.where(F.col(privacy_id).isNotNull())
-        .withColumn(rank_columns[0], F.dense_rank().over(by_learner))
-        .withColumn(rank_columns[1], F.row_number().over(by_learner_partition))
-        .where(
-            (F.col(rank_columns[0]) <= bounds.max_partitions)
-            & (F.col(rank_columns[1]) <= bounds.max_rows_per_partition)
-        )
-        .drop(*rank_columns)
+        # One explicit shuffle by learner serves both windows.
+        .repartition(privacy_id)
+        .withColumn(hashed, F.xxhash64(F.lit(salt), F.col(privacy_id), *partition_key))
+        .withColumn(row_rank, F.row_number().over(by_learner_partition))
+        # The filter between the windows keeps Spark from swapping them (and sorting twice).
+        .where(F.col(row_rank) <= bounds.max_rows_per_partition)
+        .withColumn(partition_rank, F.dense_rank().over(by_learner))
+        .where(F.col(partition_rank) <= bounds.max_partitions)
     )  # shape: <= L·C rows per learner, <= L distinct partitions per learner
+    bounded = bounded.drop(hashed, row_rank, partition_rank)
     if bounds.lower is None or bounds.upper is None:
         if value_col is not None:
             raise PrivacyConfigurationError(
@@ -172,3 +177,86 @@ def bound_contributions(
     if value_col is not None:
         bounded = bounded.withColumn(value_col, clamp(value_col, bounds.lower, bounds.upper))
     return BoundedData(bounded, Sensitivities.of(bounds, bounds.lower, bounds.upper))
+
+
+@dataclass(frozen=True)
+class PairColumns:
+    """Names of the columns :func:`bounded_pairs` adds to each (learner, partition) row."""
+
+    rows: str = "__pair_rows"
+    scale: str = "__pair_scale"
+
+
+def bounded_pairs(
+    df: DataFrame,
+    privacy_id: str,
+    partition_cols: Sequence[str],
+    bounds: ContributionBounds,
+    aggregates: Sequence[Column],
+    *,
+    random_source: RandomSource | None = None,
+    columns: PairColumns = PairColumns(),
+) -> DataFrame:
+    """One row per kept (learner, partition): ``aggregates`` of its rows and its row scale.
+
+    The aggregation-first form of :func:`bound_contributions`, for releases whose
+    aggregates are sums: at most ``L`` partitions per learner, chosen at random
+    exactly as there (a salted hash rank), and in each partition the learner's
+    ``n`` rows count as ``min(n, C)`` rows: ``columns.rows`` is ``min(n, C)`` and
+    ``columns.scale`` is ``min(n, C)/n``, by which every sum of the pair is to be
+    multiplied. That is the expected value of keeping ``C`` random rows, so a
+    learner moves any row count by at most ``L·C`` and any sum of values clamped
+    to ``[lower, upper]`` by at most ``L·C·max(|lower|, |upper|)``: the
+    sensitivities of :class:`Sensitivities`, without the sampling variance and
+    with one hash aggregation instead of a sort of every row.
+
+    Args:
+        df: One row per event: ``privacy_id``, ``partition_cols`` and the columns
+            ``aggregates`` read.
+        privacy_id: Column identifying the learner (pseudonym).
+        partition_cols: Columns defining the groups of the release.
+        bounds: The caps (``lower``/``upper`` are the caller's to apply to values).
+        aggregates: Aliased aggregate columns of one learner's rows in one partition.
+        random_source: Source of the partition-ranking salt; defaults to the OS CSPRNG.
+        columns: Names of the added row-count and scale columns.
+
+    Returns:
+        ``privacy_id``, ``partition_cols``, the aggregates and the two pair columns.
+
+    Raises:
+        MissingColumnsError: A named column is absent.
+        PrivacyConfigurationError: ``partition_cols`` is empty or contains ``privacy_id``.
+    """
+    partitions = list(partition_cols)
+    if not partitions:
+        raise PrivacyConfigurationError("partition_cols must name at least one column")
+    if privacy_id in partitions:
+        raise PrivacyConfigurationError(f"privacy_id {privacy_id!r} cannot be a partition column")
+    require_columns("bounded_pairs", df.columns, [privacy_id, *partitions])
+    source = random_source if random_source is not None else secure_random_source()
+    salt = int.from_bytes(source.driver_bytes("bounding-salt", 8), "big", signed=True)
+    partition_key = [F.col(c) for c in partitions]
+    pair_rows = "__pair_n"
+    pairs = (
+        df.where(F.col(privacy_id).isNotNull())
+        # Shuffled once by learner: the pair aggregation and the rank window both reuse it.
+        .repartition(privacy_id)
+        .groupBy(privacy_id, *partitions)
+        .agg(F.count(F.lit(1)).alias(pair_rows), *aggregates)
+    )  # shape: one row per (learner, partition)
+    by_learner = Window.partitionBy(privacy_id).orderBy(
+        F.xxhash64(F.lit(salt), F.col(privacy_id), *partition_key), *partition_key
+    )
+    kept_rows = F.least(F.col(pair_rows), F.lit(bounds.max_rows_per_partition))
+    rank = "__partition_rank"
+    return (
+        pairs.withColumn(rank, F.row_number().over(by_learner))
+        .where(F.col(rank) <= bounds.max_partitions)
+        .withColumns(
+            {
+                columns.rows: kept_rows.cast("long"),
+                columns.scale: kept_rows.cast("double") / F.col(pair_rows).cast("double"),
+            }
+        )
+        .drop(rank, pair_rows)
+    )  # shape: <= L rows per learner

@@ -10,6 +10,7 @@ noise functions) is asked of the :class:`ReleaseNoise` the release passes in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from pyspark.sql import Column
@@ -23,6 +24,9 @@ from privacy_udfs.noise import exponential_quantile
 from privacy_udfs.randomness import RandomSource
 
 ROWS, LEARNERS = "__rows", "__learners"
+
+#: A pair column scaled to the release's C rows per (learner, group).
+Scaled = Callable[[str], Column]
 
 
 class ReleaseNoise(Protocol):
@@ -103,7 +107,15 @@ class MeasureKind:
         raise NotImplementedError
 
     def true_aggregates(self, r: ReleaseNoise, m: Measure, value: Column) -> list[Column]:
-        """Aggregates computed after bounding, in the same pass as the others."""
+        """Scalar aggregates of one learner's rows in one group (before scaling to C rows)."""
+        return []
+
+    def group_aggregates(self, r: ReleaseNoise, m: Measure, scaled: Scaled) -> list[Column]:
+        """Per-group aggregates of the pair columns.
+
+        ``scaled(name)`` is a pair's column times its row scale ``min(n, C)/n``, so no
+        learner adds more than C rows' worth to a group.
+        """
         return []
 
     def zeros(self, m: Measure) -> dict[str, Column]:
@@ -184,7 +196,12 @@ class Sum(MeasureKind):
 
     @override
     def true_aggregates(self, r: ReleaseNoise, m: Measure, value: Column) -> list[Column]:
-        return [F.coalesce(F.sum(value), F.lit(0.0)).alias(f"__sum_{m.name}")]
+        return [F.sum(value).alias(f"__sum_{m.name}")]
+
+    @override
+    def group_aggregates(self, r: ReleaseNoise, m: Measure, scaled: Scaled) -> list[Column]:
+        name = f"__sum_{m.name}"
+        return [F.coalesce(F.sum(scaled(name)), F.lit(0.0)).alias(name)]
 
     @override
     def zeros(self, m: Measure) -> dict[str, Column]:
@@ -217,8 +234,19 @@ class Mean(MeasureKind):
 
     @override
     def true_aggregates(self, r: ReleaseNoise, m: Measure, value: Column) -> list[Column]:
-        centered = F.coalesce(F.sum(value - F.lit(r.midpoint(m))), F.lit(0.0))
+        centered = F.sum(value - F.lit(r.midpoint(m)))
         return [centered.alias(f"__csum_{m.name}"), F.count(value).alias(f"__cnt_{m.name}")]
+
+    @override
+    def group_aggregates(self, r: ReleaseNoise, m: Measure, scaled: Scaled) -> list[Column]:
+        csum, count = f"__csum_{m.name}", f"__cnt_{m.name}"
+        # A pair's scaled value count is whole unless it has null values; rounding keeps it
+        # within [0, C] (its sensitivity) and the count an integer for discrete noise.
+        whole_count = F.round(scaled(count)).cast("long")
+        return [
+            F.coalesce(F.sum(scaled(csum)), F.lit(0.0)).alias(csum),
+            F.coalesce(F.sum(whole_count), F.lit(0).cast("long")).alias(count),
+        ]
 
     @override
     def zeros(self, m: Measure) -> dict[str, Column]:
@@ -272,12 +300,23 @@ class Percentile(MeasureKind):
         lower, upper = m.value_range(r.bounds)
         width = (upper - lower) / m.bins
         index = F.least(F.floor((value - F.lit(lower)) / F.lit(width)), F.lit(m.bins - 1))
-        counts = [F.count(F.when(index == F.lit(j), F.lit(1))) for j in range(m.bins)]
-        return [F.array(*counts).alias(f"__hist_{m.name}")]
+        return [
+            F.count(F.when(index == F.lit(j), F.lit(1))).alias(f"__hist_{m.name}_{j}")
+            for j in range(m.bins)
+        ]
+
+    @override
+    def group_aggregates(self, r: ReleaseNoise, m: Measure, scaled: Scaled) -> list[Column]:
+        # Scaled bin counts are fractional; a learner's total weight is still <= L·C rows,
+        # which is the utilities' sensitivity.
+        bins = [
+            F.coalesce(F.sum(scaled(f"__hist_{m.name}_{j}")), F.lit(0.0)) for j in range(m.bins)
+        ]
+        return [F.array(*bins).alias(f"__hist_{m.name}")]
 
     @override
     def zeros(self, m: Measure) -> dict[str, Column]:
-        return {f"__hist_{m.name}": F.array_repeat(F.lit(0).cast("long"), m.bins)}
+        return {f"__hist_{m.name}": F.array_repeat(F.lit(0.0), m.bins)}
 
     @override
     def noised(self, r: ReleaseNoise, m: Measure, share: float) -> list[Column]:

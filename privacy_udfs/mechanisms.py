@@ -117,13 +117,15 @@ def add_grid_noise(values: FloatArray, calibration: GridNoise, stream: ByteStrea
     return (units + noise).astype(np.float64) * calibration.granularity
 
 
-def quantile_bin_utilities(histograms: IntArray, quantile: float) -> FloatArray:
+def quantile_bin_utilities(histograms: IntArray | FloatArray, quantile: float) -> FloatArray:
     """Exponential-mechanism utilities of each bin for the ``quantile`` of each row.
 
     Bin ``j`` covers cumulative ranks ``[c_j, c_j + h_j]``; its utility is minus
     the distance from the target rank ``q·n`` to that interval, so bins holding
     the quantile score 0. One row added or removed changes any utility by at
-    most 1, so ``Δu`` is the number of rows a learner may contribute.
+    most 1 (a row of weight w, as in releases that scale a learner's rows in a group
+    to C, by at most w), so ``Δu`` is the number (total weight) of rows a learner
+    may contribute.
     """
     counts = histograms.astype(np.float64)
     below = np.cumsum(counts, axis=1) - counts

@@ -211,7 +211,8 @@ def exponential_quantile(
     chosen bin's midpoint.
 
     Args:
-        histogram: ``array<long>`` column, one count per bin (no nulls).
+        histogram: ``array<long>`` or ``array<double>`` column, one count (or a learner-scaled
+            weight) per bin, no nulls.
         quantile: In (0, 1), e.g. 0.5 for the median.
         lower: Lower edge of the first bin.
         upper: Upper edge of the last bin.
@@ -227,7 +228,7 @@ def exponential_quantile(
     def noise(batch: pd.Series, stream: ByteStream) -> pd.Series:
         if batch.empty:
             return pd.Series([], dtype="float64")
-        histograms = np.stack([np.asarray(h, dtype=np.int64) for h in batch])
+        histograms = np.stack([np.asarray(h, dtype=np.float64) for h in batch])
         utilities = mechanisms.quantile_bin_utilities(histograms, quantile)
         chosen = mechanisms.exponential_mechanism(utilities, epsilon, sensitivity, stream)
         width = (upper - lower) / histograms.shape[1]

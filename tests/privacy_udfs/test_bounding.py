@@ -13,9 +13,11 @@ from scipy import stats
 from privacy_udfs import (
     ContributionBounds,
     MissingColumnsError,
+    PairColumns,
     PrivacyConfigurationError,
     Sensitivities,
     bound_contributions,
+    bounded_pairs,
     clamp,
 )
 
@@ -117,3 +119,52 @@ def test_rows_without_learner_are_dropped(spark: SparkSession) -> None:
     df = spark.createDataFrame([("a", 1), (None, 1)], "learner string, day int")
     bounded = bound_contributions(df, "learner", ["day"], ContributionBounds(1, 1)).df
     assert_df_equality(bounded, df.where(F.col("learner").isNotNull()), ignore_nullable=True)
+
+
+@settings(
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=events, max_partitions=st.integers(1, 3), max_rows=st.integers(1, 3))
+def test_bounded_pairs_scale_each_learners_group_to_c_rows(
+    spark: SparkSession, rows: list[tuple[int, int, float]], max_partitions: int, max_rows: int
+) -> None:
+    df = spark.createDataFrame(rows, "learner int, day int, minutes double")
+    bounds = ContributionBounds(max_partitions, max_rows, lower=0.0, upper=240.0)
+    pairs = bounded_pairs(
+        df.withColumn("minutes", clamp("minutes", 0.0, 240.0)),
+        "learner",
+        ["day"],
+        bounds,
+        [F.sum("minutes").alias("total")],
+        columns=PairColumns(rows="kept", scale="scale"),
+    ).collect()
+
+    original: dict[tuple[int, int], list[float]] = {}
+    for learner, day, minutes in rows:
+        original.setdefault((learner, day), []).append(min(max(minutes, 0.0), 240.0))
+    for learner in {r[0] for r in rows}:
+        days = [d for (lrn, d) in original if lrn == learner]
+        kept = [p for p in pairs if p.learner == learner]
+        assert len(kept) == min(max_partitions, len(days))  # at most L, as many as allowed
+        for pair in kept:
+            values = original[(learner, pair.day)]
+            assert pair.kept == min(max_rows, len(values))
+            assert pair.scale == pytest.approx(min(max_rows, len(values)) / len(values))
+            # The scaled sum is the learner's own mean times C: never more than C rows' worth.
+            scaled = pair.total * pair.scale
+            assert scaled == pytest.approx(pair.kept * sum(values) / len(values))
+            assert 0.0 <= scaled <= max_rows * 240.0 + 1e-9
+
+
+def test_bounded_pairs_choose_groups_at_random_and_check_arguments(spark: SparkSession) -> None:
+    learners = 400
+    rows = [(f"l{i}", day) for i in range(learners) for day in range(4)] + [(None, 1)]
+    df = spark.createDataFrame(rows, "learner string, day int")
+    chosen = bounded_pairs(df, "learner", ["day"], ContributionBounds(1, 1), [])
+    day_counts = [r["count"] for r in chosen.groupBy("day").count().collect()]
+    assert sum(day_counts) == learners  # one group per learner; the null learner is dropped
+    assert len(day_counts) == 4 and stats.chisquare(day_counts).pvalue > 1e-4
+    with pytest.raises(MissingColumnsError, match=r"\['week'\]"):
+        bounded_pairs(df, "learner", ["week"], ContributionBounds(1, 1), [])
+    with pytest.raises(PrivacyConfigurationError, match="partition column"):
+        bounded_pairs(df, "learner", ["learner"], ContributionBounds(1, 1), [])
