@@ -438,7 +438,10 @@ PUBLIC_METRICS = CuratedTable(
     ),
     partition_by=(),
     period_column="period_start",
-    suppression_rule=_K_RULE,
+    suppression_rule=(
+        _K_RULE + " The average_mastery_score row also when learners with a scored assessment"
+        " < k (its own noisy count in DP levels)."
+    ),
 )
 
 LEARNER_SNAPSHOTS = CuratedTable(

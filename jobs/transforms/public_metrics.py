@@ -9,11 +9,17 @@ are clamped to per-learner caps that grow with the period's length (per
 31-day month, see :data:`jobs.transforms.activity.CAPS_PER_MONTH`; minutes use ``upper`` from
 ``conf/bounds.toml``). One :func:`privacy_udfs.private_aggregate` call over a
 single public group noises the totals, ε split evenly by the engine across its
-components (:data:`MAIN_FRACTION` of the job's ε); ``active_tenants`` uses the
-rest (:data:`TENANT_FRACTION`):
+components (:data:`MAIN_FRACTION` of the job's ε); the average mastery score
+(:data:`MASTERY_FRACTION`) and ``active_tenants`` (:data:`TENANT_FRACTION`) use
+the rest:
 
-- ``total_learning_hours`` = noisy minutes / 60; ``average_mastery_score`` =
-  noisy score sum / noisy assessment count (post-processing, clamped to [0, 100]);
+- ``total_learning_hours`` = noisy minutes / 60;
+- ``average_mastery_score`` = the mean over learners with a scored assessment of
+  each learner's own mean score (one value in [0, 100] per learner: sensitivity
+  100, where a sum of every score would have 100 × the assessment cap), as a noisy
+  centred sum over the noisy count of those learners, clamped to [0, 100]. It is
+  null (``insufficient_data``) when fewer than k (noisy, under DP) learners have a
+  scored assessment, even when the other totals are published;
 - ``active_tenants`` = tenants whose distinct active learners in the period are at
   least 1: exact at ``anonymized``; under DP decided on noisy per-tenant counts
   over the public tenant list (sensitivity 1), post-processing of that release.
@@ -44,7 +50,8 @@ from jobs.transforms.activity import (
 from jobs.transforms.common import aggregate, platform_inputs, tenants_frame
 from privacy_udfs import Measure
 
-MAIN_FRACTION = 0.85
+MAIN_FRACTION = 0.7
+MASTERY_FRACTION = 0.15
 TENANT_FRACTION = 0.15
 
 
@@ -105,12 +112,19 @@ def public_measures(context: ReleaseContext) -> list[Measure]:
             upper=assessments,
             integer_valued=True,
         ),
+    ]
+
+
+def mastery_measures() -> list[Measure]:
+    """The average mastery score: one mean score per assessed learner, over their count."""
+    return [
+        Measure(name="assessed_learners", kind="distinct_count"),
         Measure(
-            name="score_total",
-            kind="sum",
-            value_col="score_total",
-            lower=0.0,
-            upper=SCORE_RANGE[1] * assessments,
+            name="average_mastery_score",
+            kind="mean",
+            value_col="mean_score",
+            lower=float(SCORE_RANGE[0]),
+            upper=float(SCORE_RANGE[1]),
         ),
     ]
 
@@ -153,15 +167,12 @@ def metric_rows(df: DataFrame) -> DataFrame:
             scale_map({"metric_value": scales["assessments_completed"]}),
         ),
         "average_mastery_score": (
-            mean_score("score_total", "assessments_completed"),
-            scale_map(
-                {
-                    "score_total": scales["score_total"],
-                    "assessments_completed": scales["assessments_completed"],
-                }
-            ),
+            F.col("average_mastery_score"),
+            scale_map({"metric_value": F.col("mastery_scales")["average_mastery_score"]}),
         ),
     }
+    # The mastery row comes from its own release: its suppression and mechanism.
+    own = {"average_mastery_score": ("mastery_insufficient", "mastery_mechanism")}
     rows = F.array(
         *[
             F.struct(
@@ -170,13 +181,13 @@ def metric_rows(df: DataFrame) -> DataFrame:
                 F.lit(m.label).alias("display_label"),
                 F.lit(m.order).alias("display_order"),
                 values[m.key][1].alias("noise_scales"),
+                F.col(own.get(m.key, ("insufficient_data",))[0]).alias("insufficient_data"),
+                F.col(own.get(m.key, ("", "noise_mechanism"))[1]).alias("noise_mechanism"),
             )
             for m in PUBLIC_METRICS
         ]
     )
-    return df.select(
-        "period_start", "delta", "noise_mechanism", "insufficient_data", F.inline(rows)
-    )
+    return df.select("period_start", "delta", F.inline(rows))
 
 
 def public_metrics(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
@@ -207,6 +218,26 @@ def public_metrics(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame
         max_partitions=1,
         max_rows_per_partition=1,
     )
+    # Shape: one row per learner with a scored assessment -> their own mean score.
+    assessed = activity.where(F.col("assessments") > 0).withColumn(
+        "mean_score", mean_score("score_total", "assessments")
+    )
+    mastery = aggregate(
+        assessed,
+        context,
+        group_cols=["period_start"],
+        measures=mastery_measures(),
+        epsilon_fraction=MASTERY_FRACTION,
+        public_groups=period,
+        max_partitions=1,
+        max_rows_per_partition=1,
+    ).select(
+        "period_start",
+        "average_mastery_score",
+        F.col("noise_scales").alias("mastery_scales"),
+        F.col("insufficient_data").alias("mastery_insufficient"),
+        F.col("noise_mechanism").alias("mastery_mechanism"),
+    )  # shape: one row (the period)
     tenants = active_tenants(
         activity,
         context,
@@ -215,8 +246,18 @@ def public_metrics(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame
         grid=tenants_frame(inputs).withColumn("period_start", F.lit(scope.start)),
     )
     return (
-        totals.join(tenants, on="period_start", how="left")
+        totals.join(mastery, on="period_start", how="left")
+        .join(tenants, on="period_start", how="left")
         .withColumn("active_tenants", F.when(~F.col("insufficient_data"), F.col("active_tenants")))
+        # A platform too small to publish publishes no mastery either.
+        .withColumn(
+            "mastery_insufficient",
+            F.col("insufficient_data") | F.coalesce(F.col("mastery_insufficient"), F.lit(True)),
+        )
+        .withColumn(
+            "average_mastery_score",
+            F.when(~F.col("mastery_insufficient"), F.col("average_mastery_score")),
+        )
         .transform(metric_rows)
         .withColumn("period_end", F.lit(scope.end))
         .withColumn("epsilon", F.lit(context.epsilon or 0.0))

@@ -51,16 +51,31 @@ def released(spark: SparkSession, events, learner_rows, context):
 def test_anonymized_exact_values_and_k5_suppression(spark: SparkSession) -> None:
     context = make_context("public_metrics", DAY1, END)
     actual = released(spark, day_events(), learners(), context)
-    # 6 learners of 2 tenants; 11 sessions (7 on day 1, 4 on day 2) of 7 hours; scores 80, 60.
-    values = [6.0, 2.0, 7.0, 11.0, 2.0, 2.0, 70.0]
+    # 6 learners of 2 tenants; 11 sessions (7 on day 1, 4 on day 2) of 7 hours; scores 80, 60:
+    # the mean score of 2 assessed learners is a cohort under k, suppressed on its own.
+    values = [6.0, 2.0, 7.0, 11.0, 2.0, 2.0, None]
     expected = spark.createDataFrame(
         [
-            (key, DAY1, END, value, label, order, False)
+            (key, DAY1, END, value, label, order, value is None)
             for (key, label, order), value in zip(LABELS, values, strict=True)
         ],
         actual.schema,
     )
     assert_approx_df_equality(actual, expected, 1e-9, ignore_row_order=True, ignore_nullable=True)
+
+    # Five assessed learners: the mean of each learner's own mean score (learner 1: 90 and
+    # 50 -> 70; learners 2-5: 80, 60, 100, 40), not the mean of the six scores (70).
+    scores = [(1, 90.0), (1, 50.0), (2, 80.0), (3, 60.0), (4, 100.0), (5, 40.0)]
+    assessed = [
+        event(40 + n, who, "assessment_completed", AT, score=score, attempt=1)
+        for n, (who, score) in enumerate(scores)
+    ]
+    mastery = {
+        r.metric_key: r
+        for r in released(spark, [*day_events(), *assessed], learners(), context).collect()
+    }["average_mastery_score"]
+    assert not mastery.insufficient_data
+    assert mastery.metric_value == pytest.approx((70.0 + 80.0 + 60.0 + 100.0 + 40.0) / 5)
 
     four = [event(i, i, "session", AT, duration_minutes=10.0, tenant=TENANT_B) for i in range(1, 5)]
     small = released(
@@ -100,8 +115,12 @@ def test_dp_metadata_and_errors_within_scale(
         assert r.epsilon == pytest.approx(context.epsilon)
         assert r.delta == context.delta
         assert MECHANISMS[context.job_bounds.accounting] in r.noise_mechanism
-        # a single decision on the noisy learner count suppresses all rows or none
-        assert r.insufficient_data is rows["total_learners_active"].insufficient_data
+        # a single decision on the noisy learner count suppresses all totals or none; the
+        # mean score has its own (no learner of this platform took an assessment)
+        if r.metric_key == "average_mastery_score":
+            assert r.insufficient_data and r.metric_value is None
+        else:
+            assert r.insufficient_data is rows["total_learners_active"].insufficient_data
     learners_row = rows["total_learners_active"]
     if not learners_row.insufficient_data:
         assert learners_row.metric_value >= 5
