@@ -15,11 +15,11 @@ import time
 from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
+from jobs.session_daily import main
 from pyspark.sql import DataFrame
 
 import jobs.runner
 from jobs import delta_io
-from jobs.session_daily import main
 
 _real_overwrite_slice = delta_io.overwrite_slice
 
