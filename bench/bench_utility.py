@@ -344,7 +344,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             log("bounding-only release done")
             for name in names:
-                comparisons.append(compare(name, "bounding only", exact[name], bounded[name]))
+                if name in bounded:  # learner-level tables have no DP release
+                    comparisons.append(compare(name, "bounding only", exact[name], bounded[name]))
     print(
         f"\nDistricts of {', '.join(f'{n:,}' for n in sizes)} learners, {config.days} days "
         f"from {config.start}, {config.events:,} events, seed {config.seed}; "
