@@ -102,6 +102,33 @@ def clamp(col: Column | str, lo: float, hi: float) -> Column:
     return F.when(value.isNull() | F.isnan(value.cast("double")), F.lit(None)).otherwise(clamped)
 
 
+def _validated_partitions(
+    caller: str,
+    df: DataFrame,
+    privacy_id: str,
+    partition_cols: Sequence[str],
+    value_cols: Sequence[str],
+) -> list[str]:
+    """The partition columns, checked against ``privacy_id`` and ``df``'s columns."""
+    partitions = list(partition_cols)
+    if not partitions:
+        raise PrivacyConfigurationError("partition_cols must name at least one column")
+    if privacy_id in partitions:
+        raise PrivacyConfigurationError(f"privacy_id {privacy_id!r} cannot be a partition column")
+    require_columns(caller, df.columns, [privacy_id, *partitions, *value_cols])
+    return partitions
+
+
+def _partition_hash(source: RandomSource, privacy_id: str, partitions: Sequence[str]) -> Column:
+    """A salted hash of (learner, key), fresh salt per call.
+
+    Ranking each learner's partitions by it picks a uniformly random subset of L of them,
+    independently per learner (the key itself breaks hash ties).
+    """
+    salt = int.from_bytes(source.driver_bytes("bounding-salt", 8), "big", signed=True)
+    return F.xxhash64(F.lit(salt), F.col(privacy_id), *[F.col(c) for c in partitions])
+
+
 def bound_contributions(
     df: DataFrame,
     privacy_id: str,
@@ -135,20 +162,12 @@ def bound_contributions(
         MissingColumnsError: A named column is absent.
         PrivacyConfigurationError: ``partition_cols`` is empty or contains ``privacy_id``.
     """
-    partitions = list(partition_cols)
-    if not partitions:
-        raise PrivacyConfigurationError("partition_cols must name at least one column")
-    if privacy_id in partitions:
-        raise PrivacyConfigurationError(f"privacy_id {privacy_id!r} cannot be a partition column")
-    needed = [privacy_id, *partitions] + ([value_col] if value_col else [])
-    require_columns("bound_contributions", df.columns, needed)
-
+    partitions = _validated_partitions(
+        "bound_contributions", df, privacy_id, partition_cols, [value_col] if value_col else []
+    )
     source = random_source if random_source is not None else secure_random_source()
-    salt = int.from_bytes(source.driver_bytes("bounding-salt", 8), "big", signed=True)
     seed = int.from_bytes(source.driver_bytes("bounding-seed", 8), "big", signed=True)
     partition_key = [F.col(c) for c in partitions]
-    # Ranking each learner's partitions by a salted hash of (learner, key) picks a uniformly
-    # random subset of L of them, independently per learner; the key breaks hash ties.
     hashed = "__partition_hash"
     by_partition = [F.col(hashed), *partition_key]
     by_learner = Window.partitionBy(privacy_id).orderBy(*by_partition)
@@ -160,7 +179,7 @@ def bound_contributions(
         df.where(F.col(privacy_id).isNotNull())
         # One explicit shuffle by learner serves both windows.
         .repartition(privacy_id)
-        .withColumn(hashed, F.xxhash64(F.lit(salt), F.col(privacy_id), *partition_key))
+        .withColumn(hashed, _partition_hash(source, privacy_id, partitions))
         .withColumn(row_rank, F.row_number().over(by_learner_partition))
         # The filter between the windows keeps Spark from swapping them (and sorting twice).
         .where(F.col(row_rank) <= bounds.max_rows_per_partition)
@@ -227,15 +246,8 @@ def bounded_pairs(
         MissingColumnsError: A named column is absent.
         PrivacyConfigurationError: ``partition_cols`` is empty or contains ``privacy_id``.
     """
-    partitions = list(partition_cols)
-    if not partitions:
-        raise PrivacyConfigurationError("partition_cols must name at least one column")
-    if privacy_id in partitions:
-        raise PrivacyConfigurationError(f"privacy_id {privacy_id!r} cannot be a partition column")
-    require_columns("bounded_pairs", df.columns, [privacy_id, *partitions])
+    partitions = _validated_partitions("bounded_pairs", df, privacy_id, partition_cols, [])
     source = random_source if random_source is not None else secure_random_source()
-    salt = int.from_bytes(source.driver_bytes("bounding-salt", 8), "big", signed=True)
-    partition_key = [F.col(c) for c in partitions]
     pair_rows = "__pair_n"
     pairs = (
         df.where(F.col(privacy_id).isNotNull())
@@ -245,7 +257,7 @@ def bounded_pairs(
         .agg(F.count(F.lit(1)).alias(pair_rows), *aggregates)
     )  # shape: one row per (learner, partition)
     by_learner = Window.partitionBy(privacy_id).orderBy(
-        F.xxhash64(F.lit(salt), F.col(privacy_id), *partition_key), *partition_key
+        _partition_hash(source, privacy_id, partitions), *partitions
     )
     kept_rows = F.least(F.col(pair_rows), F.lit(bounds.max_rows_per_partition))
     rank = "__partition_rank"

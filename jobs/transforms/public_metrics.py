@@ -172,21 +172,21 @@ def metric_rows(df: DataFrame) -> DataFrame:
         ),
     }
     # The mastery row comes from its own release: its suppression and mechanism.
-    own = {"average_mastery_score": ("mastery_insufficient", "mastery_mechanism")}
-    rows = F.array(
-        *[
-            F.struct(
-                F.lit(m.key).alias("metric_key"),
-                values[m.key][0].cast("double").alias("metric_value"),
-                F.lit(m.label).alias("display_label"),
-                F.lit(m.order).alias("display_order"),
-                values[m.key][1].alias("noise_scales"),
-                F.col(own.get(m.key, ("insufficient_data",))[0]).alias("insufficient_data"),
-                F.col(own.get(m.key, ("", "noise_mechanism"))[1]).alias("noise_mechanism"),
-            )
-            for m in PUBLIC_METRICS
-        ]
-    )
+    own_release = {"average_mastery_score": ("mastery_insufficient", "mastery_mechanism")}
+
+    def row(m: PublicMetric) -> Column:
+        suppressed, mechanism = own_release.get(m.key, ("insufficient_data", "noise_mechanism"))
+        return F.struct(
+            F.lit(m.key).alias("metric_key"),
+            values[m.key][0].cast("double").alias("metric_value"),
+            F.lit(m.label).alias("display_label"),
+            F.lit(m.order).alias("display_order"),
+            values[m.key][1].alias("noise_scales"),
+            F.col(suppressed).alias("insufficient_data"),
+            F.col(mechanism).alias("noise_mechanism"),
+        )
+
+    rows = F.array(*[row(m) for m in PUBLIC_METRICS])
     return df.select("period_start", "delta", F.inline(rows))
 
 
