@@ -52,10 +52,12 @@ from privacy_udfs.measures import (
 )
 from privacy_udfs.mechanisms import grid_noise, partition_selection_threshold
 from privacy_udfs.noise import (
-    gaussian_count,
-    gaussian_sum,
-    laplace_count,
-    laplace_sum,
+    NoiseDraw,
+    draw_together,
+    gaussian_count_draw,
+    gaussian_sum_draw,
+    laplace_count_draw,
+    laplace_sum_draw,
 )
 from privacy_udfs.partition_selection import is_selected, noisy_selection_count
 from privacy_udfs.randomness import RandomSource, secure_random_source
@@ -71,6 +73,7 @@ RELEASE_COLUMNS: tuple[str, ...] = (
 )
 _ROWS, _LEARNERS = ROWS, LEARNERS  # the true aggregates every kind's noise reads
 _NOISY_LEARNERS, _SELECTION = "__noisy_learners", "__sel"
+_NOISE = "__noise"  # the struct of every draw of a release (one UDF)
 _PAIR = PairColumns()
 
 
@@ -360,9 +363,10 @@ class _DpRelease:
         )  # shape: one row per group present in df
         if public_groups is not None:
             aggregated = _with_public_keys(aggregated, public_groups, self.groups, self._zeros())
-        noised = aggregated.select(*self.groups, *self._noised(shares)).localCheckpoint(
-            eager=True
-        )  # shape: one row per released or candidate group
+        drawn = aggregated.select(*self.groups, *self._noised(shares))
+        noised = drawn.select(
+            *[f"{_NOISE}.*" if c == _NOISE else c for c in drawn.columns]
+        ).localCheckpoint(eager=True)  # shape: one row per released or candidate group
         if self.selection_delta is not None:
             noised = noised.where(
                 is_selected(
@@ -490,20 +494,20 @@ class _DpRelease:
             zeros |= kind_of(m).zeros(m)
         return zeros
 
-    def integer_noise(self, col: str, noise: ComponentNoise, purpose: str) -> Column:
+    def integer_noise(self, col: str, noise: ComponentNoise, purpose: str) -> NoiseDraw:
         """Discrete Laplace or Gaussian noise on the integer column ``col``."""
         if noise.accounting == "pure":
-            return laplace_count(
+            return laplace_count_draw(
                 col, noise.budget, noise.l1, random_source=self.source, purpose=purpose
             )
-        return gaussian_count(
+        return gaussian_count_draw(
             col, noise.budget, noise.l2, random_source=self.source, purpose=purpose
         )
 
-    def real_noise(self, col: str, noise: ComponentNoise, purpose: str) -> Column:
+    def real_noise(self, col: str, noise: ComponentNoise, purpose: str) -> NoiseDraw:
         """Grid-rounded discrete noise on the real-valued sum column ``col``."""
         if noise.accounting == "pure":
-            return laplace_sum(
+            return laplace_sum_draw(
                 col,
                 noise.budget,
                 noise.l1,
@@ -511,7 +515,7 @@ class _DpRelease:
                 random_source=self.source,
                 purpose=purpose,
             )
-        return gaussian_sum(
+        return gaussian_sum_draw(
             col,
             noise.budget,
             noise.l2,
@@ -521,19 +525,21 @@ class _DpRelease:
         )
 
     def _noised(self, shares: Mapping[str, float]) -> list[Column]:
-        """Every noisy quantity of the release, each from its own purpose-labelled stream."""
-        noised = [
-            column
-            for m in self.measures
-            if kind_of(m).noised_under_dp
-            for column in kind_of(m).noised(self, m, shares[m.name])
-        ]
+        """Every noisy quantity of the release, each from its own purpose-labelled stream.
+
+        The draws are evaluated together (one Arrow round trip per partition); select
+        the columns of :data:`_NOISE` in a later projection.
+        """
+        draws: dict[str, NoiseDraw] = {}
+        for m in self.measures:
+            if kind_of(m).noised_under_dp:
+                draws |= kind_of(m).noised(self, m, shares[m.name])
         if LEARNERS_COMPONENT in shares:
             noise = self.learners_noise_of(shares[LEARNERS_COMPONENT])
-            noised.append(
-                self.integer_noise(_LEARNERS, noise, LEARNERS_COMPONENT).alias(_NOISY_LEARNERS)
-            )
+            draws[_NOISY_LEARNERS] = self.integer_noise(_LEARNERS, noise, LEARNERS_COMPONENT)
+        noised = [draw_together(draws).alias(_NOISE)] if draws else []
         if SELECTION_COMPONENT in shares:
+            # Its own UDF: the draw is kept only where the shifted count is positive.
             selection = noisy_selection_count(
                 F.col(_LEARNERS),
                 epsilon=shares[SELECTION_COMPONENT],

@@ -20,7 +20,7 @@ from typing_extensions import override
 from privacy_udfs.bounding import ContributionBounds, Sensitivities, clamp
 from privacy_udfs.calibration import Accounting, ComponentNoise, epsilon_of_component
 from privacy_udfs.measures import Measure
-from privacy_udfs.noise import exponential_quantile
+from privacy_udfs.noise import NoiseDraw, exponential_quantile_draw
 from privacy_udfs.randomness import RandomSource
 
 ROWS, LEARNERS = "__rows", "__learners"
@@ -79,11 +79,11 @@ class ReleaseNoise(Protocol):
         """The noisy denominator of a mean."""
         ...
 
-    def integer_noise(self, col: str, noise: ComponentNoise, purpose: str) -> Column:
+    def integer_noise(self, col: str, noise: ComponentNoise, purpose: str) -> NoiseDraw:
         """Discrete noise on an integer column."""
         ...
 
-    def real_noise(self, col: str, noise: ComponentNoise, purpose: str) -> Column:
+    def real_noise(self, col: str, noise: ComponentNoise, purpose: str) -> NoiseDraw:
         """Grid-rounded discrete noise on a sum column."""
         ...
 
@@ -122,9 +122,9 @@ class MeasureKind:
         """Values of those aggregates for a public key with no rows."""
         return {}
 
-    def noised(self, r: ReleaseNoise, m: Measure, share: float) -> list[Column]:
-        """The noisy column(s) of the measure, spending ``share`` (ε, or ρ under zCDP)."""
-        return []
+    def noised(self, r: ReleaseNoise, m: Measure, share: float) -> dict[str, NoiseDraw]:
+        """The noisy column(s) of the measure by name, spending ``share`` (ε, or ρ under zCDP)."""
+        return {}
 
     def published(self, r: ReleaseNoise, m: Measure) -> Column | None:
         """The published value from the materialized draws (post-processing); None: as drawn."""
@@ -151,8 +151,8 @@ class Count(MeasureKind):
         return F.count(F.lit(1))
 
     @override
-    def noised(self, r: ReleaseNoise, m: Measure, share: float) -> list[Column]:
-        return [r.integer_noise(ROWS, r.count_noise(share), m.name).alias(m.name)]
+    def noised(self, r: ReleaseNoise, m: Measure, share: float) -> dict[str, NoiseDraw]:
+        return {m.name: r.integer_noise(ROWS, r.count_noise(share), m.name)}
 
     @override
     def published(self, r: ReleaseNoise, m: Measure) -> Column | None:
@@ -175,8 +175,8 @@ class DistinctCount(Count):
         return F.count_distinct(F.col(privacy_id))
 
     @override
-    def noised(self, r: ReleaseNoise, m: Measure, share: float) -> list[Column]:
-        return [r.integer_noise(LEARNERS, r.learners_noise_of(share), m.name).alias(m.name)]
+    def noised(self, r: ReleaseNoise, m: Measure, share: float) -> dict[str, NoiseDraw]:
+        return {m.name: r.integer_noise(LEARNERS, r.learners_noise_of(share), m.name)}
 
     @override
     def noise_scale(self, r: ReleaseNoise, m: Measure, share: float) -> Column | None:
@@ -208,9 +208,9 @@ class Sum(MeasureKind):
         return {f"__sum_{m.name}": F.lit(0.0)}
 
     @override
-    def noised(self, r: ReleaseNoise, m: Measure, share: float) -> list[Column]:
+    def noised(self, r: ReleaseNoise, m: Measure, share: float) -> dict[str, NoiseDraw]:
         noise = r.noise(share, r.sensitivities(m).sum)
-        return [r.real_noise(f"__sum_{m.name}", noise, m.name).alias(m.name)]
+        return {m.name: r.real_noise(f"__sum_{m.name}", noise, m.name)}
 
     @override
     def published(self, r: ReleaseNoise, m: Measure) -> Column | None:
@@ -256,13 +256,13 @@ class Mean(MeasureKind):
         return r.noise(r.mean_sum_share(m, share), r.sensitivities(m).centered_sum)
 
     @override
-    def noised(self, r: ReleaseNoise, m: Measure, share: float) -> list[Column]:
-        noisy_sum = r.real_noise(f"__csum_{m.name}", self._sum_noise(r, m, share), f"{m.name}/sum")
-        columns = [noisy_sum.alias(f"__ncsum_{m.name}")]
+    def noised(self, r: ReleaseNoise, m: Measure, share: float) -> dict[str, NoiseDraw]:
+        noise = self._sum_noise(r, m, share)
+        draws = {f"__ncsum_{m.name}": r.real_noise(f"__csum_{m.name}", noise, f"{m.name}/sum")}
         if not r.shares_learner_count(m):
             count = r.integer_noise(f"__cnt_{m.name}", r.count_noise(share / 2), f"{m.name}/count")
-            columns.append(count.alias(f"__ncnt_{m.name}"))
-        return columns
+            draws[f"__ncnt_{m.name}"] = count
+        return draws
 
     @override
     def published(self, r: ReleaseNoise, m: Measure) -> Column | None:
@@ -319,11 +319,11 @@ class Percentile(MeasureKind):
         return {f"__hist_{m.name}": F.array_repeat(F.lit(0.0), m.bins)}
 
     @override
-    def noised(self, r: ReleaseNoise, m: Measure, share: float) -> list[Column]:
+    def noised(self, r: ReleaseNoise, m: Measure, share: float) -> dict[str, NoiseDraw]:
         # The exponential mechanism is pure ε-DP (ε²/2-zCDP).
         epsilon = epsilon_of_component(r.accounting, share)
         lower, upper = m.value_range(r.bounds)
-        quantile = exponential_quantile(
+        quantile = exponential_quantile_draw(
             f"__hist_{m.name}",
             quantile=float(m.quantile or 0.5),
             lower=lower,
@@ -333,7 +333,7 @@ class Percentile(MeasureKind):
             random_source=r.source,
             purpose=m.name,
         )
-        return [quantile.alias(m.name)]
+        return {m.name: quantile}
 
     @override
     def mechanism(self, r: ReleaseNoise, m: Measure, share: float) -> str:

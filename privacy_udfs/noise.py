@@ -10,18 +10,24 @@ accounted in :mod:`privacy_udfs.zcdp`); nothing runs per row in Python.
 Apply these to *aggregates* (one row per group), never to event rows, and
 materialize the result once (see :func:`privacy_udfs.private_aggregate`):
 a nondeterministic column recomputed by a second action is a fresh draw.
+
+Each function has a ``*_draw`` form returning a :class:`NoiseDraw` (the column not yet
+placed in a plan); :func:`draw_together` evaluates many draws in one UDF, so a release
+with several noisy columns makes one Arrow round trip per partition instead of one
+per column, with the same values (each draw still reads its own stream).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.functions import pandas_udf
-from pyspark.sql.types import DataType, DoubleType, LongType
+from pyspark.sql.types import DataType, DoubleType, LongType, StructField, StructType
 
 from privacy_udfs import gaussian, mechanisms, zcdp
 from privacy_udfs.randomness import ByteStream, RandomSource, secure_random_source
@@ -51,6 +57,88 @@ def _noise_udf(
     return udf.asNondeterministic()  # type: ignore[no-any-return]
 
 
+@dataclass(frozen=True)
+class NoiseDraw:
+    """A noisy column before it is placed in a plan: input, type, mechanism and stream.
+
+    ``column()`` is the draw as its own UDF; :func:`draw_together` evaluates several
+    draws in one UDF. Either way the draw reads the stream (``purpose``, partition id)
+    of its source, so both give the same values.
+    """
+
+    input: Column
+    return_type: DataType
+    noise: BatchNoise
+    source: RandomSource | None
+    purpose: str
+
+    def column(self) -> Column:
+        """The draw as a nondeterministic pandas UDF column of its own."""
+        return _noise_udf(self.return_type, self.noise, self.source, self.purpose)(self.input)
+
+
+def draw_together(draws: Mapping[str, NoiseDraw]) -> Column:
+    """Every draw in one nondeterministic pandas UDF: a struct with one field per name.
+
+    Select the fields (``struct.*``) in a later projection and materialize the result
+    once, as for a single draw.
+    """
+    if not draws:
+        raise ValueError("draw_together needs at least one draw")
+    names = list(draws)
+    specs = [draws[name] for name in names]
+    return_type = StructType(
+        [StructField(n, d.return_type) for n, d in zip(names, specs, strict=True)]
+    )
+    # The UDF closes over plain Python values only (a Column cannot be pickled to the workers).
+    noises = [spec.noise for spec in specs]
+    streams_of = [
+        (spec.source if spec.source is not None else secure_random_source(), spec.purpose)
+        for spec in specs
+    ]
+
+    def noisy_batches(batches: Iterator[tuple[pd.Series, ...]]) -> Iterator[pd.DataFrame]:
+        from pyspark import TaskContext
+
+        context = TaskContext.get()
+        partition = context.partitionId() if context else 0
+        streams = [source.stream(purpose, partition) for source, purpose in streams_of]
+        for batch in batches:
+            # One input arrives as a Series, several as a tuple of Series.
+            columns = batch if isinstance(batch, tuple) else (batch,)
+            yield pd.DataFrame(
+                {
+                    name: noise(values, stream).reset_index(drop=True)
+                    for name, noise, values, stream in zip(
+                        names, noises, columns, streams, strict=True
+                    )
+                }
+            )
+
+    udf = pandas_udf(noisy_batches, returnType=return_type)  # type: ignore[call-overload]
+    return udf.asNondeterministic()(*[spec.input for spec in specs])  # type: ignore[no-any-return]
+
+
+def laplace_count_draw(
+    col: Column | str,
+    epsilon: float,
+    sensitivity: float,
+    *,
+    random_source: RandomSource | None = None,
+    purpose: str = "laplace_count",
+) -> NoiseDraw:
+    """:func:`laplace_count` as a :class:`NoiseDraw` (for :func:`draw_together`)."""
+    scale = mechanisms.discrete_laplace_scale(epsilon, sensitivity)
+
+    def noise(batch: pd.Series, stream: ByteStream) -> pd.Series:
+        missing = batch.isna().to_numpy()
+        values = batch.fillna(0).to_numpy(dtype=np.int64)
+        noisy = values + mechanisms.sample_discrete_laplace(stream, len(values), scale)
+        return pd.Series(pd.array(noisy, dtype="Int64")).mask(missing)
+
+    return NoiseDraw(_as_column(col), LongType(), noise, random_source, purpose)
+
+
 def laplace_count(
     col: Column | str,
     epsilon: float,
@@ -71,15 +159,30 @@ def laplace_count(
     Returns:
         A nondeterministic ``long`` column.
     """
-    scale = mechanisms.discrete_laplace_scale(epsilon, sensitivity)
+    return laplace_count_draw(
+        col, epsilon, sensitivity, random_source=random_source, purpose=purpose
+    ).column()
+
+
+def laplace_sum_draw(
+    col: Column | str,
+    epsilon: float,
+    sensitivity: float,
+    *,
+    max_partitions: int = 1,
+    random_source: RandomSource | None = None,
+    purpose: str = "laplace_sum",
+) -> NoiseDraw:
+    """:func:`laplace_sum` as a :class:`NoiseDraw` (for :func:`draw_together`)."""
+    calibration = mechanisms.grid_noise(epsilon, sensitivity, max_partitions)
 
     def noise(batch: pd.Series, stream: ByteStream) -> pd.Series:
         missing = batch.isna().to_numpy()
-        values = batch.fillna(0).to_numpy(dtype=np.int64)
-        noisy = values + mechanisms.sample_discrete_laplace(stream, len(values), scale)
-        return pd.Series(pd.array(noisy, dtype="Int64")).mask(missing)
+        values = batch.fillna(0.0).to_numpy(dtype=np.float64)
+        noisy = mechanisms.add_grid_noise(values, calibration, stream)
+        return pd.Series(noisy).mask(missing)
 
-    return _noise_udf(LongType(), noise, random_source, purpose)(_as_column(col))
+    return NoiseDraw(_as_column(col), DoubleType(), noise, random_source, purpose)
 
 
 def laplace_sum(
@@ -108,15 +211,35 @@ def laplace_sum(
     Returns:
         A nondeterministic ``double`` column.
     """
-    calibration = mechanisms.grid_noise(epsilon, sensitivity, max_partitions)
+    return laplace_sum_draw(
+        col,
+        epsilon,
+        sensitivity,
+        max_partitions=max_partitions,
+        random_source=random_source,
+        purpose=purpose,
+    ).column()
+
+
+def gaussian_count_draw(
+    col: Column | str,
+    rho: float,
+    l2_sensitivity: float,
+    *,
+    random_source: RandomSource | None = None,
+    purpose: str = "gaussian_count",
+) -> NoiseDraw:
+    """:func:`gaussian_count` as a :class:`NoiseDraw` (for :func:`draw_together`)."""
+    sigma = zcdp.sigma_for_rho(l2_sensitivity, rho)
+    gaussian.require_sigma(sigma)  # refuse on the driver, not in a task
 
     def noise(batch: pd.Series, stream: ByteStream) -> pd.Series:
         missing = batch.isna().to_numpy()
-        values = batch.fillna(0.0).to_numpy(dtype=np.float64)
-        noisy = mechanisms.add_grid_noise(values, calibration, stream)
-        return pd.Series(noisy).mask(missing)
+        values = batch.fillna(0).to_numpy(dtype=np.int64)
+        noisy = values + gaussian.sample_discrete_gaussian(stream, len(values), sigma)
+        return pd.Series(pd.array(noisy, dtype="Int64")).mask(missing)
 
-    return _noise_udf(DoubleType(), noise, random_source, purpose)(_as_column(col))
+    return NoiseDraw(_as_column(col), LongType(), noise, random_source, purpose)
 
 
 def gaussian_count(
@@ -143,16 +266,30 @@ def gaussian_count(
     Returns:
         A nondeterministic ``long`` column.
     """
-    sigma = zcdp.sigma_for_rho(l2_sensitivity, rho)
-    gaussian.require_sigma(sigma)  # refuse on the driver, not in a task
+    return gaussian_count_draw(
+        col, rho, l2_sensitivity, random_source=random_source, purpose=purpose
+    ).column()
+
+
+def gaussian_sum_draw(
+    col: Column | str,
+    rho: float,
+    l2_sensitivity: float,
+    *,
+    max_partitions: int,
+    random_source: RandomSource | None = None,
+    purpose: str = "gaussian_sum",
+) -> NoiseDraw:
+    """:func:`gaussian_sum` as a :class:`NoiseDraw` (for :func:`draw_together`)."""
+    calibration = gaussian.gaussian_grid_noise(rho, l2_sensitivity, max_partitions)
 
     def noise(batch: pd.Series, stream: ByteStream) -> pd.Series:
         missing = batch.isna().to_numpy()
-        values = batch.fillna(0).to_numpy(dtype=np.int64)
-        noisy = values + gaussian.sample_discrete_gaussian(stream, len(values), sigma)
-        return pd.Series(pd.array(noisy, dtype="Int64")).mask(missing)
+        values = batch.fillna(0.0).to_numpy(dtype=np.float64)
+        noisy = gaussian.add_gaussian_grid_noise(values, calibration, stream)
+        return pd.Series(noisy).mask(missing)
 
-    return _noise_udf(LongType(), noise, random_source, purpose)(_as_column(col))
+    return NoiseDraw(_as_column(col), DoubleType(), noise, random_source, purpose)
 
 
 def gaussian_sum(
@@ -182,15 +319,39 @@ def gaussian_sum(
     Returns:
         A nondeterministic ``double`` column.
     """
-    calibration = gaussian.gaussian_grid_noise(rho, l2_sensitivity, max_partitions)
+    return gaussian_sum_draw(
+        col,
+        rho,
+        l2_sensitivity,
+        max_partitions=max_partitions,
+        random_source=random_source,
+        purpose=purpose,
+    ).column()
+
+
+def exponential_quantile_draw(
+    histogram: Column | str,
+    *,
+    quantile: float,
+    lower: float,
+    upper: float,
+    epsilon: float,
+    sensitivity: float,
+    random_source: RandomSource | None = None,
+    purpose: str = "exponential_quantile",
+) -> NoiseDraw:
+    """:func:`exponential_quantile` as a :class:`NoiseDraw` (for :func:`draw_together`)."""
 
     def noise(batch: pd.Series, stream: ByteStream) -> pd.Series:
-        missing = batch.isna().to_numpy()
-        values = batch.fillna(0.0).to_numpy(dtype=np.float64)
-        noisy = gaussian.add_gaussian_grid_noise(values, calibration, stream)
-        return pd.Series(noisy).mask(missing)
+        if batch.empty:
+            return pd.Series([], dtype="float64")
+        histograms = np.stack([np.asarray(h, dtype=np.float64) for h in batch])
+        utilities = mechanisms.quantile_bin_utilities(histograms, quantile)
+        chosen = mechanisms.exponential_mechanism(utilities, epsilon, sensitivity, stream)
+        width = (upper - lower) / histograms.shape[1]
+        return pd.Series(lower + (chosen + 0.5) * width)
 
-    return _noise_udf(DoubleType(), noise, random_source, purpose)(_as_column(col))
+    return NoiseDraw(_as_column(histogram), DoubleType(), noise, random_source, purpose)
 
 
 def exponential_quantile(
@@ -224,14 +385,13 @@ def exponential_quantile(
     Returns:
         A nondeterministic ``double`` column.
     """
-
-    def noise(batch: pd.Series, stream: ByteStream) -> pd.Series:
-        if batch.empty:
-            return pd.Series([], dtype="float64")
-        histograms = np.stack([np.asarray(h, dtype=np.float64) for h in batch])
-        utilities = mechanisms.quantile_bin_utilities(histograms, quantile)
-        chosen = mechanisms.exponential_mechanism(utilities, epsilon, sensitivity, stream)
-        width = (upper - lower) / histograms.shape[1]
-        return pd.Series(lower + (chosen + 0.5) * width)
-
-    return _noise_udf(DoubleType(), noise, random_source, purpose)(_as_column(histogram))
+    return exponential_quantile_draw(
+        histogram,
+        quantile=quantile,
+        lower=lower,
+        upper=upper,
+        epsilon=epsilon,
+        sensitivity=sensitivity,
+        random_source=random_source,
+        purpose=purpose,
+    ).column()

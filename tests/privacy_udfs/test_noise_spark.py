@@ -9,6 +9,12 @@ from pyspark.sql import functions as F
 
 from privacy_udfs import laplace_count, laplace_sum, seeded_random_source_for_tests
 from privacy_udfs.mechanisms import grid_noise
+from privacy_udfs.noise import (
+    draw_together,
+    exponential_quantile_draw,
+    laplace_count_draw,
+    laplace_sum_draw,
+)
 from privacy_udfs.randomness import SEEDED_RANDOMNESS_ENV, secure_random_source
 from tests.privacy_udfs.stats import discrete_laplace_chi2_pvalue, laplace_ks_pvalue
 
@@ -96,3 +102,33 @@ def test_seeded_source_refuses_without_the_testing_switch(monkeypatch: pytest.Mo
     monkeypatch.delenv(SEEDED_RANDOMNESS_ENV, raising=False)
     with pytest.raises(RuntimeError, match=SEEDED_RANDOMNESS_ENV):
         seeded_random_source_for_tests(1)
+
+
+def test_draws_together_equal_the_same_draws_as_their_own_udfs_in_one_python_pass(
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SEEDED_RANDOMNESS_ENV, "1")
+    rows = [(n, float(n) / 3, [n, 1, 0]) for n in range(40)] + [(None, None, [0, 0, 1])]
+    df = spark.createDataFrame(rows, "n long, s double, h array<long>").repartition(3)
+    source = seeded_random_source_for_tests(8)
+    draws = {
+        "count": laplace_count_draw("n", 0.5, 2.0, random_source=source, purpose="count"),
+        "sum": laplace_sum_draw("s", 0.5, 1.0, random_source=source, purpose="sum"),
+        "quantile": exponential_quantile_draw(
+            "h",
+            quantile=0.5,
+            lower=0.0,
+            upper=3.0,
+            epsilon=1.0,
+            sensitivity=1.0,
+            random_source=source,
+            purpose="quantile",
+        ),
+    }
+    separate = df.select("n", *[d.column().alias(name) for name, d in draws.items()])
+    together = df.select("n", draw_together(draws).alias("drawn")).select("n", "drawn.*")
+    assert sorted(separate.collect(), key=str) == sorted(together.collect(), key=str)
+    plan = together._jdf.queryExecution().executedPlan().toString()
+    assert plan.split("== Initial Plan ==")[0].count("ArrowEvalPython") == 1
+    with pytest.raises(ValueError, match="at least one draw"):
+        draw_together({})
