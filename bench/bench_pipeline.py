@@ -103,6 +103,11 @@ def main() -> None:
         help="JVM heap of the local driver, as spark-submit --driver-memory (default 8g)",
     )
     parser.add_argument(
+        "--release-threads",
+        type=int,
+        help="tables released at the same time (RELEASE_THREADS; default: the setting's)",
+    )
+    parser.add_argument(
         "--steps",
         action="store_true",
         help="print every run's progress lines with their durations (the per-step profile)",
@@ -124,8 +129,9 @@ def main() -> None:
     rows = []
     for events in args.events:
         root = (args.out / f"events-{events}").resolve()
+        threads = {} if args.release_threads is None else {"release_threads": args.release_threads}
         settings = load_settings(
-            data_root=str(root), pseudonym_key=BENCH_KEY, dp_epsilon_budget=1e9
+            data_root=str(root), pseudonym_key=BENCH_KEY, dp_epsilon_budget=1e9, **threads
         )
         config = GeneratorConfig(events=events, seed=7)
         if not is_delta_table(spark, settings.path("raw", "events")):

@@ -86,6 +86,16 @@ class AnalyticsSettings(BaseSettings):
     shuffle_partitions: int = Field(
         default=8, ge=1, le=100_000, validation_alias="SPARK_SHUFFLE_PARTITIONS"
     )
+    release_threads: int = Field(
+        default=3,
+        ge=1,
+        le=16,
+        validation_alias="RELEASE_THREADS",
+        description=(
+            "Curated tables computed and written at the same time in one run. A table's "
+            "release is a chain of small Spark jobs; running several keeps the cores busy."
+        ),
+    )
 
     @field_validator("data_root")
     @classmethod

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -36,6 +37,7 @@ from jobs.prepare import (
     Scope,
     keyed_pseudonym,
     prepare_inputs,
+    with_public_dimensions_in_memory,
 )
 from jobs.pseudonym_key import resolve_pseudonym_key
 from jobs.release import (
@@ -220,6 +222,40 @@ def _release_table(
     return outcome
 
 
+def _release_tables(
+    spark: SparkSession,
+    settings: AnalyticsSettings,
+    releases: Sequence[tuple[CuratedJob, ReleaseContext, ReleasePlan]],
+    inputs: PreparedInputs,
+    outcomes: list[TableOutcome],
+) -> list[TableOutcome]:
+    """Release every table, ``settings.release_threads`` at a time; outcomes in job order.
+
+    Each table is a chain of small Spark jobs (aggregates, checkpoints, one slice write)
+    over the shared cached inputs and its own curated table, so tables are independent
+    and running a few at once keeps the cores busy between one table's jobs. The seeded
+    noise streams are named per measure, so the draws do not depend on the order.
+    ``outcomes`` receives each table's outcome as it completes (in job order), so a
+    failure records the tables already written; the first failure is re-raised after
+    the tables already running have finished, and the tables not yet started are not.
+    """
+
+    def release(job: CuratedJob, context: ReleaseContext, plan: ReleasePlan) -> TableOutcome:
+        with step(job.name, "aggregate, bound, noise, suppress, write"):
+            return _release_table(spark, settings, job, inputs, context, plan)
+
+    with ThreadPoolExecutor(settings.release_threads, thread_name_prefix="release") as pool:
+        futures = [pool.submit(release, *item) for item in releases]
+        try:
+            for future in futures:
+                outcomes.append(future.result())
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return list(outcomes)
+
+
 def _identity(learner_id: Column) -> Column:
     """Learner ids as they are (a :class:`Protections` baseline without keyed pseudonyms)."""
     return learner_id
@@ -357,9 +393,15 @@ def execute_run(
             raw = read_raw_tables(spark, settings)
         with step("validate", f"events {scope.start}..{scope.end}, pseudonymize"):
             pseudonym = keyed_pseudonym(key) if protections.keyed_pseudonyms else _identity
-            inputs = prepare_inputs(raw, scope, pseudonym)
+            inputs = with_public_dimensions_in_memory(prepare_inputs(raw, scope, pseudonym))
             # Every job reads these; cache them so raw events are validated and hashed once.
-            shared = (inputs.checked_events, inputs.events, inputs.history, inputs.learners)
+            shared = (
+                inputs.checked_events,
+                inputs.events,
+                inputs.history,
+                inputs.learners,
+                inputs.iep_goals,
+            )
             for frame in shared:
                 frame.persist()
             counters.rows_read, _, counters.rows_quarantined = _count_inputs(inputs)
@@ -389,10 +431,10 @@ def execute_run(
         refused = {t for plan in plans for t in plan.outcome.refused_tenants}
         if refused:
             log("budget", f"over budget, not released: {', '.join(sorted(refused))}")
-        for job, context, plan in zip(jobs, contexts, plans, strict=True):
-            with step(job.name, "aggregate, bound, noise, suppress, write"):
-                outcome = _release_table(spark, settings, job, inputs, context, plan)
-            outcomes.append(outcome)
+        released = _release_tables(
+            spark, settings, list(zip(jobs, contexts, plans, strict=True)), inputs, outcomes
+        )
+        for outcome in released:
             counters.rows_written += outcome.rows_written
             counters.groups_suppressed += outcome.groups_suppressed
             counters.refused_tenants.extend(

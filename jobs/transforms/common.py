@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+import itertools
+from collections.abc import Mapping, Sequence
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -16,9 +17,13 @@ from privacy_udfs import Measure, private_aggregate
 from privacy_udfs.measures import COUNT_KINDS
 
 
-def tenants_frame(inputs: PreparedInputs) -> DataFrame:
-    """The tenant registry of the run (a public list) as a one-column DataFrame."""
-    return inputs.tenants.select("tenant_id")
+def tenant_ids(inputs: PreparedInputs) -> list[str]:
+    """The run's tenant ids, sorted: the tenant registry is a public key list (no PII).
+
+    Collected: one row per tenant, and the runner holds the registry in driver memory
+    (:func:`jobs.prepare.with_public_dimensions_in_memory`), so this starts no Spark job.
+    """
+    return sorted(row.tenant_id for row in inputs.tenants.select("tenant_id").collect())
 
 
 def platform_inputs(inputs: PreparedInputs, start: dt.date) -> PreparedInputs:
@@ -28,28 +33,59 @@ def platform_inputs(inputs: PreparedInputs, start: dt.date) -> PreparedInputs:
     so a platform slice, once published, never needs redrawing because a tenant joined.
     """
     tenants = inputs.tenants.where(F.col("joined_on") <= F.lit(start))
-    ids = F.broadcast(tenants.select("tenant_id"))
+    # A literal list: no broadcast join (and no Spark job) per use of the inputs.
+    on_platform = F.col("tenant_id").isin(tenant_ids(dataclasses.replace(inputs, tenants=tenants)))
     return dataclasses.replace(
         inputs,
         tenants=tenants,
-        events=inputs.events.join(ids, "tenant_id", "left_semi"),
-        history=inputs.history.join(ids, "tenant_id", "left_semi"),
-        learners=inputs.learners.join(ids, "tenant_id", "left_semi"),
+        events=inputs.events.where(on_platform),
+        history=inputs.history.where(on_platform),
+        learners=inputs.learners.where(on_platform),
     )
 
 
-def days_frame(
-    inputs: PreparedInputs, start: dt.date, end: dt.date, name: str = "activity_date"
-) -> DataFrame:
-    """One row per day of [start, end]."""
-    spark = inputs.learners.sparkSession
-    return spark.range(1).select(F.explode(F.sequence(F.lit(start), F.lit(end))).alias(name))
+def read_by_several_releases(df: DataFrame) -> DataFrame:
+    """``df`` computed once although several releases of a table aggregate it.
+
+    Each release materializes its own noised aggregate, so without this every release
+    recomputes the per-learner rows it reads from the cached events. The first release
+    that reads them saves them in executor storage (a lazy local checkpoint, released
+    with the DataFrame); the others read the saved rows.
+    """
+    return df.localCheckpoint(eager=False)
 
 
-def values_frame(inputs: PreparedInputs, name: str, values: Sequence[str]) -> DataFrame:
-    """One row per value of a public list (subjects, bands...)."""
+def days_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    """Every day of [start, end], in order."""
+    return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+KeyValue = str | dt.date
+
+
+# Key columns holding dates (the curated contracts' period columns): typed even when empty.
+DATE_KEYS = frozenset({"activity_date", "week_start", "period_start"})
+
+
+def _key_type(name: str, values: Sequence[KeyValue]) -> str:
+    # An empty list (no tenant yet, a period without a Monday) still needs its column type.
+    is_date = isinstance(values[0], dt.date) if values else name in DATE_KEYS
+    return "date" if is_date else "string"
+
+
+def public_keys(inputs: PreparedInputs, domains: Mapping[str, Sequence[KeyValue]]) -> DataFrame:
+    """Every combination of public key lists (tenants, days, subjects...) as one DataFrame.
+
+    The product is built on the driver from public lists, so the releases over it join
+    one small in-memory table instead of re-planning and re-running cross joins of
+    dimension tables (each a Spark job) for every aggregate.
+
+    Shape: one row per element of the product, one column per domain, in the given order.
+    """
     spark = inputs.learners.sparkSession
-    return spark.createDataFrame([(v,) for v in values], f"{name} string")
+    schema = ", ".join(f"{name} {_key_type(name, values)}" for name, values in domains.items())
+    rows = list(itertools.product(*domains.values()))
+    return spark.createDataFrame(rows, schema, verifySchema=False)
 
 
 def rename_noise_scale(old: str, new: str, factor: float = 1.0) -> Column:

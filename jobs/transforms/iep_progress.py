@@ -30,7 +30,7 @@ from contracts.bands import NOT_PROVIDED
 from contracts.raw import IEP_CATEGORIES, SUPPORT_LEVELS, EventType
 from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
-from jobs.transforms.common import aggregate, tenants_frame, values_frame
+from jobs.transforms.common import aggregate, public_keys, read_by_several_releases, tenant_ids
 from privacy_udfs import Measure
 from privacy_udfs.suppression import with_complementary_suppression
 
@@ -94,7 +94,7 @@ def support_level_distribution(
     per_learner: DataFrame,
     inputs: PreparedInputs,
     context: ReleaseContext,
-    categories: DataFrame,
+    tenants: list[str],
 ) -> DataFrame:
     """Learners per support level of every (tenant, category), as a map with every level.
 
@@ -108,8 +108,13 @@ def support_level_distribution(
         group_cols=["tenant_id", "iep_category", "support_level"],
         measures=[Measure(name="learners", kind="distinct_count")],
         epsilon_fraction=0.3,
-        public_groups=categories.crossJoin(
-            values_frame(inputs, "support_level", SUPPORT_LEVEL_KEYS)
+        public_groups=public_keys(
+            inputs,
+            {
+                "tenant_id": tenants,
+                "iep_category": list(IEP_CATEGORIES),
+                "support_level": list(SUPPORT_LEVEL_KEYS),
+            },
         ),
     )
     if exact:
@@ -137,12 +142,11 @@ def iep_progress(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
     ε split: 70% learners / mean progress / share on track, 30% support levels.
     """
     scope = context.scope
-    per_learner = learner_category_progress(
-        goal_progress(inputs.events, inputs.iep_goals, scope.end)
+    per_learner = read_by_several_releases(
+        learner_category_progress(goal_progress(inputs.events, inputs.iep_goals, scope.end))
     )
-    categories = tenants_frame(inputs).crossJoin(
-        values_frame(inputs, "iep_category", IEP_CATEGORIES)
-    )
+    tenants = tenant_ids(inputs)
+    categories = public_keys(inputs, {"tenant_id": tenants, "iep_category": list(IEP_CATEGORIES)})
     core = aggregate(
         per_learner,
         context,
@@ -161,7 +165,7 @@ def iep_progress(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
         epsilon_fraction=0.7,
         public_groups=categories,
     )
-    distribution = support_level_distribution(per_learner, inputs, context, categories)
+    distribution = support_level_distribution(per_learner, inputs, context, tenants)
     # Shape: one row per (tenant, IEP category) of the public list.
     return (
         core.join(distribution, ["tenant_id", "iep_category"], "left")

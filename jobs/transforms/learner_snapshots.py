@@ -52,7 +52,7 @@ from contracts.raw import EventType
 from jobs.prepare import PreparedInputs
 from jobs.release import DP_REFUSAL, ReleaseContext
 from jobs.transforms.activity import is_event, is_scored_assessment
-from jobs.transforms.common import aggregate, tenants_frame
+from jobs.transforms.common import aggregate, public_keys, tenant_ids
 from privacy_udfs import Measure, PrivacyConfigurationError, clamp
 from privacy_udfs.kanonymity import k_anonymize
 
@@ -296,7 +296,7 @@ def learner_snapshots(inputs: PreparedInputs, context: ReleaseContext) -> DataFr
         context,
         group_cols=["tenant_id"],
         measures=[Measure(name="cohort_learners", kind="distinct_count")],
-        public_groups=tenants_frame(inputs),
+        public_groups=public_keys(inputs, {"tenant_id": tenant_ids(inputs)}),
         max_partitions=1,
         max_rows_per_partition=1,
     )

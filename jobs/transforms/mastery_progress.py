@@ -8,7 +8,7 @@ from pyspark.sql import functions as F
 from contracts.raw import SUBJECTS, EventType
 from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
-from jobs.transforms.common import aggregate, tenants_frame, values_frame
+from jobs.transforms.common import aggregate, public_keys, read_by_several_releases, tenant_ids
 from privacy_udfs import Measure
 
 MASTERY_SCORE = 80.0  # a score at or above this counts as mastery
@@ -51,8 +51,8 @@ def mastery_progress(inputs: PreparedInputs, context: ReleaseContext) -> DataFra
     25% over the median days to mastery (among learners who reached it).
     """
     scope = context.scope
-    per_learner = learner_subject_mastery(inputs.events)
-    groups = tenants_frame(inputs).crossJoin(values_frame(inputs, "subject", SUBJECTS))
+    per_learner = read_by_several_releases(learner_subject_mastery(inputs.events))
+    groups = public_keys(inputs, {"tenant_id": tenant_ids(inputs), "subject": list(SUBJECTS)})
     core = aggregate(
         per_learner,
         context,

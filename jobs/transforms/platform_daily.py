@@ -40,10 +40,12 @@ from jobs.release import ReleaseContext
 from jobs.transforms.activity import active_tenants, mean_score, with_learner_activity
 from jobs.transforms.common import (
     aggregate,
-    days_frame,
+    days_between,
     platform_inputs,
+    public_keys,
+    read_by_several_releases,
     rename_noise_scale,
-    tenants_frame,
+    tenant_ids,
 )
 from privacy_udfs import Measure
 
@@ -126,8 +128,10 @@ def platform_daily(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame
     scope = context.scope
     inputs = platform_inputs(inputs, scope.start)
     # Shape: one row per (learner, tenant, day) with activity -> per-learner-day values.
-    activity = inputs.events.transform(with_learner_activity(["tenant_id", "activity_date"]))
-    days = days_frame(inputs, scope.start, scope.end)
+    activity = read_by_several_releases(
+        inputs.events.transform(with_learner_activity(["tenant_id", "activity_date"]))
+    )
+    days = days_between(scope.start, scope.end)
     # Shape: one row per day of the period -> noisy day measures + privacy columns.
     daily = aggregate(
         activity,
@@ -135,7 +139,7 @@ def platform_daily(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame
         group_cols=["activity_date"],
         measures=daily_measures(),
         epsilon_fraction=MAIN_FRACTION,
-        public_groups=days,
+        public_groups=public_keys(inputs, {"activity_date": days}),
         max_rows_per_partition=1,
     )
     tenants = active_tenants(
@@ -143,7 +147,7 @@ def platform_daily(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame
         context,
         key_col="activity_date",
         epsilon_fraction=TENANT_FRACTION,
-        grid=tenants_frame(inputs).crossJoin(days),
+        grid=public_keys(inputs, {"activity_date": days, "tenant_id": tenant_ids(inputs)}),
     )
     suppressed = F.col("insufficient_data")
     return (

@@ -47,7 +47,13 @@ from jobs.transforms.activity import (
     period_months,
     with_learner_activity,
 )
-from jobs.transforms.common import aggregate, platform_inputs, tenants_frame
+from jobs.transforms.common import (
+    aggregate,
+    platform_inputs,
+    public_keys,
+    read_by_several_releases,
+    tenant_ids,
+)
 from privacy_udfs import Measure
 
 MAIN_FRACTION = 0.7
@@ -203,10 +209,12 @@ def public_metrics(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame
     scope = context.scope
     inputs = platform_inputs(inputs, scope.start)
     # Shape: one row per (learner, tenant) active in the period -> per-learner totals.
-    activity = inputs.events.transform(with_learner_activity(["tenant_id"])).withColumn(
-        "period_start", F.lit(scope.start)
+    activity = read_by_several_releases(
+        inputs.events.transform(with_learner_activity(["tenant_id"])).withColumn(
+            "period_start", F.lit(scope.start)
+        )
     )
-    period = inputs.learners.sparkSession.range(1).select(F.lit(scope.start).alias("period_start"))
+    period = public_keys(inputs, {"period_start": [scope.start]})
     # Shape: one row (the period) -> noisy totals + privacy columns.
     totals = aggregate(
         activity,
@@ -243,7 +251,7 @@ def public_metrics(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame
         context,
         key_col="period_start",
         epsilon_fraction=TENANT_FRACTION,
-        grid=tenants_frame(inputs).withColumn("period_start", F.lit(scope.start)),
+        grid=public_keys(inputs, {"period_start": [scope.start], "tenant_id": tenant_ids(inputs)}),
     )
     return (
         totals.join(mastery, on="period_start", how="left")

@@ -17,6 +17,7 @@ breaking DP).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
@@ -26,11 +27,12 @@ from contracts.raw import SUBJECTS, EventType
 from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
 from jobs.transforms.common import (
+    KeyValue,
     aggregate,
-    days_frame,
+    days_between,
+    public_keys,
     rename_noise_scale,
-    tenants_frame,
-    values_frame,
+    tenant_ids,
 )
 from privacy_udfs import Measure
 from privacy_udfs.measures import MeasureKind
@@ -82,7 +84,7 @@ def with_trend_direction(df: DataFrame) -> DataFrame:
 
 
 def exact_subjects_with_complementary_suppression(
-    sessions: DataFrame, context: ReleaseContext, tenant_days: DataFrame, subjects: DataFrame
+    sessions: DataFrame, context: ReleaseContext, subject_keys: DataFrame
 ) -> DataFrame:
     """``anonymized`` subject rows, suppressed so that none is recoverable from ``all``.
 
@@ -90,13 +92,12 @@ def exact_subjects_with_complementary_suppression(
     measures, ``insufficient_data`` from k and complementary suppression.
     """
     measures = session_measures(context.job_bounds.lower, context.job_bounds.upper)
-    no_subject = tenant_days.withColumn("subject", F.lit(NO_SUBJECT))
     exact = aggregate(
         sessions.withColumn("subject", F.coalesce(F.col("subject"), F.lit(NO_SUBJECT))),
         dataclasses.replace(context, k_threshold=0),  # suppressed below, on the true counts
         group_cols=["tenant_id", "activity_date", "subject"],
         measures=measures,
-        public_groups=tenant_days.crossJoin(subjects).unionByName(no_subject),
+        public_groups=subject_keys,
     )
     return (
         with_complementary_suppression(
@@ -124,9 +125,13 @@ def session_daily(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
     sessions = inputs.events.where(F.col("event_type") == EventType.SESSION.value).select(
         "learner_id_hash", "tenant_id", "activity_date", "subject", "duration_minutes"
     )
-    tenant_days = tenants_frame(inputs).crossJoin(days_frame(inputs, scope.start, scope.end))
+    tenants, days = tenant_ids(inputs), days_between(scope.start, scope.end)
     measures = session_measures(context.job_bounds.lower, context.job_bounds.upper)
-    subjects = values_frame(inputs, "subject", SUBJECTS)
+    subject_keys: dict[str, Sequence[KeyValue]] = {
+        "tenant_id": tenants,
+        "activity_date": days,
+        "subject": list(SUBJECTS),
+    }
     if context.level.is_dp or context.k_threshold < 1:  # k = 0: the non-private baseline
         per_subject = aggregate(
             sessions.where(F.col("subject").isNotNull()),
@@ -134,19 +139,19 @@ def session_daily(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
             group_cols=["tenant_id", "activity_date", "subject"],
             measures=measures,
             epsilon_fraction=0.5,
-            public_groups=tenant_days.crossJoin(subjects),
+            public_groups=public_keys(inputs, subject_keys),
         )
     else:
-        per_subject = exact_subjects_with_complementary_suppression(
-            sessions, context, tenant_days, subjects
-        )
+        # Sessions without a subject are a hidden part of each day's total.
+        keys = public_keys(inputs, {**subject_keys, "subject": [*SUBJECTS, NO_SUBJECT]})
+        per_subject = exact_subjects_with_complementary_suppression(sessions, context, keys)
     totals = aggregate(
         sessions.withColumn("subject", F.lit(ALL_SUBJECTS)),
         context,
         group_cols=["tenant_id", "activity_date", "subject"],
         measures=measures,
         epsilon_fraction=0.5,
-        public_groups=tenant_days.withColumn("subject", F.lit(ALL_SUBJECTS)),
+        public_groups=public_keys(inputs, {**subject_keys, "subject": [ALL_SUBJECTS]}),
     )
     # Shape: one row per (tenant, day, subject incl. 'all') with noisy metrics.
     return (

@@ -18,6 +18,7 @@ suppressed).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -26,7 +27,7 @@ from contracts.bands import AGE_BANDS, GRADE_BANDS
 from contracts.raw import EventType
 from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
-from jobs.transforms.common import aggregate, tenants_frame, values_frame
+from jobs.transforms.common import aggregate, public_keys, read_by_several_releases, tenant_ids
 from privacy_udfs import Measure
 from privacy_udfs.suppression import with_complementary_suppression
 
@@ -47,30 +48,23 @@ def iso_week_label(monday: Column) -> Column:
     )
 
 
-def public_weeks(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
+def public_weeks(context: ReleaseContext) -> list[dt.date]:
     """The ISO weeks of the period (Mondays within [start, end]), a public key list.
 
     At ``anonymized``, only the weeks whose Sunday is also within the period (complete
     weeks): an exact partial week would later be replaced by the complete one, and the
     difference of the two would isolate a few days of activity.
     """
-    spark = inputs.learners.sparkSession
-    first_monday = week_start(F.lit(context.scope.start))
-    weeks = (
-        spark.range(1)
-        .select(
-            F.explode(
-                F.sequence(first_monday, F.lit(context.scope.end), F.expr("INTERVAL 7 DAYS"))
-            ).alias("week_start")
-        )
-        .where(F.col("week_start") >= F.lit(context.scope.start))
-    )
+    start, end = context.scope.start, context.scope.end
+    first_monday = start + dt.timedelta(days=(7 - start.weekday()) % 7)
+    count = (end - first_monday).days // 7 + 1
+    mondays = [first_monday + dt.timedelta(weeks=n) for n in range(max(count, 0))]
     if not context.level.is_dp:
-        weeks = weeks.where(F.date_add("week_start", 6) <= F.lit(context.scope.end))
-    return weeks
+        return [monday for monday in mondays if monday + dt.timedelta(days=6) <= end]
+    return [monday for monday in mondays if monday <= end]
 
 
-def learner_weeks(inputs: PreparedInputs, weeks: DataFrame) -> DataFrame:
+def learner_weeks(inputs: PreparedInputs, weeks: list[dt.date]) -> DataFrame:
     """Per learner and active week of the period: new/returning flags, sessions, minutes.
 
     Shape: one row per (learner_id_hash, tenant_id, week_start) with is_new, is_returning,
@@ -82,7 +76,7 @@ def learner_weeks(inputs: PreparedInputs, weeks: DataFrame) -> DataFrame:
     is_session = F.col("event_type") == EventType.SESSION.value
     activity = (
         inputs.events.withColumn("week_start", week_start(F.col("activity_date")))
-        .join(weeks, "week_start")
+        .where(F.col("week_start").isin(weeks))
         .groupBy("learner_id_hash", "tenant_id", "week_start")
         .agg(
             F.sum(is_session.cast("double")).alias("sessions"),
@@ -97,7 +91,7 @@ def learner_weeks(inputs: PreparedInputs, weeks: DataFrame) -> DataFrame:
     )
 
 
-def churned_learners(inputs: PreparedInputs, weeks: DataFrame) -> DataFrame:
+def churned_learners(inputs: PreparedInputs, weeks: list[dt.date]) -> DataFrame:
     """Learners active the week before a period week and not in it.
 
     Shape: one row per (learner_id_hash, tenant_id, week_start) of a churned learner.
@@ -105,7 +99,9 @@ def churned_learners(inputs: PreparedInputs, weeks: DataFrame) -> DataFrame:
     active = inputs.history.select(
         "learner_id_hash", "tenant_id", week_start(F.col("activity_date")).alias("week_start")
     ).distinct()
-    before = active.withColumn("week_start", F.date_add("week_start", 7)).join(weeks, "week_start")
+    before = active.withColumn("week_start", F.date_add("week_start", 7)).where(
+        F.col("week_start").isin(weeks)
+    )
     return before.join(active, ["learner_id_hash", "tenant_id", "week_start"], "left_anti")
 
 
@@ -113,7 +109,7 @@ def band_distribution(
     rows: DataFrame,
     context: ReleaseContext,
     inputs: PreparedInputs,
-    weeks: DataFrame,
+    weeks: list[dt.date],
     band: str,
     bands: tuple[str, ...],
     epsilon_fraction: float,
@@ -124,7 +120,9 @@ def band_distribution(
     At ``anonymized`` with complementary suppression against ``active_learners`` (bands
     are disjoint parts of it); under DP on the noisy counts.
     """
-    groups = tenants_frame(inputs).crossJoin(weeks).crossJoin(values_frame(inputs, band, bands))
+    groups = public_keys(
+        inputs, {"tenant_id": tenant_ids(inputs), "week_start": weeks, band: list(bands)}
+    )
     exact = not context.level.is_dp and context.k_threshold > 0
     counts = aggregate(
         rows,
@@ -158,9 +156,10 @@ def weekly_active(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
     ε split: 45% activity metrics, 15% churned, 15% age bands, 15% grade bands,
     10% enrolled learners (the denominator of the engagement rate).
     """
-    weeks = public_weeks(inputs, context)
-    groups = tenants_frame(inputs).crossJoin(weeks)
-    per_learner = learner_weeks(inputs, weeks)
+    weeks = public_weeks(context)
+    tenants = tenant_ids(inputs)
+    groups = public_keys(inputs, {"tenant_id": tenants, "week_start": weeks})
+    per_learner = read_by_several_releases(learner_weeks(inputs, weeks))
     activity = aggregate(
         per_learner,
         context,
@@ -222,7 +221,7 @@ def weekly_active(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
         group_cols=["tenant_id"],
         measures=[Measure(name="enrolled", kind="distinct_count")],
         epsilon_fraction=0.10,
-        public_groups=tenants_frame(inputs),
+        public_groups=public_keys(inputs, {"tenant_id": tenants}),
         max_partitions=1,
     ).select("tenant_id", "enrolled")
     empty_map = F.create_map().cast("map<string,double>")

@@ -76,8 +76,14 @@ def _release(spark: SparkSession, settings: AnalyticsSettings, level: str) -> Ro
 
 
 @pytest.fixture(scope="module")
-def district(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> tuple[Rows, Rows]:
-    """(exact, dp_medium) rows of the three core tables for one reference district."""
+def district(
+    spark: SparkSession, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Rows, Rows, Rows]:
+    """(exact, dp_medium, dp_medium one table at a time) rows of the three core tables.
+
+    The two dp_medium runs use the same seeded noise; the first computes its tables
+    concurrently (the default ``release_threads``), the second one after the other.
+    """
     config = GeneratorConfig(
         events=district_events(LEARNERS, DAYS),
         seed=11,
@@ -90,7 +96,10 @@ def district(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> t
     write_raw_tables(generate_raw_tables(spark, config), settings.path("raw"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(SEEDED_RANDOMNESS_ENV, "1")  # reproducible noise: a fixed draw, not luck
-        return _release(spark, settings, "exact"), _release(spark, settings, "dp_medium")
+        exact, released = _release(spark, settings, "exact"), _release(spark, settings, "dp_medium")
+        one_at_a_time = settings.model_copy(update={"release_threads": 1})
+        sequential = _release(spark, one_at_a_time, "dp_medium")
+    return exact, released, sequential
 
 
 def _by(rows: Sequence[dict[str, Any]], *keys: str) -> dict[tuple[Any, ...], dict[str, Any]]:
@@ -101,8 +110,10 @@ def _relative(value: float, truth: float) -> float:
     return abs(value - truth) / max(abs(truth), 1.0)
 
 
-def test_weekly_active_learners_and_minutes_are_usable(district: tuple[Rows, Rows]) -> None:
-    exact, released = (_by(rows["weekly_active"], "tenant_id", "week_start") for rows in district)
+def test_weekly_active_learners_and_minutes_are_usable(district: tuple[Rows, Rows, Rows]) -> None:
+    exact, released = (
+        _by(rows["weekly_active"], "tenant_id", "week_start") for rows in district[:2]
+    )
     active = {k: r for k, r in exact.items() if k[1] in WHOLE_WEEKS}
     assert len(active) == 3 and all(r["active_learners"] for r in active.values())
     published = [k for k in active if not released[k]["insufficient_data"]]
@@ -118,8 +129,10 @@ def test_weekly_active_learners_and_minutes_are_usable(district: tuple[Rows, Row
     assert statistics.median(minutes) <= 45.0  # [±30 min]
 
 
-def test_mastery_of_large_subjects_is_usable(district: tuple[Rows, Rows]) -> None:
-    exact, released = (_by(rows["mastery_progress"], "tenant_id", "subject") for rows in district)
+def test_mastery_of_large_subjects_is_usable(district: tuple[Rows, Rows, Rows]) -> None:
+    exact, released = (
+        _by(rows["mastery_progress"], "tenant_id", "subject") for rows in district[:2]
+    )
     large = {k: r for k, r in exact.items() if (r["learners_assessed"] or 0) >= 300}
     assert large, "the district profile should have subjects with >= 300 assessed learners"
     for key, truth in large.items():
@@ -130,12 +143,12 @@ def test_mastery_of_large_subjects_is_usable(district: tuple[Rows, Rows]) -> Non
 
 
 def test_public_figures_are_whole_honest_and_the_mean_score_close(
-    district: tuple[Rows, Rows],
+    district: tuple[Rows, Rows, Rows],
 ) -> None:
     """One district is not a platform: the ±2 % of the public page is for platform totals
     (docs/BENCHMARKS.md); here the learner count and the mean score are close, and every
     total lies within twice its published 95 % error bar of the truth."""
-    exact, released = (_by(rows["public_metrics"], "metric_key") for rows in district)
+    exact, released = (_by(rows["public_metrics"], "metric_key") for rows in district[:2])
     counts = ("total_learners_active", "total_sessions", "lessons_completed")
     for name in (*counts, "assessments_completed", "total_learning_hours"):
         truth, got = exact[(name,)]["metric_value"], released[(name,)]["metric_value"]
@@ -152,8 +165,8 @@ def test_public_figures_are_whole_honest_and_the_mean_score_close(
     assert abs(score["metric_value"] - truth) <= 5.0, (score["metric_value"], truth)
 
 
-def test_no_count_anywhere_is_negative_or_fractional(district: tuple[Rows, Rows]) -> None:
-    _, released = district
+def test_no_count_anywhere_is_negative_or_fractional(district: tuple[Rows, Rows, Rows]) -> None:
+    _, released, _ = district
     counted = {
         "weekly_active": ("active_learners", "new_learners", "returning_learners"),
         "mastery_progress": ("learners_assessed", "assessments_completed"),
@@ -163,3 +176,17 @@ def test_no_count_anywhere_is_negative_or_fractional(district: tuple[Rows, Rows]
             for column in columns:
                 value = row[column]
                 assert value is None or (value >= 0 and float(value).is_integer()), (table, row)
+
+
+def test_tables_released_concurrently_equal_the_same_release_one_at_a_time(
+    district: tuple[Rows, Rows, Rows],
+) -> None:
+    _, concurrent, sequential = district
+
+    def published(rows: Rows) -> dict[str, list[str]]:
+        return {
+            table: sorted(str({k: v for k, v in r.items() if k != "job_run_id"}) for r in cells)
+            for table, cells in rows.items()
+        }
+
+    assert published(concurrent) == published(sequential)
