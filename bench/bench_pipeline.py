@@ -90,6 +90,18 @@ def run_pipeline(spark, settings, config: GeneratorConfig, private: bool) -> Non
         )
 
 
+def event_log_conf(directory: Path | None) -> dict[str, str]:
+    """Spark settings writing an uncompressed event log to ``directory`` (none if None)."""
+    if directory is None:
+        return {}
+    directory.mkdir(parents=True, exist_ok=True)
+    return {
+        "spark.eventLog.enabled": "true",
+        "spark.eventLog.dir": str(directory.resolve()),
+        "spark.eventLog.compress": "false",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -108,6 +120,11 @@ def main() -> None:
         help="tables released at the same time (RELEASE_THREADS; default: the setting's)",
     )
     parser.add_argument(
+        "--event-log",
+        type=Path,
+        help="write Spark's event log (jobs, stages, task metrics) to this directory",
+    )
+    parser.add_argument(
         "--steps",
         action="store_true",
         help="print every run's progress lines with their durations (the per-step profile)",
@@ -123,6 +140,7 @@ def main() -> None:
         extra_conf={
             "spark.driver.memory": args.driver_memory,
             "spark.ui.showConsoleProgress": "false",
+            **event_log_conf(args.event_log),
         },
     )
     spark.sparkContext.setLogLevel("ERROR")
