@@ -312,8 +312,8 @@ def with_public_dimensions_in_memory(inputs: PreparedInputs) -> PreparedInputs:
 
     Both are public lists, not learner data (ids, names, join dates; course titles and
     subjects), a few rows per tenant. Every release uses them as public keys; left as
-    Delta reads, each use re-ran the registry's validation (two window passes) inside
-    every aggregate's plan: ~150 extra Spark jobs in a run over 200k events.
+    Delta reads, each use re-ran the registry's read and validation (two window passes)
+    inside every aggregate's plan.
     """
     return dataclasses.replace(
         inputs, tenants=_in_memory(inputs.tenants), courses=_in_memory(inputs.courses)

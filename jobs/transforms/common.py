@@ -20,8 +20,9 @@ from privacy_udfs.measures import COUNT_KINDS
 def tenant_ids(inputs: PreparedInputs) -> list[str]:
     """The run's tenant ids, sorted: the tenant registry is a public key list (no PII).
 
-    Collected: one row per tenant, and the runner holds the registry in driver memory
-    (:func:`jobs.prepare.with_public_dimensions_in_memory`), so this starts no Spark job.
+    Collected: one row per tenant. The runner holds the registry in memory
+    (:func:`jobs.prepare.with_public_dimensions_in_memory`), so this is a small job over
+    those rows, not a Delta read.
     """
     return sorted(row.tenant_id for row in inputs.tenants.select("tenant_id").collect())
 

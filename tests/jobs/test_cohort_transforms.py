@@ -11,9 +11,11 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from contracts.raw import IEP_CATEGORIES
+from jobs.transforms.common import public_keys
 from jobs.transforms.iep_progress import iep_progress
 from jobs.transforms.mastery_progress import mastery_progress
-from jobs.transforms.weekly_active import weekly_active
+from jobs.transforms.weekly_active import public_weeks, weekly_active
+from privacy_udfs import PrivacyLevel
 from tests.jobs.inputs import TENANT_A, TENANT_B, event, learner, make_context, make_inputs
 
 MONDAY = dt.date(2025, 1, 6)
@@ -327,3 +329,32 @@ def test_iep_tenant_with_3_learners_does_not_reveal_their_category(spark: SparkS
     assert metrics == {(None, None, None, None, True)}
     # Tenant A gets every category too, the empty ones suppressed.
     assert len([r for r in rows if r.tenant_id == TENANT_A]) == len(IEP_CATEGORIES)
+
+
+def test_public_weeks_are_the_mondays_of_the_period_and_complete_weeks_when_exact() -> None:
+    def weeks(start: dt.date, end: dt.date, level: PrivacyLevel) -> list[dt.date]:
+        return public_weeks(make_context("weekly_active", start, end, level=level))
+
+    # Thursday 2 Jan .. Wednesday 22 Jan 2025: Mondays 6, 13, 20; only 6 and 13 end inside.
+    start, end = dt.date(2025, 1, 2), dt.date(2025, 1, 22)
+    mondays = [dt.date(2025, 1, 6), dt.date(2025, 1, 13), dt.date(2025, 1, 20)]
+    assert weeks(start, end, PrivacyLevel.DP_MEDIUM) == mondays
+    assert weeks(start, end, PrivacyLevel.ANONYMIZED) == mondays[:2]
+    assert weeks(dt.date(2025, 1, 6), dt.date(2025, 1, 6), PrivacyLevel.DP_MEDIUM) == mondays[:1]
+    # Tuesday to Sunday: no Monday, no week (and an empty key list, typed as dates).
+    assert weeks(dt.date(2025, 1, 7), dt.date(2025, 1, 12), PrivacyLevel.DP_MEDIUM) == []
+
+
+def test_public_keys_are_the_product_of_the_lists_with_their_types(spark: SparkSession) -> None:
+    inputs = make_inputs(spark, events=[])
+    keys = public_keys(
+        inputs, {"tenant_id": [TENANT_A, TENANT_B], "week_start": [dt.date(2025, 1, 6)]}
+    )
+    expected = spark.createDataFrame(
+        [(TENANT_A, dt.date(2025, 1, 6)), (TENANT_B, dt.date(2025, 1, 6))],
+        "tenant_id string, week_start date",
+    )
+    assert_df_equality(keys, expected, ignore_row_order=True)
+    empty = public_keys(inputs, {"tenant_id": [], "week_start": []})
+    assert empty.schema.simpleString() == "struct<tenant_id:string,week_start:date>"
+    assert empty.count() == 0
