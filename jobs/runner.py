@@ -228,8 +228,8 @@ def _release_tables(
     releases: Sequence[tuple[CuratedJob, ReleaseContext, ReleasePlan]],
     inputs: PreparedInputs,
     outcomes: list[TableOutcome],
-) -> list[TableOutcome]:
-    """Release every table, ``settings.release_threads`` at a time; outcomes in job order.
+) -> None:
+    """Release every table, ``settings.release_threads`` at a time, into ``outcomes``.
 
     Each table is a chain of small Spark jobs (aggregates, checkpoints, one slice write)
     over the shared cached inputs and its own curated table, so tables are independent
@@ -253,7 +253,6 @@ def _release_tables(
             for future in futures:
                 future.cancel()
             raise
-    return list(outcomes)
 
 
 def _identity(learner_id: Column) -> Column:
@@ -431,10 +430,10 @@ def execute_run(
         refused = {t for plan in plans for t in plan.outcome.refused_tenants}
         if refused:
             log("budget", f"over budget, not released: {', '.join(sorted(refused))}")
-        released = _release_tables(
+        _release_tables(
             spark, settings, list(zip(jobs, contexts, plans, strict=True)), inputs, outcomes
         )
-        for outcome in released:
+        for outcome in outcomes:
             counters.rows_written += outcome.rows_written
             counters.groups_suppressed += outcome.groups_suppressed
             counters.refused_tenants.extend(
