@@ -9,6 +9,11 @@ from importlib import resources
 from pathlib import Path
 
 ACCOUNTINGS = ("pure", "zcdp")
+# How often a job's DP release is taken, and how many monthly releases' shares of ρ (ε)
+# one release of it spends: "run" is every run; "quarter" is once per calendar quarter,
+# by the run that ends on the quarter's last day, spending the shares of the three
+# monthly releases it replaces (a quarter's total spend is unchanged).
+DP_CADENCES: dict[str, int] = {"run": 1, "quarter": 3}
 
 
 class BoundsConfigError(ValueError):
@@ -30,6 +35,8 @@ class JobBounds:
         delta: δ of a ``zcdp`` job's (ε, δ) guarantee.
         dp_withheld: Measures a DP release does not compute (published as null at DP
             levels: not worth their share of ε, e.g. percentiles of daily cells).
+        dp_cadence: ``run`` (every DP run releases the job) or ``quarter`` (released once
+            per calendar quarter, see :data:`DP_CADENCES`).
     """
 
     max_partitions: int
@@ -40,6 +47,12 @@ class JobBounds:
     accounting: str = "pure"
     delta: float = 1e-6
     dp_withheld: tuple[str, ...] = ()
+    dp_cadence: str = "run"
+
+    @property
+    def dp_budget_multiple(self) -> int:
+        """How many monthly shares of the run's budget one DP release of this job spends."""
+        return DP_CADENCES[self.dp_cadence]
 
     def releases_at_dp(self, measure: str) -> bool:
         """Whether a DP release of this job computes ``measure``."""
@@ -50,6 +63,10 @@ class JobBounds:
         if self.accounting not in ACCOUNTINGS:
             raise BoundsConfigError(
                 f"accounting must be one of {list(ACCOUNTINGS)}, got {self.accounting!r}"
+            )
+        if self.dp_cadence not in DP_CADENCES:
+            raise BoundsConfigError(
+                f"dp_cadence must be one of {list(DP_CADENCES)}, got {self.dp_cadence!r}"
             )
         if not (math.isfinite(self.delta) and 0.0 < self.delta < 1e-3):
             raise BoundsConfigError(f"delta must be in (0, 0.001), got {self.delta}")

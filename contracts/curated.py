@@ -18,6 +18,7 @@ from contracts.levels import PrivacyLevel
 AggregationLevel = Literal["individual", "cohort", "tenant", "platform"]
 
 ALL_SUBJECTS = "all"  # subject key of the tenant-wide rows in per-subject tables
+ALL_CATEGORIES = "all"  # iep_category key of a tenant's pooled IEP row (every category)
 
 PRIVACY_METADATA: tuple[Column, ...] = (
     Column(
@@ -304,7 +305,8 @@ IEP_PROGRESS = CuratedTable(
         Column(
             "iep_category",
             "string",
-            "IEP goal category: every category of the public list, for every tenant.",
+            "IEP goal category: every category of the public list, for every tenant, and"
+            f" '{ALL_CATEGORIES}' for the tenant's pooled row (every learner with a goal).",
             False,
             "public key",
         ),

@@ -43,7 +43,13 @@ from jobs.arguments import (
 )
 from jobs.prepare import PreparedInputs, Scope, keyed_pseudonym, prepare_inputs
 from jobs.pseudonym_key import resolve_pseudonym_key
-from jobs.release import LEARNER_COLUMNS, CuratedJob, ReleaseContext
+from jobs.release import (
+    LEARNER_COLUMNS,
+    CuratedJob,
+    ReleaseContext,
+    release_refusal,
+    release_scope,
+)
 from jobs.runner import read_raw_tables
 from jobs.session import build_spark_session
 from privacy_udfs import PrivacyLevel
@@ -186,7 +192,8 @@ def plan_release(
     )
     raw = read_raw_tables(spark, settings)
     key = resolve_pseudonym_key(settings)
-    inputs = prepare_inputs(raw, scope, keyed_pseudonym(key))
+    pseudonym = keyed_pseudonym(key)
+    inputs: dict[dt.date, PreparedInputs] = {}
     all_bounds = load_job_bounds()
     plans = []
     for job in jobs:
@@ -196,12 +203,31 @@ def plan_release(
             level,
             all_bounds[job.name],
             settings.min_cohort_size,
-            scope,
+            release_scope(all_bounds[job.name], level, scope),
             arguments.run_id,
             key.version,
         )
+        refusal = release_refusal(job, context)
+        if refusal is not None:
+            plans.append(
+                TablePlan(
+                    job.name,
+                    context.job_bounds.accounting,
+                    0.0,
+                    None,
+                    None,
+                    0,
+                    None,
+                    (),
+                    f"not released by this run: {refusal}",
+                )
+            )
+            continue
+        period = context.scope
+        if period.start not in inputs:  # quarterly tables cover the quarter up to the end
+            inputs[period.start] = prepare_inputs(raw, period, pseudonym)
         exact = dataclasses.replace(context, level=PrivacyLevel.ANONYMIZED, k_threshold=0)
-        plans.append(plan_table(job, inputs, context, exact))
+        plans.append(plan_table(job, inputs[period.start], context, exact))
     return plans
 
 

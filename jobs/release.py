@@ -7,6 +7,7 @@ metadata, contract column order).
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -48,7 +49,9 @@ class ReleaseContext:
         rho = self.rho
         if rho is not None:
             return epsilon_of_rho(rho, self.job_bounds.delta)
-        return self.level.epsilon * self.job_bounds.epsilon_share
+        return (
+            self.level.epsilon * self.job_bounds.epsilon_share * self.job_bounds.dp_budget_multiple
+        )
 
     @property
     def rho(self) -> float | None:
@@ -56,13 +59,14 @@ class ReleaseContext:
 
         The run's ρ is the largest whose conversion gives the level's (ε, δ): the whole
         run of zCDP jobs is then (ε, δ)-DP, far less noise than splitting ε per job.
+        A quarterly job spends the shares of the three monthly runs it is not part of.
         """
         if not self.level.is_dp or self.level.epsilon is None:
             return None
         if self.job_bounds.accounting != "zcdp" or self.job_bounds.epsilon_share <= 0:
             return None
         run_rho = rho_for_epsilon(self.level.epsilon, self.job_bounds.delta)
-        return run_rho * self.job_bounds.epsilon_share
+        return run_rho * self.job_bounds.epsilon_share * self.job_bounds.dp_budget_multiple
 
     @property
     def delta(self) -> float:
@@ -150,12 +154,43 @@ def is_calendar_month(start: dt.date, end: dt.date) -> bool:
     return start.day == 1 and end == start.replace(day=last_day)
 
 
-def release_refusal(job: CuratedJob, level: PrivacyLevel, scope: Scope) -> str | None:
-    """Why ``job`` may not be released at ``level`` for ``scope``; None when it may.
+def quarter_of(day: dt.date) -> tuple[dt.date, dt.date]:
+    """First and last day of the calendar quarter holding ``day``."""
+    first_month = 3 * ((day.month - 1) // 3) + 1
+    last_month = first_month + 2
+    return (
+        dt.date(day.year, first_month, 1),
+        dt.date(day.year, last_month, calendar.monthrange(day.year, last_month)[1]),
+    )
+
+
+def release_scope(job_bounds: JobBounds, level: PrivacyLevel, scope: Scope) -> Scope:
+    """The period one job's release covers in a run over ``scope``.
+
+    The run's own period, except for a quarterly job at a DP level (``dp_cadence =
+    "quarter"``): its release covers the calendar quarter up to the run's last day (from
+    the quarter's first day, whatever the run's first day), and reads its history from
+    the same accounting window start as the run.
+    """
+    if not level.is_dp or job_bounds.dp_cadence != "quarter":
+        return scope
+    quarter_start, _ = quarter_of(scope.end)
+    history_start = scope.history_start
+    if history_start is not None and history_start > quarter_start:
+        history_start = quarter_start
+    return dataclasses.replace(scope, start=quarter_start, history_start=history_start)
+
+
+def release_refusal(job: CuratedJob, context: ReleaseContext) -> str | None:
+    """Why ``job`` may not be released in ``context``; None when it may.
 
     The one place of the cadence rules (the runner skips a refused table with this reason):
 
     - learner-level tables (``dp_release=False``) are never released at DP levels;
+    - quarterly tables (``dp_cadence = "quarter"`` in the release plan) are released at
+      DP levels by the run whose period ends on a quarter's last day, for that quarter
+      (monthly cells of small populations such as IEP learners are noise; the quarter's
+      release spends the three months' shares at once);
     - ``anonymized`` releases are exact, so two of them must never differ by a small
       change: they cover closed days only (the period ends before today, UTC, so a
       day's cells never change between runs), and tables of ``period`` grain, whose rows
@@ -163,8 +198,17 @@ def release_refusal(job: CuratedJob, level: PrivacyLevel, scope: Scope) -> str |
       month-to-date release refreshed nightly, or a month and a quarter over the same
       days, would let one day or one month be isolated by subtracting two releases).
     """
+    level, scope = context.level, context.scope
     if level.is_dp:
-        return None if job.dp_release else DP_REFUSAL
+        if not job.dp_release:
+            return DP_REFUSAL
+        _, quarter_end = quarter_of(scope.end)
+        if context.job_bounds.dp_cadence == "quarter" and scope.end != quarter_end:
+            return (
+                "released once per quarter at DP levels: by the run whose period ends on "
+                f"{quarter_end}, for {scope.start}..{quarter_end}"
+            )
+        return None
     today = scope.now.date()
     if scope.end >= today:
         return (

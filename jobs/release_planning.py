@@ -149,7 +149,7 @@ def published_outcomes(
     charges: dict[str, list[Charge]] = {}
     refusals: dict[str, str] = {}
     for job, context in zip(jobs, contexts, strict=True):
-        refusal = release_refusal(job, context.level, context.scope)
+        refusal = release_refusal(job, context)
         if refusal is not None:
             refusals[job.name] = refusal  # never released by this run: nothing to wait for
             continue
@@ -277,7 +277,7 @@ def plan_releases(
             ensure_curated_table(
                 spark, settings.path("curated", job.name), job.table, context.k_threshold
             )
-            refusal = release_refusal(job, context.level, context.scope)
+            refusal = release_refusal(job, context)
             if refusal is not None:  # cadence and level rules, in one place (jobs.release)
                 plan.outcome.skipped_reason = refusal
                 plan.write_tenants = []

@@ -44,6 +44,7 @@ from jobs.release import (
     LEARNER_COLUMNS,
     CuratedJob,
     ReleaseContext,
+    release_scope,
     slice_predicate,
     with_release_metadata,
 )
@@ -226,7 +227,7 @@ def _release_tables(
     spark: SparkSession,
     settings: AnalyticsSettings,
     releases: Sequence[tuple[CuratedJob, ReleaseContext, ReleasePlan]],
-    inputs: PreparedInputs,
+    inputs: dict[dt.date, PreparedInputs],
     outcomes: list[TableOutcome],
 ) -> None:
     """Release every table, ``settings.release_threads`` at a time, into ``outcomes``.
@@ -238,11 +239,13 @@ def _release_tables(
     ``outcomes`` receives each table's outcome as it completes (in job order), so a
     failure records the tables already written; the first failure is re-raised after
     the tables already running have finished, and the tables not yet started are not.
+    ``inputs`` holds the prepared inputs of each release period by its first day.
     """
 
     def release(job: CuratedJob, context: ReleaseContext, plan: ReleasePlan) -> TableOutcome:
         with step(job.name, "aggregate, bound, noise, suppress, write"):
-            return _release_table(spark, settings, job, inputs, context, plan)
+            period_inputs = inputs[context.scope.start]
+            return _release_table(spark, settings, job, period_inputs, context, plan)
 
     with ThreadPoolExecutor(settings.release_threads, thread_name_prefix="release") as pool:
         futures = [pool.submit(release, *item) for item in releases]
@@ -366,7 +369,7 @@ def execute_run(
                 level=level,
                 job_bounds=all_bounds[job.name],
                 k_threshold=settings.min_cohort_size if protections.cohort_suppression else 0,
-                scope=scope,
+                scope=release_scope(all_bounds[job.name], level, scope),
                 run_id=arguments.run_id,
                 key_version=key.version,
                 random_source=random_source,
@@ -394,7 +397,7 @@ def execute_run(
             pseudonym = keyed_pseudonym(key) if protections.keyed_pseudonyms else _identity
             inputs = with_public_dimensions_in_memory(prepare_inputs(raw, scope, pseudonym))
             # Every job reads these; cache them so raw events are validated and hashed once.
-            shared = (
+            shared: tuple[DataFrame, ...] = (
                 inputs.checked_events,
                 inputs.events,
                 inputs.history,
@@ -403,6 +406,7 @@ def execute_run(
             )
             for frame in shared:
                 frame.persist()
+            period_inputs = {scope.start: inputs}
             counters.rows_read, _, counters.rows_quarantined = _count_inputs(inputs)
             quarantined = _write_quarantine(
                 spark, settings, inputs.rejected, arguments.run_id, scope
@@ -430,8 +434,19 @@ def execute_run(
         refused = {t for plan in plans for t in plan.outcome.refused_tenants}
         if refused:
             log("budget", f"over budget, not released: {', '.join(sorted(refused))}")
+        for context, plan in zip(contexts, plans, strict=True):
+            period = context.scope
+            if plan.write_tenants and period.start not in period_inputs:
+                with step("validate", f"events {period.start}..{period.end} (quarterly tables)"):
+                    longer = with_public_dimensions_in_memory(
+                        prepare_inputs(raw, period, pseudonym)
+                    )
+                    for frame in (longer.events, longer.iep_goals, longer.learners):
+                        frame.persist()
+                        shared += (frame,)
+                    period_inputs[period.start] = longer
         _release_tables(
-            spark, settings, list(zip(jobs, contexts, plans, strict=True)), inputs, outcomes
+            spark, settings, list(zip(jobs, contexts, plans, strict=True)), period_inputs, outcomes
         )
         for outcome in outcomes:
             counters.rows_written += outcome.rows_written

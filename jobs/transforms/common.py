@@ -123,7 +123,8 @@ def aggregate(
     """
     plan = context.job_bounds
     epsilon = None if context.level.epsilon is None else context.level.epsilon
-    epsilon = None if epsilon is None else epsilon * plan.epsilon_share * epsilon_fraction
+    if epsilon is not None:  # pure ε: the job's share (a quarterly job's three monthly ones)
+        epsilon *= plan.epsilon_share * plan.dp_budget_multiple * epsilon_fraction
     rho = None if context.rho is None else context.rho * epsilon_fraction
     computed = [m for m in measures if not context.level.is_dp or plan.releases_at_dp(m.name)]
     if not computed:

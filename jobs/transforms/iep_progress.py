@@ -27,16 +27,21 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from contracts.bands import NOT_PROVIDED
+from contracts.curated import ALL_CATEGORIES
 from contracts.raw import IEP_CATEGORIES, SUPPORT_LEVELS, EventType
 from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
-from jobs.transforms.common import aggregate, public_keys, read_by_several_releases, tenant_ids
+from jobs.transforms.common import aggregate, public_keys, tenant_ids
 from privacy_udfs import Measure
-from privacy_udfs.suppression import with_complementary_suppression
+from privacy_udfs.suppression import suppress_small_groups, with_complementary_suppression
 
 SUPPORT_LEVEL_KEYS = (*SUPPORT_LEVELS, NOT_PROVIDED)  # not_provided: a goal without one
 GOAL_YEAR_DAYS = 365.0  # an IEP goal is written for one year
 MAX_PROGRESS_PCT = 150.0
+# dp_withheld entry of the release plan that keeps per-category rows out of DP releases.
+CATEGORY_ROWS = "category_rows"
+IEP_METRICS = ["learners_with_goals", "mean_progress_pct", "share_on_track"]
+UNMEASURED = "none (not measured at this level: see the tenant's pooled 'all' row)"
 
 
 def goal_progress(events: DataFrame, goals: DataFrame, as_of: dt.date) -> DataFrame:
@@ -94,9 +99,11 @@ def support_level_distribution(
     per_learner: DataFrame,
     inputs: PreparedInputs,
     context: ReleaseContext,
-    tenants: list[str],
+    keys: dict[str, list[str]],
+    epsilon_fraction: float,
+    max_partitions: int,
 ) -> DataFrame:
-    """Learners per support level of every (tenant, category), as a map with every level.
+    """Learners per support level of every (tenant, category) key, as a map with every level.
 
     Shape: one row per learner and category -> one row per (tenant_id, iep_category) with
     support_level_distribution (null values: suppressed).
@@ -107,15 +114,9 @@ def support_level_distribution(
         dataclasses.replace(context, k_threshold=0) if exact else context,
         group_cols=["tenant_id", "iep_category", "support_level"],
         measures=[Measure(name="learners", kind="distinct_count")],
-        epsilon_fraction=0.3,
-        public_groups=public_keys(
-            inputs,
-            {
-                "tenant_id": tenants,
-                "iep_category": list(IEP_CATEGORIES),
-                "support_level": list(SUPPORT_LEVEL_KEYS),
-            },
-        ),
+        epsilon_fraction=epsilon_fraction,
+        public_groups=public_keys(inputs, {**keys, "support_level": list(SUPPORT_LEVEL_KEYS)}),
+        max_partitions=max_partitions,
     )
     if exact:
         levels = with_complementary_suppression(
@@ -136,20 +137,24 @@ def support_level_distribution(
     )
 
 
-def iep_progress(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
-    """Compute iep_progress for the run's period (pure).
+def iep_cells(
+    per_learner: DataFrame,
+    inputs: PreparedInputs,
+    context: ReleaseContext,
+    keys: dict[str, list[str]],
+    epsilon_fraction: float,
+    max_partitions: int,
+) -> DataFrame:
+    """One row per (tenant, category) key: learners, mean progress, on track, support levels.
 
-    ε split: 70% learners / mean progress / share on track, 30% support levels.
+    ε split: 70 % learners / mean progress / share on track, 30 % support levels. At
+    ``anonymized`` the core metrics are exact and unsuppressed (the caller suppresses
+    them, categories against the pooled row); support levels are suppressed here.
     """
-    scope = context.scope
-    per_learner = read_by_several_releases(
-        learner_category_progress(goal_progress(inputs.events, inputs.iep_goals, scope.end))
-    )
-    tenants = tenant_ids(inputs)
-    categories = public_keys(inputs, {"tenant_id": tenants, "iep_category": list(IEP_CATEGORIES)})
+    exact = not context.level.is_dp and context.k_threshold > 0
     core = aggregate(
         per_learner,
-        context,
+        dataclasses.replace(context, k_threshold=0) if exact else context,
         group_cols=["tenant_id", "iep_category"],
         measures=[
             Measure(name="learners_with_goals", kind="distinct_count"),
@@ -162,14 +167,89 @@ def iep_progress(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
             ),
             Measure(name="share_on_track", kind="mean", value_col="on_track", lower=0.0, upper=1.0),
         ],
-        epsilon_fraction=0.7,
-        public_groups=categories,
+        epsilon_fraction=0.7 * epsilon_fraction,
+        public_groups=public_keys(inputs, keys),
+        max_partitions=max_partitions,
     )
-    distribution = support_level_distribution(per_learner, inputs, context, tenants)
-    # Shape: one row per (tenant, IEP category) of the public list.
+    distribution = support_level_distribution(
+        per_learner, inputs, context, keys, 0.3 * epsilon_fraction, max_partitions
+    )
+    return core.join(distribution, ["tenant_id", "iep_category"], "left")
+
+
+def unmeasured_cells(
+    inputs: PreparedInputs, context: ReleaseContext, keys: dict[str, list[str]]
+) -> DataFrame:
+    """Public keys a DP release does not measure, as suppressed rows (no ε spent on them)."""
+    return public_keys(inputs, keys).select(
+        "tenant_id",
+        "iep_category",
+        F.lit(None).cast("long").alias("learners_with_goals"),
+        F.lit(None).cast("double").alias("mean_progress_pct"),
+        F.lit(None).cast("double").alias("share_on_track"),
+        F.lit(None).cast("map<string,bigint>").alias("support_level_distribution"),
+        F.create_map().cast("map<string,double>").alias("noise_scales"),
+        F.create_map().cast("map<string,double>").alias("ci95"),
+        F.lit(context.epsilon or 0.0).alias("epsilon"),
+        F.lit(context.delta).alias("delta"),
+        F.lit(UNMEASURED).alias("noise_mechanism"),
+        F.lit(True).alias("insufficient_data"),
+    )
+
+
+def iep_progress(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
+    """Compute iep_progress for the release's period (pure).
+
+    Rows: every (tenant, IEP category) of the public lists and each tenant's pooled row
+    (category ``all``: every learner with a measured goal, once). At DP levels the
+    release plan (``dp_withheld = ["category_rows"]``) measures the pooled row only,
+    with the table's whole share: a tenant's categories hold tens of learners, which no
+    share of ε resolves, while its IEP learners together can be measured. Category rows
+    are then released as suppressed rows (no ε spent). At ``anonymized`` both are exact,
+    and categories get complementary suppression against the pooled row.
+    """
+    scope, level = context.scope, context.level
+    per_goal = goal_progress(inputs.events, inputs.iep_goals, scope.end)
+    tenants = tenant_ids(inputs)
+    pooled_keys = {"tenant_id": tenants, "iep_category": [ALL_CATEGORIES]}
+    category_keys = {"tenant_id": tenants, "iep_category": list(IEP_CATEGORIES)}
+    measure_categories = not level.is_dp or context.job_bounds.releases_at_dp(CATEGORY_ROWS)
+    pooled = iep_cells(
+        learner_category_progress(per_goal.withColumn("category", F.lit(ALL_CATEGORIES))),
+        inputs,
+        context,
+        pooled_keys,
+        epsilon_fraction=0.5 if measure_categories else 1.0,
+        max_partitions=1,  # one pooled row per learner
+    )
+    if measure_categories:
+        categories = iep_cells(
+            learner_category_progress(per_goal),
+            inputs,
+            context,
+            category_keys,
+            epsilon_fraction=0.5,
+            max_partitions=context.job_bounds.max_partitions,
+        )
+    else:
+        categories = unmeasured_cells(inputs, context, category_keys)
+    if not level.is_dp and context.k_threshold > 0:
+        # A learner may have goals in several categories: overlapping parts of the pooled row.
+        k = context.k_threshold
+        pooled = suppress_small_groups(pooled, k, "learners_with_goals", IEP_METRICS)
+        categories = with_complementary_suppression(
+            categories,
+            k,
+            group_cols=["tenant_id"],
+            part_col="iep_category",
+            count_col="learners_with_goals",
+            metric_cols=IEP_METRICS,
+            overlapping=True,
+        )
+    cells = pooled.unionByName(categories, allowMissingColumns=True)
+    # Shape: one row per (tenant, IEP category of the public list or 'all').
     return (
-        core.join(distribution, ["tenant_id", "iep_category"], "left")
-        .withColumn(
+        cells.withColumn(
             "support_level_distribution",
             F.when(~F.col("insufficient_data"), F.col("support_level_distribution")),
         )

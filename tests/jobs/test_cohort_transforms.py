@@ -4,15 +4,19 @@ published totals, public key lists for every tenant."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
+import pytest
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from contracts.curated import ALL_CATEGORIES
 from contracts.raw import IEP_CATEGORIES
+from jobs.prepare import PreparedInputs
 from jobs.transforms.common import public_keys
-from jobs.transforms.iep_progress import iep_progress
+from jobs.transforms.iep_progress import UNMEASURED, iep_progress
 from jobs.transforms.mastery_progress import mastery_progress
 from jobs.transforms.weekly_active import public_weeks, weekly_active
 from privacy_udfs import PrivacyLevel
@@ -315,7 +319,7 @@ def test_iep_tenant_with_3_learners_does_not_reveal_their_category(spark: SparkS
     tenant_b = [r for r in rows if r.tenant_id == TENANT_B]
     # One row per category of the public list, every one suppressed and alike: which
     # category the learner's goal is in cannot be told from the release.
-    assert sorted(r.iep_category for r in tenant_b) == sorted(IEP_CATEGORIES)
+    assert sorted(r.iep_category for r in tenant_b) == sorted([*IEP_CATEGORIES, ALL_CATEGORIES])
     metrics = {
         (
             r.learners_with_goals,
@@ -328,7 +332,72 @@ def test_iep_tenant_with_3_learners_does_not_reveal_their_category(spark: SparkS
     }
     assert metrics == {(None, None, None, None, True)}
     # Tenant A gets every category too, the empty ones suppressed.
-    assert len([r for r in rows if r.tenant_id == TENANT_A]) == len(IEP_CATEGORIES)
+    assert len([r for r in rows if r.tenant_id == TENANT_A]) == len(IEP_CATEGORIES) + 1
+
+
+def _two_category_tenant(spark: SparkSession) -> PreparedInputs:
+    """Tenant A: learners 1-5 in reading (progress 50), 6-7 in math (progress 80)."""
+    goals = [
+        (f"g{i}", TENANT_A, learner(i), category, 0.0, 100.0, MONDAY, "moderate")
+        for i, category in [(i, "reading_fluency") for i in range(1, 6)]
+        + [(6, "math_calculation"), (7, "math_calculation")]
+    ]
+    events = [
+        event(
+            i, i, "iep_goal_measurement", day(1), goal_id=f"g{i}", measurement=50.0 + 30 * (i > 5)
+        )
+        for i in range(1, 8)
+    ]
+    return make_inputs(
+        spark, events=events, iep_goals=goals, learners=learners_of(TENANT_A, range(1, 8))
+    )
+
+
+def test_iep_categories_are_suppressed_against_the_tenants_pooled_row(spark: SparkSession) -> None:
+    inputs = _two_category_tenant(spark)
+    end = MONDAY + dt.timedelta(days=6)
+    rows = {
+        r.iep_category: r
+        for r in iep_progress(inputs, make_context("iep_progress", MONDAY, end)).collect()
+        if r.tenant_id == TENANT_A
+    }
+    pooled = rows.pop(ALL_CATEGORIES)
+    # The pooled row: every learner with a goal once, the mean of the learners' progress.
+    assert (pooled.learners_with_goals, pooled.insufficient_data) == (7, False)
+    assert pooled.mean_progress_pct == pytest.approx((5 * 50 + 2 * 80) / 7)
+    assert pooled.support_level_distribution["moderate"] == 7
+    # Math (2 learners) is under k; reading alone published would give math as 7 - 5:
+    # reading is suppressed with it, so no category can be derived from the pooled row.
+    assert {c: r.insufficient_data for c, r in rows.items()} == dict.fromkeys(IEP_CATEGORIES, True)
+    assert {r.learners_with_goals for r in rows.values()} == {None}
+
+
+def test_iep_at_dp_measures_the_pooled_row_only_unless_the_plan_says_otherwise(
+    spark: SparkSession,
+) -> None:
+    inputs = _two_category_tenant(spark)
+    end = MONDAY + dt.timedelta(days=6)
+    context = make_context("iep_progress", MONDAY, end, level=PrivacyLevel.DP_MEDIUM)
+    assert "category_rows" in context.job_bounds.dp_withheld  # the shipped release plan
+    rows = [r for r in iep_progress(inputs, context).collect() if r.tenant_id == TENANT_A]
+    by_category = {r.iep_category: r for r in rows}
+    pooled = by_category.pop(ALL_CATEGORIES)
+    assert set(by_category) == set(IEP_CATEGORIES)
+    for row in by_category.values():  # released as suppressed rows, no noise drawn
+        assert row.insufficient_data and row.learners_with_goals is None
+        assert row.noise_scales == {} and row.noise_mechanism == UNMEASURED
+    pooled_only = pooled.noise_scales["learners_with_goals"]
+    assert pooled_only > 0
+    # A plan that measures categories too splits the table's share between the two.
+    both = dataclasses.replace(
+        context, job_bounds=dataclasses.replace(context.job_bounds, dp_withheld=())
+    )
+    measured = {
+        r.iep_category: r for r in iep_progress(inputs, both).collect() if r.tenant_id == TENANT_A
+    }
+    assert all(r.noise_scales for r in measured.values())
+    halved = measured[ALL_CATEGORIES].noise_scales["learners_with_goals"]
+    assert halved == pytest.approx(pooled_only * 2**0.5, rel=1e-6)  # Gaussian σ ∝ 1/√ρ
 
 
 def test_public_weeks_are_the_mondays_of_the_period_and_complete_weeks_when_exact() -> None:

@@ -174,7 +174,7 @@ def test_never_released_at_a_dp_level(spark: SparkSession) -> None:
         with pytest.raises(PrivacyConfigurationError, match="never released at DP levels"):
             learner_snapshots(inputs_for(spark), context)
         # The runner skips the job with the reason before computing anything.
-        assert release_refusal(JOB, level, context.scope) == DP_REFUSAL
+        assert release_refusal(JOB, context) == DP_REFUSAL
 
 
 def test_no_raw_identifier_or_pii_column(spark: SparkSession) -> None:
