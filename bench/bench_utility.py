@@ -19,15 +19,19 @@ read from the curated contracts (numeric and map metrics; descriptive ones skipp
 the script follows the tables as they change; a table that publishes nothing is
 reported as such.
 
-    .venv/bin/python bench/bench_utility.py --tenant-learners 2000,400 --start 2025-01-01 --days 31
+    .venv/bin/python bench/bench_utility.py --tenant-learners 2000,400 --start 2025-01-01 --days 90
 
-One calendar month, the documented DP schedule (and the only period an exact release
-of the period tables covers, see the cadence rule in docs/operations.md).
+Releases follow the documented schedule: one run per closed calendar month (so the
+period must be whole months), each month's tables compared with the exact monthly
+run. At DP levels the quarterly tables of the release plan (``dp_cadence``) are
+released by the quarter-end month's run for the whole quarter and compared with the
+exact quarter; a period without a quarter end shows them as not released.
 """
 
 from __future__ import annotations
 
 import argparse
+import calendar
 import datetime as dt
 import math
 import shutil
@@ -49,12 +53,18 @@ from jobs.arguments import JobArguments
 from jobs.baseline import NO_SUPPRESSION, run_baseline
 from jobs.delta_io import is_delta_table
 from jobs.generate import GeneratorConfig, Profile, generate_raw_tables, write_raw_tables
-from jobs.prepare import Scope, keyed_pseudonym, prepare_inputs
-from jobs.release import CuratedJob, ReleaseContext
+from jobs.prepare import PreparedInputs, RawTables, Scope, keyed_pseudonym, prepare_inputs
+from jobs.release import (
+    CuratedJob,
+    ReleaseContext,
+    quarter_of,
+    release_refusal,
+    release_scope,
+)
 from jobs.run_all import ALL_JOBS
 from jobs.runner import read_raw_tables, run_release
 from jobs.session import build_spark_session
-from privacy_udfs import PrivacyLevel, load_pseudonym_key
+from privacy_udfs import PrivacyLevel, PseudonymKey, load_pseudonym_key
 
 BENCH_KEY = "benchmark-only-key-" + "9d1c5e7a3b2f4068" * 3
 LEVELS: tuple[str, ...] = ("anonymized", "dp_low", "dp_medium", "dp_high")
@@ -175,57 +185,131 @@ def curated_cells(spark: SparkSession, settings: AnalyticsSettings) -> dict[str,
     return cells
 
 
+Month = tuple[dt.date, dt.date]
+
+
+def calendar_months(start: dt.date, days: int) -> list[Month]:
+    """The whole calendar months of [start, start + days): the documented DP schedule.
+
+    Raises:
+        SystemExit: The period does not start on a 1st or end on a month's last day.
+    """
+    end = start + dt.timedelta(days=days - 1)
+    months: list[Month] = []
+    first = start
+    while first <= end:
+        last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+        months.append((first, last))
+        first = last + dt.timedelta(days=1)
+    if start.day != 1 or months[-1][1] != end:
+        raise SystemExit(
+            f"--start {start} --days {days} is not whole calendar months: releases follow the "
+            "documented schedule (one run per closed month), e.g. --start 2025-01-01 --days 90"
+        )
+    return months
+
+
 def release(
     spark: SparkSession,
     settings: AnalyticsSettings,
-    config: GeneratorConfig,
+    months: Sequence[Month],
     jobs: Sequence[CuratedJob],
     level: str,
     *,
     exact: bool = False,
 ) -> dict[str, Cells]:
-    """One run of every job over the generated period, from empty outputs; its tables."""
+    """One run of every job per month (from empty outputs), as scheduled; its tables.
+
+    At DP levels the quarter-end month's run also releases the quarterly tables for the
+    quarter (``dp_cadence``); the other months' runs skip them.
+    """
     for outputs in ("curated", "ops", "quarantine"):
         shutil.rmtree(settings.path(outputs), ignore_errors=True)
-    end = config.start + dt.timedelta(days=config.days - 1)
-    arguments = JobArguments(config.start, end, None, level, str(uuid.uuid4()), force=True)
-    if exact:
-        run_baseline(
-            spark, settings, arguments, jobs, name="bench-utility", protections=NO_SUPPRESSION
-        )
-    else:
-        run_release(spark, settings, arguments, jobs, run_name=f"bench-utility-{level}")
+    for first, last in months:
+        arguments = JobArguments(first, last, None, level, str(uuid.uuid4()), force=True)
+        if exact:
+            run_baseline(
+                spark, settings, arguments, jobs, name="bench-utility", protections=NO_SUPPRESSION
+            )
+        else:
+            run_release(spark, settings, arguments, jobs, run_name=f"bench-utility-{level}")
     return curated_cells(spark, settings)
 
 
-def bounded_without_noise(
-    spark: SparkSession,
-    settings: AnalyticsSettings,
-    config: GeneratorConfig,
-    jobs: Sequence[CuratedJob],
-) -> dict[str, Cells]:
-    """Each job's transform at dp_medium's bounds with negligible noise and k = 0."""
+def _inputs(spark: SparkSession, settings: AnalyticsSettings) -> tuple[RawTables, PseudonymKey]:
     raw = read_raw_tables(spark, settings)
     key = load_pseudonym_key(
         settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None,
         settings.pseudonym_key_file,
         settings.pseudonym_key_version,
     )
-    end = config.start + dt.timedelta(days=config.days - 1)
-    scope = Scope(config.start, end, None, dt.datetime.now(dt.UTC).replace(tzinfo=None))
-    inputs = prepare_inputs(raw, scope, keyed_pseudonym(key))
+    return raw, key
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def exact_dp_periods(
+    spark: SparkSession,
+    settings: AnalyticsSettings,
+    months: Sequence[Month],
+    jobs: Sequence[CuratedJob],
+) -> dict[str, Cells]:
+    """Exact cells of the quarterly tables over the quarters the DP schedule releases.
+
+    ``anonymized`` releases these tables per closed month (the exact monthly runs give
+    their reference); DP releases give one row per quarter, compared with these: each
+    transform at ``anonymized``, k = 0, over the quarter (no bounding, noise, suppression).
+    """
+    bounds = load_job_bounds()
+    quarterly = [j for j in jobs if j.dp_release and bounds[j.name].dp_cadence == "quarter"]
+    raw, key = _inputs(spark, settings)
+    cells: dict[str, Cells] = {j.name: {} for j in quarterly}
+    for first, last in months:
+        for job in quarterly:
+            scope = release_scope(
+                bounds[job.name], PrivacyLevel.DP_MEDIUM, Scope(first, last, None, _now())
+            )
+            if scope.end != quarter_of(scope.end)[1]:
+                continue  # not a quarter-end month: DP releases nothing here
+            inputs = prepare_inputs(raw, scope, keyed_pseudonym(key))
+            context = ReleaseContext(
+                PrivacyLevel.ANONYMIZED, bounds[job.name], 0, scope, str(uuid.uuid4()), key.version
+            )
+            cells[job.name].update(to_cells(job.transform(inputs, context), job.table))
+    return cells
+
+
+def bounded_without_noise(
+    spark: SparkSession,
+    settings: AnalyticsSettings,
+    months: Sequence[Month],
+    jobs: Sequence[CuratedJob],
+) -> dict[str, Cells]:
+    """Each job's transform at dp_medium's bounds with negligible noise and k = 0, as scheduled."""
+    raw, key = _inputs(spark, settings)
     bounds = load_job_bounds()
     cells: dict[str, Cells] = {}
-    for job in (j for j in jobs if j.dp_release):  # learner-level rows: never at DP levels
-        context = _NegligibleNoiseContext(
-            level=PrivacyLevel.DP_MEDIUM,
-            job_bounds=bounds[job.name],
-            k_threshold=0,
-            scope=scope,
-            run_id=str(uuid.uuid4()),
-            key_version=key.version,
-        )
-        cells[job.name] = to_cells(job.transform(inputs, context), job.table)
+    for first, last in months:
+        month = Scope(first, last, None, _now())
+        prepared: dict[dt.date, PreparedInputs] = {}
+        for job in (j for j in jobs if j.dp_release):  # learner-level rows: never at DP levels
+            context = _NegligibleNoiseContext(
+                level=PrivacyLevel.DP_MEDIUM,
+                job_bounds=bounds[job.name],
+                k_threshold=0,
+                scope=release_scope(bounds[job.name], PrivacyLevel.DP_MEDIUM, month),
+                run_id=str(uuid.uuid4()),
+                key_version=key.version,
+            )
+            if release_refusal(job, context) is not None:
+                continue  # a quarterly table outside its quarter-end month
+            scope = context.scope
+            if scope.start not in prepared:
+                prepared[scope.start] = prepare_inputs(raw, scope, keyed_pseudonym(key))
+            released = to_cells(job.transform(prepared[scope.start], context), job.table)
+            cells.setdefault(job.name, {}).update(released)
     return cells
 
 
@@ -294,6 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     from jobs.generate import district_events
 
+    months = calendar_months(args.start, args.days)
     sizes = tuple(int(n) for n in args.tenant_learners.split(","))
     learners = sum(sizes)
     config = GeneratorConfig(
@@ -328,24 +413,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     jobs = [j for j in ALL_JOBS if args.tables is None or j.name in args.tables.split(",")]
     names = [j.name for j in jobs]
-    exact = release(spark, settings, config, jobs, "anonymized", exact=True)
+    exact = release(spark, settings, months, jobs, "anonymized", exact=True)
+    # DP releases of quarterly tables are compared with the exact quarter.
+    exact_dp = {**exact, **exact_dp_periods(spark, settings, months, jobs)}
     log("exact release done")
     comparisons: list[Comparison] = []
     for level in args.levels.split(","):
-        released = release(spark, settings, config, jobs, level)
+        released = release(spark, settings, months, jobs, level)
         log(f"{level} release done")
+        reference = exact if level == "anonymized" else exact_dp
         for name in names:
-            comparisons.append(compare(name, level, exact[name], released[name]))
+            comparisons.append(compare(name, level, reference[name], released[name]))
     if not args.skip_bounding:
         try:
-            bounded = bounded_without_noise(spark, settings, config, jobs)
+            bounded = bounded_without_noise(spark, settings, months, jobs)
         except Exception as error:  # the engine changes; report, do not lose the rest
             print(f"bounding-only release failed: {type(error).__name__}: {error}", file=sys.stderr)
         else:
             log("bounding-only release done")
             for name in names:
                 if name in bounded:  # learner-level tables have no DP release
-                    comparisons.append(compare(name, "bounding only", exact[name], bounded[name]))
+                    comparisons.append(
+                        compare(name, "bounding only", exact_dp[name], bounded[name])
+                    )
     print(
         f"\nDistricts of {', '.join(f'{n:,}' for n in sizes)} learners, {config.days} days "
         f"from {config.start}, {config.events:,} events, seed {config.seed}; "

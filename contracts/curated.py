@@ -129,6 +129,11 @@ _PUBLIC_KEYS = " Every key of the public lists is released, empty ones included.
 _PERIOD_CADENCE = (
     " At anonymized, released only for one closed calendar month (the 1st to its last day)."
 )
+_QUARTERLY_AT_DP = (
+    " At DP levels, released once per calendar quarter (period_start is the quarter's first"
+    " day) by the run whose period ends on the quarter's last day, with the three months'"
+    " shares of the budget (conf/bounds.toml, dp_cadence)."
+)
 
 SESSION_DAILY = CuratedTable(
     name="session_daily",
@@ -344,7 +349,13 @@ IEP_PROGRESS = CuratedTable(
     suppression_rule=_K_RULE
     + _PUBLIC_KEYS
     + " At anonymized, support levels get complementary suppression against"
-    " learners_with_goals (the suppressed levels add up to 0 or >= k)." + _PERIOD_CADENCE,
+    " learners_with_goals (the suppressed levels add up to 0 or >= k), and categories against"
+    f" the tenant's pooled '{ALL_CATEGORIES}' row (a learner may be in several categories: any"
+    " suppressed category holding a learner comes with one of at least k learners)."
+    + _PERIOD_CADENCE
+    + _QUARTERLY_AT_DP
+    + f" At DP levels only the pooled '{ALL_CATEGORIES}' row is measured; category rows are"
+    " released as suppressed rows (no ε spent on cells of tens of learners).",
 )
 
 COURSE_METRICS = CuratedTable(
@@ -397,7 +408,8 @@ COURSE_METRICS = CuratedTable(
     period_column="period_start",
     suppression_rule=_K_RULE
     + " Every course of the tenant's catalogue is released, without activity included."
-    + _PERIOD_CADENCE,
+    + _PERIOD_CADENCE
+    + _QUARTERLY_AT_DP,
 )
 
 PLATFORM_DAILY = CuratedTable(

@@ -12,11 +12,15 @@ from privacy_udfs.zcdp import epsilon_of_rho, rho_for_epsilon
 
 
 def job_rho(job: str, level: str = "dp_medium") -> float:
-    """ρ of one job's release at ``level``: its share of the run's ρ (zCDP jobs)."""
+    """ρ of one job's release at ``level``: its share of the run's ρ (zCDP jobs).
+
+    A quarterly job's release carries three monthly shares.
+    """
     bounds = load_job_bounds()[job]
     epsilon = PrivacyLevel(level).epsilon
     assert epsilon is not None and bounds.accounting == "zcdp"
-    return rho_for_epsilon(epsilon, bounds.delta) * bounds.epsilon_share
+    share = bounds.epsilon_share * bounds.dp_budget_multiple
+    return rho_for_epsilon(epsilon, bounds.delta) * share
 
 
 def job_epsilon(job: str, level: str = "dp_medium") -> float:
@@ -26,4 +30,4 @@ def job_epsilon(job: str, level: str = "dp_medium") -> float:
         return epsilon_of_rho(job_rho(job, level), bounds.delta)
     epsilon = PrivacyLevel(level).epsilon
     assert epsilon is not None
-    return epsilon * bounds.epsilon_share
+    return epsilon * bounds.epsilon_share * bounds.dp_budget_multiple

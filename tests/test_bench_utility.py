@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from bench.bench_utility import Cells, compare, markdown, metric_columns
+import datetime as dt
+
+import pytest
+
+from bench.bench_utility import Cells, calendar_months, compare, markdown, metric_columns
 from contracts.curated import CURATED_TABLES
 
 
@@ -49,3 +53,16 @@ def test_a_table_that_publishes_nothing_is_reported_as_such() -> None:
     table = markdown([nothing, empty])
     assert "| t | dp_high | 1 | 0 % | nothing published |" in table
     assert "| u | dp_high | 0 | – |" in table
+
+
+def test_releases_follow_the_monthly_schedule_over_whole_calendar_months() -> None:
+    q1 = calendar_months(dt.date(2025, 1, 1), 90)
+    assert q1 == [
+        (dt.date(2025, 1, 1), dt.date(2025, 1, 31)),
+        (dt.date(2025, 2, 1), dt.date(2025, 2, 28)),
+        (dt.date(2025, 3, 1), dt.date(2025, 3, 31)),
+    ]
+    assert calendar_months(dt.date(2024, 2, 1), 29) == [(dt.date(2024, 2, 1), dt.date(2024, 2, 29))]
+    for start, days in [(dt.date(2025, 1, 2), 30), (dt.date(2025, 1, 1), 45)]:
+        with pytest.raises(SystemExit, match="not whole calendar months"):
+            calendar_months(start, days)

@@ -184,7 +184,9 @@ def test_dp_releases_every_catalogue_course_and_noise_stays_within_scale(
     # The whole level's ε and L = 1, so the noise is small next to a 300-learner course.
     context = dataclasses.replace(
         context,
-        job_bounds=dataclasses.replace(context.job_bounds, epsilon_share=1.0, max_partitions=1),
+        job_bounds=dataclasses.replace(
+            context.job_bounds, epsilon_share=1.0, max_partitions=1, dp_cadence="run"
+        ),
     )
     rows = {r.course_id: r for r in course_metrics(inputs, context).collect()}
     # Public keys: every catalogue course is listed, no ε or δ goes to partition selection.
