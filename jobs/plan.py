@@ -17,6 +17,10 @@ is charged:
   release would be) with the publication threshold k + the learner count's 95 % error
   bar, under the noise's distribution.
 
+Quarterly tables of the release plan (``dp_cadence = "quarter"``) are planned over their
+quarter when the period ends on a quarter's last day, with the ε they would spend there,
+and listed as not released by any other period (the reason a run would record).
+
 It reads the raw tables like a run (so it needs the pseudonym key) and prints a table.
 """
 

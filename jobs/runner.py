@@ -243,6 +243,8 @@ def _release_tables(
     """
 
     def release(job: CuratedJob, context: ReleaseContext, plan: ReleasePlan) -> TableOutcome:
+        if not plan.write_tenants:  # skipped, reused or refused: nothing to compute
+            return plan.outcome
         with step(job.name, "aggregate, bound, noise, suppress, write"):
             period_inputs = inputs[context.scope.start]
             return _release_table(spark, settings, job, period_inputs, context, plan)

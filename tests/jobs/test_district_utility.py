@@ -176,6 +176,9 @@ def test_public_figures_are_whole_honest_and_the_mean_score_close(
     assert abs(score["metric_value"] - truth) <= 5.0, (score["metric_value"], truth)
 
 
+IEP_FIGURES = ("learners_with_goals", "mean_progress_pct", "share_on_track")
+
+
 def test_quarterly_iep_progress_pooled_per_tenant_is_usable(
     district: tuple[Rows, Rows, Rows],
 ) -> None:
@@ -184,8 +187,10 @@ def test_quarterly_iep_progress_pooled_per_tenant_is_usable(
     truth, pooled = exact[(ALL_CATEGORIES,)], released[(ALL_CATEGORIES,)]
     # Released for the quarter, by March's run, with the three months' shares.
     assert (pooled["period_start"], pooled["period_end"]) == (dt.date(2025, 1, 1), END)
-    assert truth["learners_with_goals"] >= 100, "the district profile has ~7.5 % IEP learners"
-    assert not pooled["insufficient_data"]
+    # ~7.5 % of 2,000 learners have an IEP; about half have a goal measured in a month.
+    assert truth["learners_with_goals"] >= 50, truth
+    assert not pooled["insufficient_data"], (pooled, truth)
+    print({k: (pooled[k], truth[k]) for k in IEP_FIGURES})
     assert _relative(pooled["learners_with_goals"], truth["learners_with_goals"]) <= 0.25  # [±10 %]
     assert abs(pooled["mean_progress_pct"] - truth["mean_progress_pct"]) <= 10.0  # [±5 points]
     assert abs(pooled["share_on_track"] - truth["share_on_track"]) <= 0.15

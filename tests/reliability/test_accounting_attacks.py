@@ -31,6 +31,7 @@ from tests.reliability.rawdata import (
     write_raw,
 )
 
+COURSE_METRICS_JOB = job_named("course_metrics")
 PLATFORM_DAILY_JOB = job_named("platform_daily")
 SESSION_DAILY_JOB = job_named("session_daily")
 WEEKLY_ACTIVE_JOB = job_named("weekly_active")
@@ -39,6 +40,8 @@ BOUNDS = load_job_bounds()
 RUN_RHO = rho_for_epsilon(1.0, 1e-6)  # a dp_medium run of zCDP tables (conf/bounds.toml)
 SESSION_DAILY_RHO = RUN_RHO * BOUNDS["session_daily"].epsilon_share
 WEEKLY_ACTIVE_RHO = RUN_RHO * BOUNDS["weekly_active"].epsilon_share
+# A quarterly table spends the shares of the three monthly runs that skip it.
+COURSE_METRICS_RHO = RUN_RHO * BOUNDS["course_metrics"].epsilon_share * 3
 
 
 def _epsilon(rho: float) -> float:
@@ -153,3 +156,38 @@ def test_a_published_platform_slice_is_never_redrawn_when_a_tenant_joins(
         for r in _ledger(spark, settings).where(F.col("job_run_id") == forced.run_id).collect()
     }
     assert charged_by_force == {tenant_id(1), tenant_id(2), tenant_id(3)}
+
+
+@pytest.mark.slow
+def test_a_quarterly_table_is_released_and_charged_once_per_quarter_however_runs_are_cut(
+    spark: SparkSession, tmp_path
+) -> None:
+    assert BOUNDS["course_metrics"].dp_cadence == "quarter"  # the shipped release plan
+    settings = settings_for(tmp_path)
+    write_raw(spark, settings, RawData.for_tenants([1]))
+    runs = [
+        (dt.date(2025, 1, 1), dt.date(2025, 1, 31)),
+        (dt.date(2025, 2, 1), dt.date(2025, 3, 15)),
+        (dt.date(2025, 3, 16), dt.date(2025, 3, 31)),  # ends the quarter: releases Q1
+        (dt.date(2025, 3, 1), dt.date(2025, 3, 31)),  # ends it again: the same release
+    ]
+
+    summaries = [_run(spark, settings, (COURSE_METRICS_JOB,), a, b) for a, b in runs]
+
+    reasons = [s.tables[0].skipped_reason for s in summaries]
+    assert all(r is not None and "released once per quarter" in r for r in reasons[:2])
+    assert reasons[2:] == [None, "already published"]
+    ledger = _ledger(spark, settings).where(F.col("job_name") == "course_metrics")
+    charges = [(r.period_start, r.period_end, r.window_start, r.rho) for r in ledger.collect()]
+    q1 = (dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+    assert charges == [(*q1, dt.date(2025, 1, 1), pytest.approx(COURSE_METRICS_RHO))]
+    released = (
+        spark.read.format("delta")
+        .load(settings.path("curated", "course_metrics"))
+        .where(F.col("privacy_level") == "dp_medium")
+        .select("period_start", "period_end", "epsilon")
+        .distinct()
+        .collect()
+    )
+    assert [(r.period_start, r.period_end) for r in released] == [q1]
+    assert released[0].epsilon == pytest.approx(_epsilon(COURSE_METRICS_RHO))
