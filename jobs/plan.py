@@ -8,10 +8,11 @@ table's ε (and ρ), the noise scale and its 95 % error bar, and the expected sh
 cells published and their median relative error bar. Nothing is written and no budget
 is charged:
 
-* noise scales and error bars come from the configured release plan alone: each
-  transform runs at the chosen level over the public keys with **no events**, so the
-  output's ``noise_scales`` / ``ci95`` are exactly what a release would carry, and no
-  learner's data is read for them;
+* noise scales and error bars are the release's own: each transform runs at the chosen
+  level in memory (nothing written, nothing charged, the values thrown away), so the
+  ``noise_scales`` are exactly what the release would carry; a count's or a sum's scale
+  follows from the plan alone, a mean's is per cell (its noisy sum's scale over the
+  cell's noisy count), and the median over the publishable cells is shown;
 * the published share compares each cell's exact learner count (the transform at
   ``anonymized`` without suppression, seen by the operator only, as an ``anonymized``
   release would be) with the publication threshold k + the learner count's 95 % error
@@ -34,7 +35,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from conf.bounds import load_job_bounds
@@ -66,8 +67,8 @@ class MetricPlan:
     """One noised metric: its noise scale and 95 % error bar (in its own units)."""
 
     metric: str
-    scale: float
-    ci95: float
+    scale: float | None  # None: a per-cell scale with no publishable cell to show
+    ci95: float | None
     median_relative_error: float | None
 
 
@@ -86,20 +87,6 @@ class TablePlan:
     note: str = ""
 
 
-def _without_events(inputs: PreparedInputs) -> PreparedInputs:
-    """The same inputs with no activity: only public keys remain (tenants, calendar, lists)."""
-    empty = {
-        name: frame.limit(0)
-        for name, frame in (
-            ("checked_events", inputs.checked_events),
-            ("events", inputs.events),
-            ("history", inputs.history),
-            ("iep_goals", inputs.iep_goals),
-        )
-    }
-    return dataclasses.replace(inputs, **empty)
-
-
 def _publication_probability(
     count: float, threshold: float, accounting: str, scale: float
 ) -> float:
@@ -116,32 +103,69 @@ def _accounting(context: ReleaseContext) -> Accounting:
     return "zcdp" if context.rho is not None else "pure"
 
 
-def _first_maps(df: DataFrame) -> tuple[dict[str, float], dict[str, float]]:
-    row = df.select("noise_scales", "ci95").where(F.size("noise_scales") > 0).first()
-    if row is None:
-        return {}, {}
-    return dict(row.noise_scales or {}), dict(row.ci95 or {})
+def _noise_scales(df: DataFrame) -> dict[str, float]:
+    """The first non-empty ``noise_scales`` of a transform's output.
+
+    Only the scales: some transforms (public_metrics) leave ``ci95`` to the writer, which
+    derives it from them (jobs/delta_io.py).
+    """
+    row = df.select("noise_scales").where(F.size("noise_scales") > 0).first()
+    return {} if row is None else dict(row.noise_scales or {})
+
+
+# Means and ratios divide a noisy sum by the cell's noisy learner count (or by their own
+# noisy row count): their error bar is per cell.
+PER_CELL_TREATMENTS = frozenset({"mean", "derived"})
+_CELL_SCALES = "__cell_noise_scales"
+
+
+def _per_cell_metric(
+    name: str, accounting: Accounting, cells: Sequence[Row], value_of: Sequence[float | None]
+) -> MetricPlan:
+    """A mean's plan: the median of its cells' own scales and error bars (None: no cell)."""
+    scales = [
+        float(r[_CELL_SCALES][name]) for r in cells if (r[_CELL_SCALES] or {}).get(name) is not None
+    ]
+    relative = [
+        ci95_half_width(accounting, float(r[_CELL_SCALES][name])) / abs(value)
+        for r, value in zip(cells, value_of, strict=True)
+        if value not in (None, 0) and (r[_CELL_SCALES] or {}).get(name) is not None
+    ]
+    scale = statistics.median(scales) if scales else None
+    return MetricPlan(
+        name,
+        scale,
+        None if scale is None else ci95_half_width(accounting, scale),
+        statistics.median(relative) if relative else None,
+    )
 
 
 def plan_table(
     job: CuratedJob, inputs: PreparedInputs, context: ReleaseContext, exact_context: ReleaseContext
 ) -> TablePlan:
-    """Plan one table: error bars from an event-free dry run, published share from exact counts."""
+    """Plan one table: the release's error bars, published share from exact counts."""
     bounds = context.job_bounds
     if not bounds.epsilon_share:
         return TablePlan(
             job.name, bounds.accounting, 0.0, None, None, 0, None, (), "not released at DP"
         )
-    noised = job.transform(_without_events(inputs), context)
-    scales, _ = _first_maps(noised)
+    # The release computed in memory (never written, nothing charged): its noise scales
+    # are the ones a release carries, a mean's per cell over the cell's noisy count.
+    noised = job.transform(inputs, context)
+    scales = _noise_scales(noised)
     # Error bars from the final scales (transforms rename and rescale some metrics).
     ci95 = {name: ci95_half_width(_accounting(context), scale) for name, scale in scales.items()}
     learner_col = LEARNER_COLUMNS.get(job.name)
     metric_names = [m for m in scales if m in job.table.metric_names]
-    exact = job.transform(inputs, exact_context).select(
-        *[c for c in {learner_col, *metric_names} if c]
+    keys = list(job.table.key_names)
+    cell_scales = noised.select(
+        *[F.col(k).alias(f"__key_{k}") for k in keys], F.col("noise_scales").alias(_CELL_SCALES)
     )
-    rows = exact.collect()  # one row per cell of the release (aggregates, not events)
+    exact = job.transform(inputs, exact_context).select(
+        *keys, *[c for c in {learner_col, *metric_names} if c]
+    )
+    same_cell = [F.col(k).eqNullSafe(F.col(f"__key_{k}")) for k in keys]
+    rows = exact.join(cell_scales, same_cell, "left").collect()  # one row per cell (aggregates)
     threshold = None
     share = None
     publishable = rows
@@ -155,8 +179,13 @@ def plan_table(
         ]
         share = statistics.fmean(probabilities) if probabilities else None
         publishable = [r for r in rows if (r[learner_col] or 0) >= threshold]
+    treatments = {c.name: c.treatment for c in job.table.columns}
     metrics = []
     for name in metric_names:
+        if treatments.get(name) in PER_CELL_TREATMENTS:
+            values = [None if r[name] is None else float(r[name]) for r in publishable]
+            metrics.append(_per_cell_metric(name, _accounting(context), publishable, values))
+            continue
         relative = [
             ci95[name] / abs(float(r[name])) for r in publishable if r[name] not in (None, 0)
         ]
@@ -243,6 +272,10 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.0f} %"
 
 
+def _number(value: float | None) -> str:
+    return "–" if value is None else f"{value:.4g}"
+
+
 def format_plan(plans: Sequence[TablePlan], level: str) -> str:
     """The planner's table: one line per table, one per noised metric under it."""
     lines = [
@@ -258,8 +291,8 @@ def format_plan(plans: Sequence[TablePlan], level: str) -> str:
         )
         for m in p.metrics:
             lines.append(
-                f"  {m.metric:<32}{'':>6}{'':>8}{m.scale:>11.4g}{m.ci95:>11.4g}{'':>11}"
-                f"{_pct(m.median_relative_error):>15}"
+                f"  {m.metric:<32}{'':>6}{'':>8}{_number(m.scale):>11}{_number(m.ci95):>11}"
+                f"{'':>11}{_pct(m.median_relative_error):>15}"
             )
     return "\n".join(lines)
 

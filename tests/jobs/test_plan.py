@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import uuid
+from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
 
-from jobs.plan import _publication_probability, format_plan, plan_table
+from conf.bounds import load_job_bounds
+from jobs.arguments import JobArguments
+from jobs.plan import _publication_probability, format_plan, plan_release, plan_table
 from jobs.registry import job_named
+from jobs.run_all import ALL_JOBS
 from privacy_udfs import PrivacyLevel
+from privacy_udfs.zcdp import rho_for_epsilon
 from tests.jobs.inputs import TENANT_A, event, learner, make_context, make_inputs
+from tests.reliability.rawdata import RawData, settings_for, write_raw
 
 SESSION_DAILY_JOB = job_named("session_daily")
+MASTERY_JOB = job_named("mastery_progress")
+BOUNDS = load_job_bounds()
 
 DAY = dt.date(2025, 1, 6)
 AT = dt.datetime(2025, 1, 6, 10, 0)
@@ -43,7 +52,7 @@ def test_the_plan_of_a_table_matches_what_its_release_publishes(spark: SparkSess
     row = released.where("subject = 'all'").first()
     assert row is not None
     metrics = {m.metric: m for m in plan.metrics}
-    # The dry run without events carries exactly the scales a real release carries.
+    # The plan carries exactly the scales a release carries.
     assert metrics["active_learners"].scale == pytest.approx(row.noise_scales["active_learners"])
     assert metrics["sessions"].ci95 == pytest.approx(row.ci95["sessions"])
     assert plan.accounting == "zcdp" and plan.epsilon == pytest.approx(context.epsilon)
@@ -55,3 +64,54 @@ def test_the_plan_of_a_table_matches_what_its_release_publishes(spark: SparkSess
     )
     text = format_plan([plan], "dp_medium")
     assert "session_daily" in text and "active_learners" in text and "nothing charged" in text
+
+
+def test_a_means_error_bar_is_planned_per_cell_over_its_learners(spark: SparkSession) -> None:
+    # 400 learners with one math assessment each: mean_mastery divides its noisy sum by the
+    # noisy learner count, so its error bar is the sum's over ~400, not the sum's.
+    events = [
+        event(i, i, "assessment_completed", AT, subject="math", score=70.0, attempt=1)
+        for i in range(1, 401)
+    ]
+    learners = [(learner(i), TENANT_A, "13_17", "9-12", False, None) for i in range(1, 401)]
+    inputs = make_inputs(spark, events=events, learners=learners)
+    context = make_context("mastery_progress", DAY, DAY, level=PrivacyLevel.DP_MEDIUM)
+    exact = dataclasses.replace(context, level=PrivacyLevel.ANONYMIZED, k_threshold=0)
+
+    plan = {m.metric: m for m in plan_table(MASTERY_JOB, inputs, context, exact).metrics}
+
+    released = MASTERY_JOB.transform(inputs, context).where("subject = 'math'").first()
+    assert released is not None and not released.insufficient_data
+    # Per cell, over its noisy learner count (two draws of it: the plan's and this one).
+    assert plan["mean_mastery"].scale == pytest.approx(
+        released.noise_scales["mean_mastery"], rel=0.5
+    )
+    assert plan["mean_mastery"].ci95 == pytest.approx(1.96 * plan["mean_mastery"].scale, rel=1e-3)
+    assert plan["mean_mastery"].median_relative_error == pytest.approx(
+        plan["mean_mastery"].ci95 / 70.0
+    )
+
+
+def test_the_planner_plans_every_table_of_a_quarter_end_run(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """``python -m jobs.plan`` over every job: each table gets a plan line (none crashes),
+    the quarterly tables are planned for the whole quarter, and nothing is written."""
+    settings = settings_for(tmp_path)
+    write_raw(spark, settings, RawData.for_tenants([1, 2]))
+    arguments = JobArguments(
+        dt.date(2025, 3, 1), dt.date(2025, 3, 31), None, "dp_medium", str(uuid.uuid4())
+    )
+
+    plans = {p.table: p for p in plan_release(spark, settings, arguments, ALL_JOBS)}
+
+    assert set(plans) == {job.name for job in ALL_JOBS}
+    assert "never released at DP" in plans["learner_snapshots"].note
+    for name in ("iep_progress", "course_metrics"):  # three months' shares, once a quarter
+        expected = rho_for_epsilon(1.0, 1e-6) * BOUNDS[name].epsilon_share * 3
+        assert plans[name].rho == pytest.approx(expected), name
+        assert plans[name].metrics and not plans[name].note, plans[name]
+    assert plans["public_metrics"].metrics, plans["public_metrics"]
+    assert not (tmp_path / "curated").exists() and not (tmp_path / "ops").exists()
+    text = format_plan(list(plans.values()), "dp_medium")
+    assert all(name in text for name in plans)
