@@ -31,7 +31,7 @@ from jobs.transforms.common import aggregate, public_keys, read_by_several_relea
 from privacy_udfs import Measure
 from privacy_udfs.suppression import with_complementary_suppression
 
-MAX_SESSIONS_PER_WEEK = 50.0
+MAX_SESSIONS_PER_WEEK = 21.0  # three sessions a day: the noise of the mean is proportional to it
 
 
 def week_start(day: Column) -> Column:
