@@ -55,6 +55,7 @@ from jobs.delta_io import is_delta_table
 from jobs.generate import GeneratorConfig, Profile, generate_raw_tables, write_raw_tables
 from jobs.prepare import PreparedInputs, RawTables, Scope, keyed_pseudonym, prepare_inputs
 from jobs.release import (
+    LEARNER_COLUMNS,
     CuratedJob,
     ReleaseContext,
     quarter_of,
@@ -313,6 +314,28 @@ def bounded_without_noise(
     return cells
 
 
+def detail(table: str, exact: Cells, released: Cells) -> str:
+    """Every cell with data of ``table``, largest first: exact learners, published, values.
+
+    One line per cell: each metric as released/exact (map entries left out).
+    """
+    learners = LEARNER_COLUMNS.get(table)
+    lines = [f"{table}: cell | exact learners | published | metric released/exact ..."]
+    with_data = {k: v for k, v in exact.items() if has_data(v)}
+    for key in sorted(with_data, key=lambda k: -(with_data[k].get(learners or "") or 0)):
+        truth, got = with_data[key], released.get(key) or {"_published": 0.0}
+        shown = [
+            f"{m} {got.get(m)!s:.8}/{truth[m]!s:.8}"
+            for m in truth
+            if m != "_published" and "[" not in m and got.get(m) is not None
+        ]
+        count = truth.get(learners or "")
+        lines.append(
+            f"  {key} | {count} | {'yes' if got['_published'] else 'no'} | {', '.join(shown)}"
+        )
+    return "\n".join(lines)
+
+
 def _percent(value: float | None) -> str:
     if value is None:
         return "–"
@@ -366,6 +389,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--levels", default=",".join(LEVELS), help=f"comma-separated subset of {LEVELS}"
     )
     parser.add_argument("--skip-bounding", action="store_true", help="no bias-only release")
+    parser.add_argument(
+        "--detail",
+        default=None,
+        help="comma-separated tables whose every cell is printed per DP level (exact vs released)",
+    )
     parser.add_argument(
         "--tables",
         default=None,
@@ -424,6 +452,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         reference = exact if level == "anonymized" else exact_dp
         for name in names:
             comparisons.append(compare(name, level, reference[name], released[name]))
+        for name in (args.detail or "").split(","):
+            if name in names:
+                print(f"\n[{level}] {detail(name, reference[name], released[name])}")
     if not args.skip_bounding:
         try:
             bounded = bounded_without_noise(spark, settings, months, jobs)

@@ -190,7 +190,6 @@ def test_quarterly_iep_progress_pooled_per_tenant_is_usable(
     # ~7.5 % of 2,000 learners have an IEP; about half have a goal measured in a month.
     assert truth["learners_with_goals"] >= 50, truth
     assert not pooled["insufficient_data"], (pooled, truth)
-    print({k: (pooled[k], truth[k]) for k in IEP_FIGURES})
     assert _relative(pooled["learners_with_goals"], truth["learners_with_goals"]) <= 0.25  # [±10 %]
     assert abs(pooled["mean_progress_pct"] - truth["mean_progress_pct"]) <= 10.0  # [±5 points]
     assert abs(pooled["share_on_track"] - truth["share_on_track"]) <= 0.15
