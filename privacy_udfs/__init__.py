@@ -46,10 +46,12 @@ _EXPORTS: dict[str, str] = {
     "TuningPlan": "privacy_udfs.tuning",
     "Sensitivities": "privacy_udfs.bounding",
     "PairColumns": "privacy_udfs.bounding",
+    "Partition": "privacy_udfs.consistency",
     "bound_contributions": "privacy_udfs.bounding",
     "bounded_pairs": "privacy_udfs.bounding",
     "clamp": "privacy_udfs.bounding",
     "compare_mechanisms": "privacy_udfs.zcdp",
+    "consistent_partitions": "privacy_udfs.consistency",
     "derive_export_key": "privacy_udfs.keys",
     "epsilon_of_rho": "privacy_udfs.zcdp",
     "exponential_quantile": "privacy_udfs.noise",
@@ -68,6 +70,7 @@ _EXPORTS: dict[str, str] = {
     "select_partitions": "privacy_udfs.partition_selection",
     "suppress_small_groups": "privacy_udfs.suppression",
     "tune_bounds": "privacy_udfs.tuning",
+    "with_consistent_parts": "privacy_udfs.consistency",
 }
 
 if TYPE_CHECKING:
@@ -95,6 +98,7 @@ if TYPE_CHECKING:
         ChargeOutcome,
         PrivacyBudget,
     )
+    from privacy_udfs.consistency import Partition, consistent_partitions, with_consistent_parts
     from privacy_udfs.errors import MissingColumnsError, PrivacyConfigurationError, PrivacyError
     from privacy_udfs.generalize import AGE_BANDS, GRADE_BANDS, generalize_age, generalize_grade
     from privacy_udfs.keys import (
@@ -142,6 +146,7 @@ __all__ = [
     "Measure",
     "MissingColumnsError",
     "PairColumns",
+    "Partition",
     "PrivacyBudget",
     "PrivacyConfigurationError",
     "PrivacyError",
@@ -158,6 +163,7 @@ __all__ = [
     "bounded_pairs",
     "clamp",
     "compare_mechanisms",
+    "consistent_partitions",
     "derive_export_key",
     "epsilon_of_rho",
     "exponential_quantile",
@@ -177,6 +183,7 @@ __all__ = [
     "suppress_small_groups",
     "tune_bounds",
     "windows_touched",
+    "with_consistent_parts",
 ]
 
 
