@@ -302,7 +302,11 @@ WEEKLY_ACTIVE = CuratedTable(
     suppression_rule=_K_RULE
     + " Band counts under k are null; at anonymized, bands get complementary suppression"
     " against active_learners (the suppressed bands of a week add up to 0 or >= k), and only"
-    " complete ISO weeks inside the run's period are released.",
+    " complete ISO weeks inside the run's period are released. At DP levels the week's"
+    " counts are made consistent by least squares (post-processing): new_learners +"
+    " returning_learners = active_learners, and each band map adds up to active_learners"
+    " (its published bands to at most that); a band is null under k plus its 95 % error"
+    " bar.",
 )
 
 IEP_PROGRESS = CuratedTable(

@@ -19,7 +19,8 @@ from jobs.transforms.common import public_keys
 from jobs.transforms.iep_progress import UNMEASURED, iep_progress
 from jobs.transforms.mastery_progress import mastery_progress
 from jobs.transforms.weekly_active import public_weeks, weekly_active
-from privacy_udfs import PrivacyLevel
+from privacy_udfs import PrivacyLevel, seeded_random_source_for_tests
+from privacy_udfs.randomness import SEEDED_RANDOMNESS_ENV
 from tests.jobs.inputs import TENANT_A, TENANT_B, event, learner, make_context, make_inputs
 
 MONDAY = dt.date(2025, 1, 6)
@@ -185,6 +186,45 @@ def test_weekly_bands_are_not_recoverable_from_active_learners(spark: SparkSessi
         "9-12": 7,
         "not_provided": None,
     }
+
+
+def test_weekly_counts_add_up_under_dp_and_small_bands_stay_hidden(
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SEEDED_RANDOMNESS_ENV, "1")  # a fixed draw, not luck
+    # Week 1: 240 learners; week 2: 150 of them again and 60 new. Ages: 200 aged 13-17,
+    # 100 under 13 (a band of tens), none 18+ (an empty band).
+    week1, week2 = range(1, 241), [*range(1, 151), *range(241, 301)]
+    events = [event(i, i, "session", day(1), subject="math", duration_minutes=30.0) for i in week1]
+    events += [
+        event(1000 + i, i, "session", day(8), subject="math", duration_minutes=30.0) for i in week2
+    ]
+    learners = learners_of(TENANT_A, range(1, 201)) + learners_of(
+        TENANT_A, range(201, 301), age="under_13"
+    )
+    inputs = make_inputs(spark, events=events, learners=learners)
+    context = make_context(
+        "weekly_active",
+        MONDAY,
+        MONDAY + dt.timedelta(days=13),
+        level=PrivacyLevel.DP_LOW,
+        random_source=seeded_random_source_for_tests(3),
+    )
+    rows = [r for r in weekly_active(inputs, context).collect() if r.tenant_id == TENANT_A]
+    assert len(rows) == 2 and not any(r.insufficient_data for r in rows)
+    for row in rows:
+        # Parts and totals agree (least squares on the noisy values, post-processing).
+        assert row.new_learners + row.returning_learners == row.active_learners, row
+        for bands in (row.age_band_distribution, row.grade_band_distribution):
+            published = [v for v in bands.values() if v is not None]
+            assert all(v >= 0 for v in published)
+            if len(published) == len(bands):
+                assert sum(published) == row.active_learners, row
+            else:
+                assert sum(published) <= row.active_learners, row
+        # The empty 18+ band is not shown as noise: under k plus its error bar.
+        assert row.age_band_distribution["18_plus"] is None
+        assert row.grade_band_distribution["9-12"] is not None  # every learner's grade
 
 
 def test_weekly_anonymized_releases_complete_weeks_only(spark: SparkSession) -> None:
