@@ -270,12 +270,16 @@ WEEKLY_ACTIVE = CuratedTable(
             treatment="distinct count",
         ),
         Column(
-            "avg_sessions_per_learner", "double", "Sessions per active learner.", treatment="mean"
+            "avg_sessions_per_learner",
+            "double",
+            "Sessions per active learner, each learner's week clamped to [0, 14] sessions.",
+            treatment="mean",
         ),
         Column(
             "avg_minutes_per_learner",
             "double",
-            "Session minutes per active learner.",
+            "Session minutes per active learner, each learner's week clamped to [0, 400]"
+            " minutes (conf/bounds.toml; at every level).",
             treatment="mean",
         ),
         Column(

@@ -31,3 +31,20 @@ def test_bands_are_the_contracts_lists() -> None:
     assert snapshots.COARSE_AGE is bands.COARSE_AGE
     assert set(bands.COARSE_AGE) == set(bands.AGE_BANDS)
     assert set(bands.COARSE_GRADE) == set(bands.GRADE_BANDS)
+
+
+def test_clamps_the_contracts_state_are_the_configured_ones() -> None:
+    """The data dictionary states some clamps (contracts cannot import conf): they match."""
+    from conf.bounds import load_job_bounds
+    from contracts.curated import CURATED_TABLES
+
+    def described(table: str, column: str) -> str:
+        return next(c.comment for c in CURATED_TABLES[table].columns if c.name == column)
+
+    bounds = load_job_bounds()
+    weekly_minutes = f"[0, {bounds['weekly_active'].upper:g}] minutes"
+    assert weekly_minutes in described("weekly_active", "avg_minutes_per_learner")
+    weekly_sessions = f"[0, {weekly.MAX_SESSIONS_PER_WEEK:g}] sessions"
+    assert weekly_sessions in described("weekly_active", "avg_sessions_per_learner")
+    session = f"[0, {bounds['session_daily'].upper:g}]"
+    assert session in described("session_daily", "avg_duration_minutes")
