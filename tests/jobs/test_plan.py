@@ -15,7 +15,8 @@ from jobs.arguments import JobArguments
 from jobs.plan import _publication_probability, format_plan, plan_release, plan_table
 from jobs.registry import job_named
 from jobs.run_all import ALL_JOBS
-from privacy_udfs import PrivacyLevel
+from privacy_udfs import PrivacyLevel, seeded_random_source_for_tests
+from privacy_udfs.randomness import SEEDED_RANDOMNESS_ENV
 from privacy_udfs.zcdp import rho_for_epsilon
 from tests.jobs.inputs import TENANT_A, event, learner, make_context, make_inputs
 from tests.reliability.rawdata import RawData, settings_for, write_raw
@@ -66,29 +67,41 @@ def test_the_plan_of_a_table_matches_what_its_release_publishes(spark: SparkSess
     assert "session_daily" in text and "active_learners" in text and "nothing charged" in text
 
 
-def test_a_means_error_bar_is_planned_per_cell_over_its_learners(spark: SparkSession) -> None:
+def test_a_means_error_bar_is_planned_per_cell_over_its_learners(
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # 400 learners with one math assessment each: mean_mastery divides its noisy sum by the
     # noisy learner count, so its error bar is the sum's over ~400, not the sum's.
+    monkeypatch.setenv(SEEDED_RANDOMNESS_ENV, "1")  # the plan's draw and the release's alike
     events = [
         event(i, i, "assessment_completed", AT, subject="math", score=70.0, attempt=1)
         for i in range(1, 401)
     ]
     learners = [(learner(i), TENANT_A, "13_17", "9-12", False, None) for i in range(1, 401)]
     inputs = make_inputs(spark, events=events, learners=learners)
-    context = make_context("mastery_progress", DAY, DAY, level=PrivacyLevel.DP_MEDIUM)
+    context = make_context(
+        "mastery_progress",
+        DAY,
+        DAY,
+        level=PrivacyLevel.DP_MEDIUM,
+        random_source=seeded_random_source_for_tests(5),
+    )
     exact = dataclasses.replace(context, level=PrivacyLevel.ANONYMIZED, k_threshold=0)
 
     plan = {m.metric: m for m in plan_table(MASTERY_JOB, inputs, context, exact).metrics}
 
-    released = MASTERY_JOB.transform(inputs, context).where("subject = 'math'").first()
-    assert released is not None and not released.insufficient_data
-    # Per cell, over its noisy learner count (two draws of it: the plan's and this one).
-    assert plan["mean_mastery"].scale == pytest.approx(
-        released.noise_scales["mean_mastery"], rel=0.5
-    )
-    assert plan["mean_mastery"].ci95 == pytest.approx(1.96 * plan["mean_mastery"].scale, rel=1e-3)
+    # The one cell holding the 400 learners, drawn as the plan drew it (same seed).
+    (math,) = [
+        r
+        for r in MASTERY_JOB.transform(inputs, context).collect()
+        if r.tenant_id == TENANT_A and r.subject == "math"
+    ]
+    scale = math.noise_scales["mean_mastery"]
+    assert scale < 20.0  # the sum's scale over ~400 learners
+    assert plan["mean_mastery"].scale == pytest.approx(scale)
+    assert plan["mean_mastery"].ci95 == pytest.approx(1.96 * scale, rel=1e-3)
     assert plan["mean_mastery"].median_relative_error == pytest.approx(
-        plan["mean_mastery"].ci95 / 70.0
+        1.96 * scale / 70.0, rel=1e-3
     )
 
 
