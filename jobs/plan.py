@@ -57,7 +57,7 @@ from jobs.release import (
 )
 from jobs.runner import read_raw_tables
 from jobs.session import build_spark_session
-from privacy_udfs import PrivacyLevel
+from privacy_udfs import PrivacyLevel, PseudonymKey, PseudonymKeyError
 from privacy_udfs.calibration import Accounting, ci95_half_width
 from privacy_udfs.windows import window_of
 
@@ -140,6 +140,23 @@ def _per_cell_metric(
     )
 
 
+# Tables with one row per metric (public_metrics) name the metric in this key column and
+# hold its value in METRIC_VALUE.
+METRIC_KEY = "metric_key"
+METRIC_VALUE = "metric_value"
+
+
+def _metric_row_plan(row: Row, accounting: Accounting) -> MetricPlan:
+    """The plan of one metric row: its own scale against its exact value."""
+    scale = (row[_CELL_SCALES] or {}).get(METRIC_VALUE)
+    if scale is None:
+        return MetricPlan(row[METRIC_KEY], None, None, None)
+    ci95 = ci95_half_width(accounting, float(scale))
+    exact = row[METRIC_VALUE]
+    relative = None if exact in (None, 0) else ci95 / abs(float(exact))
+    return MetricPlan(row[METRIC_KEY], float(scale), ci95, relative)
+
+
 def plan_table(
     job: CuratedJob, inputs: PreparedInputs, context: ReleaseContext, exact_context: ReleaseContext
 ) -> TablePlan:
@@ -181,6 +198,9 @@ def plan_table(
         publishable = [r for r in rows if (r[learner_col] or 0) >= threshold]
     treatments = {c.name: c.treatment for c in job.table.columns}
     metrics = []
+    if METRIC_KEY in keys:  # one row per metric (public_metrics): one plan line per row
+        metrics = [_metric_row_plan(r, _accounting(context)) for r in rows]
+        metric_names = []
     for name in metric_names:
         if treatments.get(name) in PER_CELL_TREATMENTS:
             values = [None if r[name] is None else float(r[name]) for r in publishable]
@@ -211,8 +231,13 @@ def plan_release(
     settings: AnalyticsSettings,
     arguments: JobArguments,
     jobs: Sequence[CuratedJob],
+    *,
+    key: PseudonymKey | None = None,
 ) -> list[TablePlan]:
-    """Plan every table of ``jobs`` for the arguments' level and period; writes nothing."""
+    """Plan every table of ``jobs`` for the arguments' level and period; writes nothing.
+
+    ``key`` is the pseudonym key (resolved from ``settings`` when not given).
+    """
     level = PrivacyLevel(arguments.privacy_level)
     if not level.is_dp:
         raise JobArgumentError("the planner plans DP releases: pick dp_low, dp_medium or dp_high")
@@ -224,7 +249,7 @@ def plan_release(
         history_start=window_of(arguments.start, settings.dp_budget_window).start,
     )
     raw = read_raw_tables(spark, settings)
-    key = resolve_pseudonym_key(settings)
+    key = key if key is not None else resolve_pseudonym_key(settings)
     pseudonym = keyed_pseudonym(key)
     inputs: dict[dt.date, PreparedInputs] = {}
     all_bounds = load_job_bounds()
@@ -307,7 +332,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides = {"data_root": namespace.data_root} if namespace.data_root else {}
         settings = load_settings(**overrides)
         arguments = job_arguments_from(namespace, settings.default_privacy_level)
-    except (ConfigurationError, JobArgumentError) as error:
+        key = resolve_pseudonym_key(settings)  # before Spark starts: fails in seconds
+    except (ConfigurationError, JobArgumentError, PseudonymKeyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     spark = build_spark_session(
@@ -317,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         arrow_batch_size=settings.etl_batch_size,
     )
     try:
-        plans = plan_release(spark, settings, arguments, ALL_JOBS)
+        plans = plan_release(spark, settings, arguments, ALL_JOBS, key=key)
     except JobArgumentError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

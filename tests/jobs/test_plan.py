@@ -15,6 +15,7 @@ from jobs.arguments import JobArguments
 from jobs.plan import _publication_probability, format_plan, plan_release, plan_table
 from jobs.registry import job_named
 from jobs.run_all import ALL_JOBS
+from jobs.transforms.public_metrics import PUBLIC_METRICS
 from privacy_udfs import PrivacyLevel, seeded_random_source_for_tests
 from privacy_udfs.randomness import SEEDED_RANDOMNESS_ENV
 from privacy_udfs.zcdp import rho_for_epsilon
@@ -124,7 +125,11 @@ def test_the_planner_plans_every_table_of_a_quarter_end_run(
         expected = rho_for_epsilon(1.0, 1e-6) * BOUNDS[name].epsilon_share * 3
         assert plans[name].rho == pytest.approx(expected), name
         assert plans[name].metrics and not plans[name].note, plans[name]
-    assert plans["public_metrics"].metrics, plans["public_metrics"]
+    # The public page has one row per figure: one plan line each, with its own scale.
+    public = {m.metric: m for m in plans["public_metrics"].metrics}
+    assert set(public) == {m.key for m in PUBLIC_METRICS}
+    assert public["total_learners_active"].ci95 is not None
+    assert public["total_sessions"].ci95 > public["total_learners_active"].ci95  # × its cap
     assert not (tmp_path / "curated").exists() and not (tmp_path / "ops").exists()
     text = format_plan(list(plans.values()), "dp_medium")
     assert all(name in text for name in plans)

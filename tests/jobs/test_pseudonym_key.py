@@ -72,10 +72,12 @@ def test_configured_key_wins_over_the_demo_key(
     assert key.secret == OTHER_KEY.encode()
 
 
+@pytest.mark.parametrize("module", ["jobs.run_all", "jobs.plan"])
 def test_missing_key_in_production_fails_in_seconds_before_spark_and_the_ledger(
-    tmp_path: Path,
+    tmp_path: Path, module: str
 ) -> None:
-    """No JVM, no job_runs row: the run is refused at the configuration check (exit 2)."""
+    """No JVM, no job_runs row: the run (or its plan) is refused at the configuration
+    check (exit 2), with the error's message and no traceback."""
     env = {k: v for k, v in os.environ.items() if k not in KEY_VARIABLES}
     env["ANALYTICS_ENV"] = "production"
     data_root = tmp_path / "data"
@@ -84,7 +86,7 @@ def test_missing_key_in_production_fails_in_seconds_before_spark_and_the_ledger(
         [
             sys.executable,
             "-m",
-            "jobs.run_all",
+            module,
             "--start",
             "2025-01-06",
             "--end",
@@ -107,3 +109,4 @@ def test_missing_key_in_production_fails_in_seconds_before_spark_and_the_ledger(
     assert elapsed < 20, f"took {elapsed:.1f}s: the key must be checked before Spark starts"
     assert not (data_root / "ops").exists()
     assert "SparkContext" not in result.stderr
+    assert "Traceback" not in result.stderr
