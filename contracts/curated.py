@@ -340,7 +340,7 @@ IEP_PROGRESS = CuratedTable(
         Column(
             "mean_progress_pct",
             "double",
-            "Mean progress from baseline toward target, percent, clamped to [0, 150].",
+            "Mean progress from baseline toward target, percent, clamped to [0, 120].",
             treatment="mean",
         ),
         Column(
@@ -352,7 +352,8 @@ IEP_PROGRESS = CuratedTable(
         Column(
             "support_level_distribution",
             "map<string,long>",
-            "Learners per support level (every level of the public list; null under k).",
+            "Learners per support level (every level of the public list; null under k)."
+            + _NOT_MEASURED_AT_DP,
             treatment="count",
         ),
     ),

@@ -46,5 +46,7 @@ def test_clamps_the_contracts_state_are_the_configured_ones() -> None:
     assert weekly_minutes in described("weekly_active", "avg_minutes_per_learner")
     weekly_sessions = f"[0, {weekly.MAX_SESSIONS_PER_WEEK:g}] sessions"
     assert weekly_sessions in described("weekly_active", "avg_sessions_per_learner")
+    progress = f"[0, {bounds['iep_progress'].upper:g}]"
+    assert progress in described("iep_progress", "mean_progress_pct")
     session = f"[0, {bounds['session_daily'].upper:g}]"
     assert session in described("session_daily", "avg_duration_minutes")

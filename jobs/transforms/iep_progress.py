@@ -37,9 +37,9 @@ from privacy_udfs.suppression import suppress_small_groups, with_complementary_s
 
 SUPPORT_LEVEL_KEYS = (*SUPPORT_LEVELS, NOT_PROVIDED)  # not_provided: a goal without one
 GOAL_YEAR_DAYS = 365.0  # an IEP goal is written for one year
-MAX_PROGRESS_PCT = 150.0
 # dp_withheld entry of the release plan that keeps per-category rows out of DP releases.
 CATEGORY_ROWS = "category_rows"
+SUPPORT_LEVELS_COLUMN = "support_level_distribution"
 IEP_METRICS = ["learners_with_goals", "mean_progress_pct", "share_on_track"]
 UNMEASURED = "none (not measured at this level: see the tenant's pooled 'all' row)"
 
@@ -147,11 +147,17 @@ def iep_cells(
 ) -> DataFrame:
     """One row per (tenant, category) key: learners, mean progress, on track, support levels.
 
-    ε split: 70 % learners / mean progress / share on track, 30 % support levels. At
-    ``anonymized`` the core metrics are exact and unsuppressed (the caller suppresses
-    them, categories against the pooled row); support levels are suppressed here.
+    ε split: 70 % learners / mean progress / share on track, 30 % support levels; all of
+    it to the first three when the release plan withholds support levels at DP levels
+    (``dp_withheld``: their column is then null). Progress is clamped to the job's
+    ``[lower, upper]`` (conf/bounds.toml). At ``anonymized`` the core metrics are exact
+    and unsuppressed (the caller suppresses them, categories against the pooled row);
+    support levels are suppressed here.
     """
     exact = not context.level.is_dp and context.k_threshold > 0
+    bounds = context.job_bounds
+    measure_levels = not context.level.is_dp or bounds.releases_at_dp(SUPPORT_LEVELS_COLUMN)
+    core_fraction = 0.7 if measure_levels else 1.0
     core = aggregate(
         per_learner,
         dataclasses.replace(context, k_threshold=0) if exact else context,
@@ -162,15 +168,17 @@ def iep_cells(
                 name="mean_progress_pct",
                 kind="mean",
                 value_col="progress_pct",
-                lower=0.0,
-                upper=MAX_PROGRESS_PCT,
+                lower=bounds.lower,
+                upper=bounds.upper,
             ),
             Measure(name="share_on_track", kind="mean", value_col="on_track", lower=0.0, upper=1.0),
         ],
-        epsilon_fraction=0.7 * epsilon_fraction,
+        epsilon_fraction=core_fraction * epsilon_fraction,
         public_groups=public_keys(inputs, keys),
         max_partitions=max_partitions,
     )
+    if not measure_levels:
+        return core.withColumn(SUPPORT_LEVELS_COLUMN, F.lit(None).cast("map<string,bigint>"))
     distribution = support_level_distribution(
         per_learner, inputs, context, keys, 0.3 * epsilon_fraction, max_partitions
     )

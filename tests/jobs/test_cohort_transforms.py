@@ -9,14 +9,14 @@ import datetime as dt
 
 import pytest
 from chispa import assert_df_equality
-from pyspark.sql import SparkSession
+from pyspark.sql import Row, SparkSession
 from pyspark.sql import functions as F
 
 from contracts.curated import ALL_CATEGORIES
 from contracts.raw import IEP_CATEGORIES
 from jobs.prepare import PreparedInputs
 from jobs.transforms.common import public_keys
-from jobs.transforms.iep_progress import UNMEASURED, iep_progress
+from jobs.transforms.iep_progress import SUPPORT_LEVEL_KEYS, UNMEASURED, iep_progress
 from jobs.transforms.mastery_progress import mastery_progress
 from jobs.transforms.weekly_active import public_weeks, weekly_active
 from privacy_udfs import PrivacyLevel, seeded_random_source_for_tests
@@ -426,18 +426,65 @@ def test_iep_at_dp_measures_the_pooled_row_only_unless_the_plan_says_otherwise(
     for row in by_category.values():  # released as suppressed rows, no noise drawn
         assert row.insufficient_data and row.learners_with_goals is None
         assert row.noise_scales == {} and row.noise_mechanism == UNMEASURED
+    # Support levels are withheld too (null: see the next test), so the pooled row's
+    # three metrics take the table's whole share.
+    assert "support_level_distribution" in context.job_bounds.dp_withheld
     pooled_only = pooled.noise_scales["learners_with_goals"]
     assert pooled_only > 0
-    # A plan that measures categories too splits the table's share between the two.
-    both = dataclasses.replace(
-        context, job_bounds=dataclasses.replace(context.job_bounds, dp_withheld=())
+
+    def released_with(withheld: tuple[str, ...]) -> dict[str, Row]:
+        plan = dataclasses.replace(context.job_bounds, dp_withheld=withheld)
+        released = iep_progress(inputs, dataclasses.replace(context, job_bounds=plan))
+        return {r.iep_category: r for r in released.collect() if r.tenant_id == TENANT_A}
+
+    # Gaussian σ ∝ 1/√ρ. Support levels measured: 30 % of the share goes to them.
+    with_levels = released_with(("category_rows",))[ALL_CATEGORIES]
+    assert with_levels.noise_scales["learners_with_goals"] == pytest.approx(
+        pooled_only / 0.7**0.5, rel=1e-6
     )
-    measured = {
-        r.iep_category: r for r in iep_progress(inputs, both).collect() if r.tenant_id == TENANT_A
-    }
+    # Categories measured too: the pooled row keeps half of the share, 70 % of it its own.
+    measured = released_with(())
     assert all(r.noise_scales for r in measured.values())
-    halved = measured[ALL_CATEGORIES].noise_scales["learners_with_goals"]
-    assert halved == pytest.approx(pooled_only * 2**0.5, rel=1e-6)  # Gaussian σ ∝ 1/√ρ
+    both = measured[ALL_CATEGORIES].noise_scales["learners_with_goals"]
+    assert both == pytest.approx(pooled_only / 0.35**0.5, rel=1e-6)
+
+
+def test_iep_support_levels_are_null_at_dp_unless_the_plan_measures_them(
+    spark: SparkSession,
+) -> None:
+    """200 IEP learners: the pooled row publishes at dp_medium (its error bar is ±~25)."""
+    learners = range(1, 201)
+    goals = [
+        (f"g{i}", TENANT_A, learner(i), "reading_fluency", 0.0, 100.0, MONDAY, "moderate")
+        for i in learners
+    ]
+    events = [
+        event(i, i, "iep_goal_measurement", day(1), goal_id=f"g{i}", measurement=60.0)
+        for i in learners
+    ]
+    inputs = make_inputs(
+        spark, events=events, iep_goals=goals, learners=learners_of(TENANT_A, learners)
+    )
+    context = make_context(
+        "iep_progress", MONDAY, MONDAY + dt.timedelta(days=6), level=PrivacyLevel.DP_MEDIUM
+    )
+
+    def pooled_row(withheld: tuple[str, ...]) -> Row:
+        plan = dataclasses.replace(context.job_bounds, dp_withheld=withheld)
+        released = iep_progress(inputs, dataclasses.replace(context, job_bounds=plan))
+        return next(
+            r
+            for r in released.collect()
+            if r.tenant_id == TENANT_A and r.iep_category == ALL_CATEGORIES
+        )
+
+    shipped = pooled_row(context.job_bounds.dp_withheld)
+    assert not shipped.insufficient_data
+    assert shipped.support_level_distribution is None  # withheld: not measured, null
+    measured = pooled_row(("category_rows",))
+    assert not measured.insufficient_data
+    assert set(measured.support_level_distribution) == set(SUPPORT_LEVEL_KEYS)
+    assert measured.support_level_distribution["moderate"] > 100  # 200, noisy
 
 
 def test_public_weeks_are_the_mondays_of_the_period_and_complete_weeks_when_exact() -> None:
