@@ -399,7 +399,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         help="comma-separated subset of the curated tables (default: every job of run_all)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    # Checked before any data is generated or Spark starts: a typo fails in a second.
+    known_tables = {j.name for j in ALL_JOBS}
+    for flag, value, known in (
+        ("--levels", args.levels, set(LEVELS)),
+        ("--tables", args.tables, known_tables),
+        ("--detail", args.detail, known_tables),
+    ):
+        unknown = sorted(set([] if value is None else value.split(",")) - known)
+        if unknown:
+            choices = ", ".join(sorted(known))
+            parser.error(f"{flag}: unknown {', '.join(unknown)}; choose from {choices}")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from bench import bench_utility
 from bench.bench_utility import Cells, calendar_months, compare, markdown, metric_columns
 from contracts.curated import CURATED_TABLES
 
@@ -66,3 +67,17 @@ def test_releases_follow_the_monthly_schedule_over_whole_calendar_months() -> No
     for start, days in [(dt.date(2025, 1, 2), 30), (dt.date(2025, 1, 1), 45)]:
         with pytest.raises(SystemExit, match="not whole calendar months"):
             calendar_months(start, days)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--levels", "exact,dp_medium"), ("--tables", "weekly"), ("--detail", "iep_progres")],
+)
+def test_unknown_levels_and_tables_are_refused_before_any_work(
+    flag: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        bench_utility.parse_args([flag, value])
+    assert exit_info.value.code == 2
+    assert f"{flag}: unknown" in capsys.readouterr().err
+    assert bench_utility.parse_args([flag, "weekly_active" if flag != "--levels" else "dp_low"])
