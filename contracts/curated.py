@@ -141,7 +141,11 @@ _QUARTERLY_AT_DP = (
 
 SESSION_DAILY = CuratedTable(
     name="session_daily",
-    description="Learning sessions per tenant, day and subject (subject 'all' = tenant total).",
+    description=(
+        "Learning sessions per tenant, day and subject (subject 'all' = tenant total)."
+        " At DP levels the shipped release plan measures the 'all' rows only: subject rows"
+        " are suppressed rows, not measured (conf/bounds.toml, dp_withheld)."
+    ),
     aggregation_level="tenant",
     keys=(
         TENANT,

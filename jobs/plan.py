@@ -188,14 +188,17 @@ def plan_table(
     publishable = rows
     if learner_col and learner_col in ci95:
         threshold = context.k_threshold + math.ceil(ci95[learner_col])
+        # Cells the release plan does not measure (dp_withheld: no noise scales) never publish.
         probabilities = [
             _publication_probability(
                 float(r[learner_col] or 0), threshold, bounds.accounting, scales[learner_col]
             )
+            if r[_CELL_SCALES]
+            else 0.0
             for r in rows
         ]
         share = statistics.fmean(probabilities) if probabilities else None
-        publishable = [r for r in rows if (r[learner_col] or 0) >= threshold]
+        publishable = [r for r in rows if r[_CELL_SCALES] and (r[learner_col] or 0) >= threshold]
     treatments = {c.name: c.treatment for c in job.table.columns}
     metrics = []
     if METRIC_KEY in keys:  # one row per metric (public_metrics): one plan line per row

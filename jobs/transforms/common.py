@@ -89,6 +89,33 @@ def public_keys(inputs: PreparedInputs, domains: Mapping[str, Sequence[KeyValue]
     return spark.createDataFrame(rows, schema, verifySchema=False)
 
 
+def unmeasured_rows(
+    keys: DataFrame, measured: DataFrame, context: ReleaseContext, *, mechanism: str
+) -> DataFrame:
+    """Public keys a DP release does not measure, as suppressed rows shaped like ``measured``.
+
+    The release plan withholds them (``dp_withheld``): no ε is spent and no value is
+    drawn; every metric is null, ``insufficient_data`` is true and ``noise_mechanism``
+    says where to look instead. Shape: one row per key -> ``measured``'s columns.
+    """
+    fixed = {
+        "noise_scales": F.create_map(),
+        "ci95": F.create_map(),
+        "epsilon": F.lit(context.epsilon or 0.0),
+        "delta": F.lit(context.delta),
+        "noise_mechanism": F.lit(mechanism),
+        "insufficient_data": F.lit(True),
+    }
+    return keys.select(
+        *[
+            (F.col(f.name) if f.name in keys.columns else fixed.get(f.name, F.lit(None)))
+            .cast(f.dataType)
+            .alias(f.name)
+            for f in measured.schema.fields
+        ]
+    )
+
+
 def rename_noise_scale(old: str, new: str, factor: float = 1.0) -> Column:
     """``noise_scales`` with the entry ``old`` renamed ``new`` and scaled by ``factor``.
 

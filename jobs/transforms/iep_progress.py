@@ -31,7 +31,7 @@ from contracts.curated import ALL_CATEGORIES
 from contracts.raw import IEP_CATEGORIES, SUPPORT_LEVELS, EventType
 from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
-from jobs.transforms.common import aggregate, public_keys, tenant_ids
+from jobs.transforms.common import aggregate, public_keys, tenant_ids, unmeasured_rows
 from privacy_udfs import Measure
 from privacy_udfs.suppression import suppress_small_groups, with_complementary_suppression
 
@@ -185,26 +185,6 @@ def iep_cells(
     return core.join(distribution, ["tenant_id", "iep_category"], "left")
 
 
-def unmeasured_cells(
-    inputs: PreparedInputs, context: ReleaseContext, keys: dict[str, list[str]]
-) -> DataFrame:
-    """Public keys a DP release does not measure, as suppressed rows (no ε spent on them)."""
-    return public_keys(inputs, keys).select(
-        "tenant_id",
-        "iep_category",
-        F.lit(None).cast("long").alias("learners_with_goals"),
-        F.lit(None).cast("double").alias("mean_progress_pct"),
-        F.lit(None).cast("double").alias("share_on_track"),
-        F.lit(None).cast("map<string,bigint>").alias("support_level_distribution"),
-        F.create_map().cast("map<string,double>").alias("noise_scales"),
-        F.create_map().cast("map<string,double>").alias("ci95"),
-        F.lit(context.epsilon or 0.0).alias("epsilon"),
-        F.lit(context.delta).alias("delta"),
-        F.lit(UNMEASURED).alias("noise_mechanism"),
-        F.lit(True).alias("insufficient_data"),
-    )
-
-
 def iep_progress(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
     """Compute iep_progress for the release's period (pure).
 
@@ -240,7 +220,9 @@ def iep_progress(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
             max_partitions=context.job_bounds.max_partitions,
         )
     else:
-        categories = unmeasured_cells(inputs, context, category_keys)
+        categories = unmeasured_rows(
+            public_keys(inputs, category_keys), pooled, context, mechanism=UNMEASURED
+        )
     if not level.is_dp and context.k_threshold > 0:
         # A learner may have goals in several categories: overlapping parts of the pooled row.
         k = context.k_threshold

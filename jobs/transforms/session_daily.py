@@ -33,6 +33,7 @@ from jobs.transforms.common import (
     public_keys,
     rename_noise_scale,
     tenant_ids,
+    unmeasured_rows,
 )
 from privacy_udfs import Measure
 from privacy_udfs.measures import MeasureKind
@@ -40,6 +41,9 @@ from privacy_udfs.suppression import with_complementary_suppression
 
 TREND_TOLERANCE = 0.05  # ±5% of the previous week's mean counts as flat
 NO_SUBJECT = "__no_subject"  # sessions without a subject: in 'all', never published alone
+# dp_withheld entry of the release plan that keeps per-subject rows out of DP releases.
+SUBJECT_ROWS = "subject_rows"
+UNMEASURED = "none (not measured at this level: see the tenant's 'all' row of the day)"
 
 
 def session_measures(lower: float, upper: float) -> list[Measure]:
@@ -118,7 +122,11 @@ def exact_subjects_with_complementary_suppression(
 def session_daily(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
     """Compute session_daily for the run's scope (pure).
 
-    ε is split evenly between the per-subject rows and the tenant totals.
+    ε is split evenly between the per-subject rows and the tenant totals. At DP levels
+    the shipped release plan (``dp_withheld = ["subject_rows"]``) measures the tenant
+    totals (subject ``all``) only, with the whole share: a subject's day is a few dozen
+    learners, noise at any share. Subject rows are then released as suppressed rows (no
+    ε spent on them).
     """
     scope = context.scope
     # Shape: one row per valid session -> (learner_id_hash, tenant_id, activity_date, subject, duration_minutes)
@@ -132,7 +140,20 @@ def session_daily(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
         "activity_date": days,
         "subject": list(SUBJECTS),
     }
-    if context.level.is_dp or context.k_threshold < 1:  # k = 0: the non-private baseline
+    measure_subjects = not context.level.is_dp or context.job_bounds.releases_at_dp(SUBJECT_ROWS)
+    totals = aggregate(
+        sessions.withColumn("subject", F.lit(ALL_SUBJECTS)),
+        context,
+        group_cols=["tenant_id", "activity_date", "subject"],
+        measures=measures,
+        epsilon_fraction=0.5 if measure_subjects else 1.0,
+        public_groups=public_keys(inputs, {**subject_keys, "subject": [ALL_SUBJECTS]}),
+    )
+    if not measure_subjects:
+        per_subject = unmeasured_rows(
+            public_keys(inputs, subject_keys), totals, context, mechanism=UNMEASURED
+        )
+    elif context.level.is_dp or context.k_threshold < 1:  # k = 0: the non-private baseline
         per_subject = aggregate(
             sessions.where(F.col("subject").isNotNull()),
             context,
@@ -145,14 +166,6 @@ def session_daily(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
         # Sessions without a subject are a hidden part of each day's total.
         keys = public_keys(inputs, {**subject_keys, "subject": [*SUBJECTS, NO_SUBJECT]})
         per_subject = exact_subjects_with_complementary_suppression(sessions, context, keys)
-    totals = aggregate(
-        sessions.withColumn("subject", F.lit(ALL_SUBJECTS)),
-        context,
-        group_cols=["tenant_id", "activity_date", "subject"],
-        measures=measures,
-        epsilon_fraction=0.5,
-        public_groups=public_keys(inputs, {**subject_keys, "subject": [ALL_SUBJECTS]}),
-    )
     # Shape: one row per (tenant, day, subject incl. 'all') with noisy metrics.
     return (
         per_subject.unionByName(totals)

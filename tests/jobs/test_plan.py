@@ -59,8 +59,16 @@ def test_the_plan_of_a_table_matches_what_its_release_publishes(spark: SparkSess
     assert metrics["sessions"].ci95 == pytest.approx(row.ci95["sessions"])
     assert plan.accounting == "zcdp" and plan.epsilon == pytest.approx(context.epsilon)
     assert plan.threshold == context.k_threshold + int(-(-row.ci95["active_learners"] // 1))
-    # Two of the cells hold 300 learners (math and 'all'); the empty subjects cannot publish.
-    assert plan.cells > 2 and 0.0 < (plan.expected_published_share or 0.0) < 1.0
+    # Two of the cells hold 300 learners (math and 'all'), but subject rows are not
+    # measured at DP (dp_withheld): of the two tenants' nine cells each, only tenant A's
+    # 'all' can publish (tenant B has no session).
+    assert plan.cells == 2 * 9
+    scale = metrics["active_learners"].scale or 0.0
+    tenant_a, tenant_b = (
+        _publication_probability(learners, plan.threshold, "zcdp", scale) for learners in (300, 0)
+    )
+    assert 0.5 < tenant_a < 1.0 and tenant_b < 0.03  # an empty cell passes k + ci95 rarely
+    assert plan.expected_published_share == pytest.approx((tenant_a + tenant_b) / 18, rel=1e-6)
     assert metrics["active_learners"].median_relative_error == pytest.approx(
         row.ci95["active_learners"] / 300
     )

@@ -3,6 +3,7 @@ suppression of subjects against the tenant total; DP metadata."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -10,7 +11,8 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs.transforms.session_daily import session_daily
+from contracts.curated import ALL_SUBJECTS
+from jobs.transforms.session_daily import UNMEASURED, session_daily
 from privacy_udfs import PrivacyLevel, seeded_random_source_for_tests
 from tests.jobs.inputs import TENANT_A, TENANT_B, event, learner, make_context, make_inputs
 
@@ -157,3 +159,29 @@ def test_dp_level_noises_and_suppresses_on_the_noisy_count(
         else:
             assert r.sessions is not None and r.noise_scales["sessions"] > 0
             assert "total_hours" in r.noise_scales and "total_minutes" not in r.noise_scales
+
+
+def test_dp_measures_the_day_totals_only_unless_the_plan_measures_subjects(
+    spark: SparkSession,
+) -> None:
+    context = make_context("session_daily", DAY, DAY, level=PrivacyLevel.DP_MEDIUM)
+    assert "subject_rows" in context.job_bounds.dp_withheld  # the shipped release plan
+    rows = session_daily(five_and_four(spark), context).collect()
+    assert len(rows) == 2 * 9  # every public key is still released
+    subjects = [r for r in rows if r.subject != ALL_SUBJECTS]
+    for row in subjects:  # suppressed rows, no noise drawn, no ε spent on them
+        assert row.insufficient_data and row.sessions is None and row.active_learners is None
+        assert row.noise_scales == {} and row.noise_mechanism == UNMEASURED
+    totals_only = next(r for r in rows if r.subject == ALL_SUBJECTS).noise_scales
+
+    plan = dataclasses.replace(
+        context.job_bounds,
+        dp_withheld=tuple(m for m in context.job_bounds.dp_withheld if m != "subject_rows"),
+    )
+    both = session_daily(five_and_four(spark), dataclasses.replace(context, job_bounds=plan))
+    measured = {r.subject: r for r in both.collect() if r.tenant_id == TENANT_A}
+    assert all(r.noise_scales for r in measured.values())
+    # The totals' share is halved when subjects are measured too: Gaussian σ ∝ 1/√ρ.
+    halved = measured[ALL_SUBJECTS].noise_scales
+    for name in ("sessions", "active_learners", "total_hours"):
+        assert halved[name] == pytest.approx(totals_only[name] * 2**0.5, rel=1e-6), name
