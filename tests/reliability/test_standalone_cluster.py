@@ -23,10 +23,12 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from contracts.curated import ALL_SUBJECTS
 from jobs.arguments import JobArguments
 from jobs.generate import GeneratorConfig, generate_raw_tables, write_raw_tables
 from jobs.registry import job_named
 from jobs.runner import run_release
+from jobs.transforms.session_daily import UNMEASURED
 from tests.reliability.rawdata import TEST_KEY, settings_for
 
 SESSION_DAILY_JOB = job_named("session_daily")
@@ -184,10 +186,14 @@ def test_dp_job_on_standalone_cluster_releases_what_local_mode_releases(
     in_local = spark.read.format("delta").load(local.path("curated", JOB))
     released = ["tenant_id", "activity_date", "subject", *RELEASE_METADATA]
     assert on_cluster.count() == CONFIG.tenants * CONFIG.days * 9  # 8 subjects + 'all'
-    # The release plan's mechanism (conf/bounds.toml: session_daily is zCDP).
-    assert on_cluster.where(F.col("noise_mechanism").contains("discrete_gaussian")).count() == (
-        on_cluster.count()
+    # The release plan's mechanism (conf/bounds.toml: session_daily is zCDP, and at DP
+    # levels it measures the day totals only: subject rows are "not measured").
+    totals = on_cluster.where(F.col("subject") == ALL_SUBJECTS)
+    assert totals.where(F.col("noise_mechanism").contains("discrete_gaussian")).count() == (
+        CONFIG.tenants * CONFIG.days
     )
+    subjects = on_cluster.where(F.col("subject") != ALL_SUBJECTS)
+    assert subjects.where(F.col("noise_mechanism") == UNMEASURED).count() == subjects.count()
     assert_df_equality(
         on_cluster.select(*released),
         in_local.select(*released),
