@@ -28,6 +28,7 @@ from jobs.validation import (
     with_roster_tenant_checked,
 )
 from privacy_udfs import PseudonymKey, generalize_age, generalize_grade, hash_id
+from privacy_udfs.local_frames import local_frame
 
 Pseudonymizer = Callable[[Column], Column]
 
@@ -304,7 +305,7 @@ def prepare_inputs(raw: RawTables, scope: Scope, pseudonym: Pseudonymizer) -> Pr
 
 def _in_memory(df: DataFrame) -> DataFrame:
     # Collected: callers pass public dimension tables only (a few rows per tenant).
-    return df.sparkSession.createDataFrame(df.collect(), df.schema)
+    return local_frame(df.sparkSession, df.collect(), df.schema)
 
 
 def with_public_dimensions_in_memory(inputs: PreparedInputs) -> PreparedInputs:
@@ -313,7 +314,8 @@ def with_public_dimensions_in_memory(inputs: PreparedInputs) -> PreparedInputs:
     Both are public lists, not learner data (ids, names, join dates; course titles and
     subjects), a few rows per tenant. Every release uses them as public keys; left as
     Delta reads, each use re-ran the registry's read and validation (two window passes)
-    inside every aggregate's plan.
+    inside every aggregate's plan. They are held as local relations
+    (:func:`privacy_udfs.local_frames.local_frame`), so using them costs no Spark job.
     """
     return dataclasses.replace(
         inputs, tenants=_in_memory(inputs.tenants), courses=_in_memory(inputs.courses)

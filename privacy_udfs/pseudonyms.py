@@ -18,8 +18,10 @@ from __future__ import annotations
 from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from privacy_udfs.keys import PseudonymKey
+from privacy_udfs.local_frames import local_frame
 
 _SHA256_BLOCK_BYTES = 64
 
@@ -54,8 +56,13 @@ def hash_id(col: Column | str, key: PseudonymKey) -> Column:
         raise RuntimeError(
             "hash_id needs an active SparkSession (build one with jobs.session)"
         ) from None
-    pads = spark.createDataFrame(
-        [(bytearray(inner_pad), bytearray(outer_pad))], "inner_pad binary, outer_pad binary"
+    # A local relation: each scalar subquery below reads it on the driver, no Spark job.
+    pads = local_frame(
+        spark,
+        [(inner_pad, outer_pad)],
+        T.StructType(
+            [T.StructField("inner_pad", T.BinaryType()), T.StructField("outer_pad", T.BinaryType())]
+        ),
     )
     message = (F.col(col) if isinstance(col, str) else col).cast("string").cast("binary")
     inner_hex = F.sha2(F.concat(pads.select("inner_pad").scalar(), message), 256)

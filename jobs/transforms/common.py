@@ -9,20 +9,22 @@ from collections.abc import Mapping, Sequence
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from conf.bounds import BoundsConfigError
 from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
 from privacy_udfs import Measure, private_aggregate
+from privacy_udfs.local_frames import local_frame
 from privacy_udfs.measures import COUNT_KINDS
 
 
 def tenant_ids(inputs: PreparedInputs) -> list[str]:
     """The run's tenant ids, sorted: the tenant registry is a public key list (no PII).
 
-    Collected: one row per tenant. The runner holds the registry in memory
-    (:func:`jobs.prepare.with_public_dimensions_in_memory`), so this is a small job over
-    those rows, not a Delta read.
+    Collected: one row per tenant. The runner holds the registry as a local relation
+    (:func:`jobs.prepare.with_public_dimensions_in_memory`), so this reads it on the
+    driver, without a Spark job.
     """
     return sorted(row.tenant_id for row in inputs.tenants.select("tenant_id").collect())
 
@@ -68,25 +70,26 @@ KeyValue = str | dt.date
 DATE_KEYS = frozenset({"activity_date", "week_start", "period_start"})
 
 
-def _key_type(name: str, values: Sequence[KeyValue]) -> str:
+def _key_type(name: str, values: Sequence[KeyValue]) -> T.DataType:
     # An empty list (no tenant yet, a period without a Monday) still needs its column type.
     is_date = isinstance(values[0], dt.date) if values else name in DATE_KEYS
-    return "date" if is_date else "string"
+    return T.DateType() if is_date else T.StringType()
 
 
 def public_keys(inputs: PreparedInputs, domains: Mapping[str, Sequence[KeyValue]]) -> DataFrame:
     """Every combination of public key lists (tenants, days, subjects...) as one DataFrame.
 
     The product is built on the driver from public lists, so the releases over it join
-    one small in-memory table instead of re-planning and re-running cross joins of
+    one small local relation instead of re-planning and re-running cross joins of
     dimension tables (each a Spark job) for every aggregate.
 
     Shape: one row per element of the product, one column per domain, in the given order.
     """
-    spark = inputs.learners.sparkSession
-    schema = ", ".join(f"{name} {_key_type(name, values)}" for name, values in domains.items())
+    schema = T.StructType(
+        [T.StructField(name, _key_type(name, values)) for name, values in domains.items()]
+    )
     rows = list(itertools.product(*domains.values()))
-    return spark.createDataFrame(rows, schema, verifySchema=False)
+    return local_frame(inputs.learners.sparkSession, rows, schema)
 
 
 def unmeasured_rows(
