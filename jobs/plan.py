@@ -46,7 +46,13 @@ from jobs.arguments import (
     job_argument_parser,
     job_arguments_from,
 )
-from jobs.prepare import PreparedInputs, Scope, keyed_pseudonym, prepare_inputs
+from jobs.prepare import (
+    PreparedInputs,
+    Scope,
+    keyed_pseudonym,
+    prepare_inputs,
+    with_public_dimensions_in_memory,
+)
 from jobs.pseudonym_key import resolve_pseudonym_key
 from jobs.release import (
     LEARNER_COLUMNS,
@@ -286,9 +292,14 @@ def plan_release(
             continue
         period = context.scope
         if period.start not in inputs:  # quarterly tables cover the quarter up to the end
-            inputs[period.start] = prepare_inputs(raw, period, pseudonym)
+            # As in a run: the registry and catalogue read once, the events validated once.
+            prepared = with_public_dimensions_in_memory(prepare_inputs(raw, period, pseudonym))
+            prepared.events.persist()
+            inputs[period.start] = prepared
         exact = dataclasses.replace(context, level=PrivacyLevel.ANONYMIZED, k_threshold=0)
         plans.append(plan_table(job, inputs[period.start], context, exact))
+    for prepared in inputs.values():
+        prepared.events.unpersist()
     return plans
 
 

@@ -11,11 +11,12 @@ counts. Nothing here is job-specific.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from conf.bounds import load_job_bounds
@@ -73,6 +74,23 @@ class UnknownTenantError(JobError, ValueError):
     """``--tenant`` names a tenant the registry does not hold for the period."""
 
 
+@contextmanager
+def _step(spark: SparkSession, name: str, message: str) -> Iterator[None]:
+    """A logged step (:func:`jobs.run_report.step`) whose Spark jobs carry its name.
+
+    The description is a thread-local property, so each table released in parallel
+    labels its own jobs in the Spark UI and the event log ("session_daily: aggregate,
+    ..."), where an operator profiling a run finds which step a slow job belongs to.
+    """
+    context = spark.sparkContext
+    context.setJobDescription(f"{name}: {message}")
+    try:
+        with step(name, message):
+            yield
+    finally:
+        context.setJobDescription(None)  # type: ignore[arg-type]
+
+
 def read_raw_tables(spark: SparkSession, settings: AnalyticsSettings) -> RawTables:
     """Read every raw table of the contract, failing before any write if one breaks it."""
     frames = {
@@ -122,9 +140,14 @@ def _write_quarantine(
         F.lit(scope.end).cast("date").alias("period_end"),
         F.lit(scope.tenant_id or "all").alias("run_scope"),
     )
-    predicate = quarantine_slice(scope)
-    overwrite_slice(rows, path, predicate)
-    return spark.read.format("delta").load(path).where(predicate).count()
+    # Cached: the write and the count read the rejected rows once (the slice holds
+    # exactly what the write wrote: replaceWhere replaces it whole).
+    rows = rows.persist()
+    try:
+        overwrite_slice(rows, path, quarantine_slice(scope))
+        return rows.count()
+    finally:
+        rows.unpersist()
 
 
 def _publish_tenants(
@@ -172,15 +195,30 @@ def _count_inputs(inputs: PreparedInputs) -> tuple[int, int, int]:
     return valid + rejected, valid, rejected
 
 
+def _release_statistics(released: DataFrame, learners: str | None) -> Row | None:
+    """Rows, suppressed rows and the median relative error bar of the learner count."""
+    error_bar = (
+        F.percentile_approx(
+            F.when(~F.col("insufficient_data"), F.col("ci95")[learners] / F.col(learners)), 0.5
+        )
+        if learners
+        else F.lit(None)
+    )
+    return released.agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.sum(F.col("insufficient_data").cast("int")).alias("suppressed"),
+        error_bar.cast("double").alias("error_bar"),
+    ).first()
+
+
 def _release_table(
-    spark: SparkSession,
     settings: AnalyticsSettings,
     job: CuratedJob,
     inputs: PreparedInputs,
     context: ReleaseContext,
     plan: ReleasePlan,
 ) -> TableOutcome:
-    """Compute the planned release, replace its slice and read back what was written."""
+    """Compute the planned release, replace its slice and count what was written."""
     outcome, write_tenants = plan.outcome, plan.write_tenants
     if not write_tenants:
         return outcome
@@ -192,31 +230,19 @@ def _release_table(
     predicate = slice_predicate(
         job.table, context.scope, context.level, write_tenants if has_tenant else None
     )
-    overwrite_slice(released, path, predicate)
-    if context.level.is_dp:
-        outcome.epsilon_by_tenant = {t: context.epsilon or 0.0 for t in write_tenants}
-        outcome.charges = release_charges(job, context, write_tenants)
-
-    # Read back what was written: the published draw, not a recomputation.
-    learners = LEARNER_COLUMNS.get(job.name)
-    error_bar = (
-        F.percentile_approx(
-            F.when(~F.col("insufficient_data"), F.col("ci95")[learners] / F.col(learners)), 0.5
-        )
-        if learners
-        else F.lit(None)
-    )
-    stats = (
-        spark.read.format("delta")
-        .load(path)
-        .where(predicate)
-        .agg(
-            F.count(F.lit(1)).alias("rows"),
-            F.sum(F.col("insufficient_data").cast("int")).alias("suppressed"),
-            error_bar.cast("double").alias("error_bar"),
-        )
-        .first()
-    )
+    # Cached for the write, so the statistics below read the rows the write read instead
+    # of reading the table back (a Delta snapshot and scan per table). The noised
+    # aggregates under ``released`` are checkpointed (one draw each), so even a
+    # recomputation would count the published values.
+    released = released.persist()
+    try:
+        overwrite_slice(released, path, predicate)
+        if context.level.is_dp:
+            outcome.epsilon_by_tenant = {t: context.epsilon or 0.0 for t in write_tenants}
+            outcome.charges = release_charges(job, context, write_tenants)
+        stats = _release_statistics(released, LEARNER_COLUMNS.get(job.name))
+    finally:
+        released.unpersist()
     outcome.rows_written = int(stats["rows"] or 0) if stats else 0
     outcome.groups_suppressed = int(stats["suppressed"] or 0) if stats else 0
     outcome.median_error_bar = stats["error_bar"] if stats else None
@@ -245,9 +271,9 @@ def _release_tables(
     def release(job: CuratedJob, context: ReleaseContext, plan: ReleasePlan) -> TableOutcome:
         if not plan.write_tenants:  # skipped, reused or refused: nothing to compute
             return plan.outcome
-        with step(job.name, "aggregate, bound, noise, suppress, write"):
+        with _step(spark, job.name, "aggregate, bound, noise, suppress, write"):
             period_inputs = inputs[context.scope.start]
-            return _release_table(spark, settings, job, period_inputs, context, plan)
+            return _release_table(settings, job, period_inputs, context, plan)
 
     with ThreadPoolExecutor(settings.release_threads, thread_name_prefix="release") as pool:
         futures = [pool.submit(release, *item) for item in releases]
@@ -379,7 +405,7 @@ def execute_run(
             for job in jobs
         ]
         if level.is_dp and not arguments.force:
-            with step("ledger", "is every release of the run already published?"):
+            with _step(spark, "ledger", "is every release of the run already published?"):
                 known = registry_directory(spark, settings, scope)
                 done = published_outcomes(spark, settings, budget, jobs, contexts, known)
             if done is not None:
@@ -393,9 +419,9 @@ def execute_run(
                     outcomes_json(done),
                 )
                 return RunSummary(arguments.run_id, "succeeded", counters, done, None, True)
-        with step("read", "raw tables (contract check)"):
+        with _step(spark, "read", "raw tables (contract check)"):
             raw = read_raw_tables(spark, settings)
-        with step("validate", f"events {scope.start}..{scope.end}, pseudonymize"):
+        with _step(spark, "validate", f"events {scope.start}..{scope.end}, pseudonymize"):
             pseudonym = keyed_pseudonym(key) if protections.keyed_pseudonyms else _identity
             inputs = with_public_dimensions_in_memory(prepare_inputs(raw, scope, pseudonym))
             # Every job reads these; cache them so raw events are validated and hashed once.
@@ -422,7 +448,7 @@ def execute_run(
                 )
             counters.tenants = list(tenants)
             _publish_tenants(spark, settings, inputs, scope)
-        with step("budget", "check and reserve ε for every release of the run"):
+        with _step(spark, "budget", "check and reserve ε for every release of the run"):
             plans = plan_releases(
                 spark,
                 settings,
@@ -439,7 +465,9 @@ def execute_run(
         for context, plan in zip(contexts, plans, strict=True):
             period = context.scope
             if plan.write_tenants and period.start not in period_inputs:
-                with step("validate", f"events {period.start}..{period.end} (quarterly tables)"):
+                with _step(
+                    spark, "validate", f"events {period.start}..{period.end} (quarterly tables)"
+                ):
                     longer = with_public_dimensions_in_memory(
                         prepare_inputs(raw, period, pseudonym)
                     )
