@@ -9,6 +9,10 @@ JARS_STAMP := .cache/jars/.fetched
 DATA_ROOT ?= ./data
 DEMO_EVENTS ?= 200000
 PORT ?= 8001
+# pytest-xdist workers of `make test` (each with its own local[2] Spark; 0: one process).
+# Most of a Spark test's time is job scheduling, not CPU, so two workers overlap well on
+# two cores; tests/conftest.py keeps each module (and the shared pipeline) on one worker.
+TEST_WORKERS ?= 2
 # The Delta jars of this checkout; jobs started by make (and spark-submit.sh) use them.
 export DELTA_JARS_DIR ?= $(CURDIR)/.cache/jars
 # Images: podman or buildah, a base image made from Debian packages (no registry here).
@@ -43,7 +47,7 @@ demo: setup
 test: setup
 	@if [ -x scripts/ensure_browser.sh ]; then scripts/ensure_browser.sh; fi
 	@if [ -x scripts/ensure_redis.sh ]; then scripts/ensure_redis.sh; fi
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # The JVM-free tier (under 3 minutes, no Java started): `unit` is applied automatically to
 # every test that neither uses the `spark` fixture nor is marked slow.

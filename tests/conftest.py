@@ -24,6 +24,17 @@ from tests.pipeline import CuratedPipeline, build_pipeline
 JVM_TIERS = ("spark", "slow", "image")
 
 
+# The modules whose tests use the shared end-to-end pipeline (``curated_pipeline``).
+PIPELINE_MODULES = frozenset(
+    {
+        "tests/jobs/test_end_to_end.py",
+        "tests/jobs/test_ops_cli.py",
+        "tests/notebooks/test_notebooks.py",
+        "tests/readers/test_deltalake_matches_spark.py",
+    }
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
@@ -33,6 +44,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.spark)
         if not any(item.get_closest_marker(tier) for tier in JVM_TIERS):
             item.add_marker(pytest.mark.unit)
+        module = item.nodeid.split("::", 1)[0]
+        if "curated_pipeline" in used and module not in PIPELINE_MODULES:
+            raise pytest.UsageError(
+                f"{module} uses the curated_pipeline fixture: add it to PIPELINE_MODULES in "
+                "tests/conftest.py, so that one pytest-xdist worker runs all its users"
+            )
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """`make test` runs two pytest-xdist workers: schedule whole modules, not single tests.
+
+    A module's tests stay on one worker, so its module-scoped fixtures (a generated
+    district, a live server) are built once; the modules of the shared end-to-end
+    pipeline (minutes to build) form one unit, so one worker builds it. (pytest-xdist's
+    own ``--dist loadgroup`` cannot do this under pytest 9: it renames node ids through
+    an attribute pytest no longer reads.)
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "curated_pipeline" if module in PIPELINE_MODULES else module
+
+    return ModuleScheduling(config, log)
 
 
 def pytest_configure(config: pytest.Config) -> None:

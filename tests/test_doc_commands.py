@@ -58,7 +58,11 @@ SKIPPED: tuple[tuple[str, str], ...] = (
         "tests/jobs/test_etl_queue_end_to_end.py covers the worker loop)",
     ),
     (r"^(UPDATE_SCREENSHOTS=1 )?\.venv/bin/pytest", "runs the test suite itself"),
-    (r"bench/bench_", "benchmark: minutes of load; figures in docs/BENCHMARKS.md"),
+    (
+        r"bench/(bench_|peers/)",
+        "benchmark, or the install of its peer libraries' virtualenvs (about 1 GB): minutes "
+        "of load; figures in docs/BENCHMARKS.md",
+    ),
     (
         r"jobs\.generate .*(--events 1000000|--profile district)",
         "generates a large dataset "
