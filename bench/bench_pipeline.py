@@ -6,7 +6,7 @@ For each size it generates raw tables (once, cached under --out), then times:
   quarantine, contribution bounding, noise UDFs, suppression, budget ledger, slice writes);
 * ``baseline``: the same runner with privacy off: identity instead of HMAC,
   ``anonymized`` (no bounding, no noise, no budget ledger) and k = 0 (no suppression);
-  job ledger, validation, quarantine, slice writes and read-back are the same.
+  job ledger, validation, quarantine, slice writes and the summary statistics are the same.
 
 Each phase starts from empty curated tables and ledgers (the raw tables are kept).
 
@@ -73,7 +73,7 @@ def run_pipeline(spark, settings, config: GeneratorConfig, private: bool) -> Non
     """One ``run_release`` of every job over the whole generated period, from empty outputs.
 
     Both phases go through the same runner (job ledger, validation, quarantine, slice
-    writes, read-back); the baseline turns privacy off through the documented
+    writes, summary statistics); the baseline turns privacy off through the documented
     :func:`jobs.baseline.run_baseline` with ``NO_PROTECTIONS``: identity pseudonyms,
     the ``anonymized`` level (no bounding, no noise, no budget ledger) and k = 0.
     """
