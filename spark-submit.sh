@@ -57,6 +57,10 @@ entrypoint="$(cd "$here" && "$python" -c 'import jobs.entrypoint as e; print(e._
 # in a checkout the wheel is rebuilt whenever the sources' digest differs from the last build's.
 dist_dir="${ANALYTICS_DIST_DIR:-$here/.cache/dist}"
 mkdir -p "$dist_dir"
+# Runs started at once from one checkout (two tenants' cron entries, parallel tests) would
+# otherwise delete and rebuild each other's wheel: one builds while the others wait.
+exec {dist_lock}>"$dist_dir/.lock"
+flock "$dist_lock"
 wheel="${ANALYTICS_WHEEL:-}"
 if [[ -z "$wheel" ]]; then
   digest="$(cd "$here" && find pyproject.toml contracts jobs privacy_udfs conf serving -type f \
@@ -77,6 +81,7 @@ fi
 # PySpark's --py-files imports .zip archives, and a pure-Python wheel is one: ship it by that name.
 bundle="$dist_dir/analytics-packages.zip"
 cp "$wheel" "$bundle.partial" && mv "$bundle.partial" "$bundle"
+flock --unlock "$dist_lock"
 
 # Spark logs at WARN (conf/log4j2.properties) so the job's step lines and summary stand out;
 # SPARK_LOG4J_CONFIG=/path/to/log4j2.properties brings back whatever you prefer.

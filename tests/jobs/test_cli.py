@@ -78,6 +78,27 @@ def test_spark_submit_ships_the_packages_and_runs_the_entrypoint(tmp_path: Path)
     assert not any(n.startswith("tests/") for n in names)
 
 
+@pytest.mark.spark  # spark-submit.sh starts a JVM in each child process
+def test_runs_started_at_once_share_one_wheel_build(tmp_path: Path) -> None:
+    """Three submissions from one checkout at once, no wheel built yet: one builds it
+    while the others wait (without the lock they deleted each other's wheel)."""
+    env = {**os.environ, "ANALYTICS_DIST_DIR": str(tmp_path)}
+    command = [str(ROOT / "spark-submit.sh"), "--master", "local[1]", "run_all", "--help"]
+    children = [
+        subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    for child in children:
+        out, err = child.communicate(timeout=300)
+        assert child.returncode == 0, err[-2000:]
+        assert "--privacy-level" in out
+    assert len(list(tmp_path.glob("privacy_learning_analytics-*.whl"))) == 1
+    with zipfile.ZipFile(tmp_path / "analytics-packages.zip") as shipped:
+        assert shipped.testzip() is None and "jobs/entrypoint.py" in shipped.namelist()
+
+
 def test_spark_submit_rejects_unknown_jobs() -> None:
     result = subprocess.run(
         [str(ROOT / "spark-submit.sh"), "--master", "local[1]", "drop_tables"],
