@@ -206,23 +206,20 @@ def plan_table(
         share = statistics.fmean(probabilities) if probabilities else None
         publishable = [r for r in rows if r[_CELL_SCALES] and (r[learner_col] or 0) >= threshold]
     treatments = {c.name: c.treatment for c in job.table.columns}
-    metrics = []
+    metrics: list[MetricPlan] = []
     if METRIC_KEY in keys:  # one row per metric (public_metrics): one plan line per row
         metrics = [_metric_row_plan(r, _accounting(context)) for r in rows]
-        metric_names = []
-    for name in metric_names:
-        if treatments.get(name) in PER_CELL_TREATMENTS:
-            values = [None if r[name] is None else float(r[name]) for r in publishable]
-            metrics.append(_per_cell_metric(name, _accounting(context), publishable, values))
-            continue
-        relative = [
-            ci95[name] / abs(float(r[name])) for r in publishable if r[name] not in (None, 0)
-        ]
-        metrics.append(
-            MetricPlan(
-                name, scales[name], ci95[name], statistics.median(relative) if relative else None
-            )
-        )
+    else:  # one column per metric: one plan line per column
+        for name in metric_names:
+            if treatments.get(name) in PER_CELL_TREATMENTS:
+                values = [None if r[name] is None else float(r[name]) for r in publishable]
+                metrics.append(_per_cell_metric(name, _accounting(context), publishable, values))
+                continue
+            relative = [
+                ci95[name] / abs(float(r[name])) for r in publishable if r[name] not in (None, 0)
+            ]
+            median = statistics.median(relative) if relative else None
+            metrics.append(MetricPlan(name, scales[name], ci95[name], median))
     return TablePlan(
         job.name,
         bounds.accounting,
