@@ -10,8 +10,8 @@ DATA_ROOT ?= ./data
 DEMO_EVENTS ?= 200000
 PORT ?= 8001
 # pytest-xdist workers of `make test` (each with its own local[2] Spark; 0: one process).
-# Most of a Spark test's time is job scheduling, not CPU, so two workers overlap well on
-# two cores; tests/conftest.py keeps each module (and the shared pipeline) on one worker.
+# On two cores two workers took a fresh clone's suite from 31 to 22 minutes (docs/BENCHMARKS.md,
+# "test suite"); tests/conftest.py keeps each module (and the shared pipeline) on one worker.
 TEST_WORKERS ?= 2
 # The Delta jars of this checkout; jobs started by make (and spark-submit.sh) use them.
 export DELTA_JARS_DIR ?= $(CURDIR)/.cache/jars
