@@ -10,9 +10,11 @@ DATA_ROOT ?= ./data
 DEMO_EVENTS ?= 200000
 PORT ?= 8001
 # pytest-xdist workers of `make test` (each with its own local[2] Spark; 0: one process).
-# On two cores two workers took a fresh clone's suite from 31 to 22 minutes (docs/BENCHMARKS.md,
-# "test suite"); tests/conftest.py keeps each module (and the shared pipeline) on one worker.
-TEST_WORKERS ?= 2
+# TEST_WORKERS=2 took a fresh clone's suite from 31 to 22 minutes on two cores, but one of
+# two such runs failed its last test (docs/BENCHMARKS.md, "test suite"), so the default,
+# and CI, stay on one process until that is understood. tests/conftest.py schedules whole
+# modules (and the shared pipeline's modules as one unit) per worker.
+TEST_WORKERS ?= 0
 # The Delta jars of this checkout; jobs started by make (and spark-submit.sh) use them.
 export DELTA_JARS_DIR ?= $(CURDIR)/.cache/jars
 # Images: podman or buildah, a base image made from Debian packages (no registry here).
