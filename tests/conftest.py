@@ -53,7 +53,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    """`make test` runs two pytest-xdist workers: schedule whole modules, not single tests.
+    """`TEST_WORKERS=2 make test` (pytest-xdist) schedules whole modules, not single tests.
 
     A module's tests stay on one worker, so its module-scoped fixtures (a generated
     district, a live server) are built once; the modules of the shared end-to-end
