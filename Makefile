@@ -10,10 +10,10 @@ DATA_ROOT ?= ./data
 DEMO_EVENTS ?= 200000
 PORT ?= 8001
 # pytest-xdist workers of `make test` (each with its own local[2] Spark; 0: one process).
-# TEST_WORKERS=2 took a fresh clone's suite from 31 to 22 minutes on two cores, but one of
-# two such runs failed its last test (docs/BENCHMARKS.md, "test suite"), so the default,
-# and CI, stay on one process until that is understood. tests/conftest.py schedules whole
-# modules (and the shared pipeline's modules as one unit) per worker.
+# On two cores TEST_WORKERS=2 is barely faster than one process (22 min 10 s against
+# 22 min 52 s on a fresh clone) and one of two such runs failed its last test
+# (docs/BENCHMARKS.md, "test suite"), so the default, and CI, is one process.
+# tests/conftest.py schedules whole modules (the shared pipeline's as one unit) per worker.
 TEST_WORKERS ?= 0
 # The Delta jars of this checkout; jobs started by make (and spark-submit.sh) use them.
 export DELTA_JARS_DIR ?= $(CURDIR)/.cache/jars
