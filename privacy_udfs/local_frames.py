@@ -25,7 +25,8 @@ def local_frame(
 
     For small tables only (Spark keeps them in the plan up to
     ``spark.sql.execution.arrow.localRelationThreshold``, 48 MB by default, and falls
-    back to an RDD above it). The schema, nullability included, is kept as given. The
+    back to an RDD above it). The schema, nullability included, is kept as given (an
+    empty table keeps the column names and types; its columns are nullable). The
     local relation needs ``spark.sql.execution.arrow.pyspark.enabled`` (the sessions of
     :mod:`jobs.session` set it); without Arrow the rows are the same, in a Python RDD.
 
