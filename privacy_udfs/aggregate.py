@@ -3,9 +3,11 @@
 At ``anonymized`` level: exact aggregates, suppression on the true learner count.
 At a DP level the pipeline is::
 
-    events ─ clamp values ─ bound contributions (L partitions, C rows per learner)
-           ─ true aggregates per group (one pass; histograms for percentiles)
-           ─ public keys (left join, empty groups included)  or  DP partition selection
+    events ─ clamp values ─ cut to the public keys (if given)
+           ─ bound contributions (L partitions, C rows per learner)
+           ─ true aggregates per group (one pass; histograms for percentiles); every
+             public key enters it as a row of nulls, so an empty key gets zeros
+           ─ without public keys: DP partition selection on the noisy learner count
            ─ noise (pandas UDFs, one stream per partition) ─ localCheckpoint
            ─ post-processing: means, clamps, suppression on the *noisy* learner count
 
@@ -111,7 +113,8 @@ def private_aggregate(
             suppression, when no ``distinct_count`` measure is asked for and ``k_threshold``
             > 0) and ``"_partition_selection"`` (when keys are selected, not public).
         public_groups: The key list when it is public (tenants × days, subjects...):
-            exactly these keys are released, empty ones included (noisy zeros under DP).
+            exactly these keys are released, once each, empty ones included (noisy zeros
+            under DP); the key columns keep ``df``'s types.
         partition_selection_delta: δ of DP partition selection; needed under DP when
             ``public_groups`` is not given (data-dependent keys).
         k_threshold: Groups with fewer learners (true count when anonymized, noisy count
@@ -237,11 +240,21 @@ def _clamped_values(
     return df.select(privacy_id, *groups, *clamped), value_cols
 
 
+def _public_keys_as(values: DataFrame, public_groups: DataFrame, groups: list[str]) -> DataFrame:
+    """The public key columns of ``public_groups``, typed as ``values``' columns.
+
+    Duplicates are harmless to a semi-join and to an aggregation, so the DP path takes
+    no ``distinct`` (and no shuffle) of the keys.
+    """
+    types = {field.name: field.dataType for field in values.schema.fields}
+    return public_groups.select(*[F.col(g).cast(types[g]).alias(g) for g in groups])
+
+
 def _with_public_keys(
     aggregated: DataFrame, public_groups: DataFrame, groups: list[str], zeros: Mapping[str, Column]
 ) -> DataFrame:
     """Release exactly the public keys: left join, empty groups get ``zeros``."""
-    keys = public_groups.select(*groups).distinct()
+    keys = _public_keys_as(aggregated, public_groups, groups).distinct()
     joined = keys.join(aggregated, on=groups, how="left")
     return joined.withColumns(
         {name: F.coalesce(F.col(name), zero) for name, zero in zeros.items()}
@@ -344,11 +357,12 @@ class _DpRelease:
         values, value_cols = _clamped_values(
             df, self.privacy_id, self.groups, self.measures, self.bounds
         )
-        if public_groups is not None:
+        keys = (
+            None if public_groups is None else _public_keys_as(values, public_groups, self.groups)
+        )
+        if keys is not None:
             # Cut to the public keys first, so no learner spends a slot on a discarded key.
-            values = values.join(
-                F.broadcast(public_groups.select(*self.groups).distinct()), self.groups, "left_semi"
-            )
+            values = values.join(F.broadcast(keys), self.groups, "left_semi")
         pairs = bounded_pairs(
             values,
             self.privacy_id,
@@ -358,11 +372,13 @@ class _DpRelease:
             random_source=self.source,
             columns=_PAIR,
         )  # shape: one row per kept (learner, group), <= L per learner
+        if keys is not None:
+            # Every public key enters the aggregation as a row of nulls, so an empty key
+            # aggregates to zeros: no join (and no sort of the keys) after the aggregation.
+            pairs = pairs.unionByName(keys, allowMissingColumns=True)
         aggregated = pairs.groupBy(*self.groups).agg(
             *self._true_aggregates()
-        )  # shape: one row per group present in df
-        if public_groups is not None:
-            aggregated = _with_public_keys(aggregated, public_groups, self.groups, self._zeros())
+        )  # shape: one row per public key, or per group present in df
         drawn = aggregated.select(*self.groups, *self._noised(shares))
         noised = drawn.select(
             *[f"{_NOISE}.*" if c == _NOISE else c for c in drawn.columns]
@@ -479,20 +495,14 @@ class _DpRelease:
             return F.col(name) * F.col(_PAIR.scale)
 
         aggregates = [
-            F.sum(_PAIR.rows).alias(_ROWS),
-            F.count(F.lit(1)).alias(_LEARNERS),  # one pair per learner in the group
+            F.coalesce(F.sum(_PAIR.rows), F.lit(0).cast("long")).alias(_ROWS),
+            # One pair per learner in the group; a public key's own row has a null count.
+            F.count(_PAIR.rows).alias(_LEARNERS),
         ]
         for m in self.measures:
             if m.kind in VALUE_KINDS and kind_of(m).noised_under_dp:
                 aggregates += kind_of(m).group_aggregates(self, m, scaled)
         return aggregates
-
-    def _zeros(self) -> dict[str, Column]:
-        zero_long = F.lit(0).cast("long")
-        zeros = {_ROWS: zero_long, _LEARNERS: zero_long}
-        for m in self.measures:
-            zeros |= kind_of(m).zeros(m)
-        return zeros
 
     def integer_noise(self, col: str, noise: ComponentNoise, purpose: str) -> NoiseDraw:
         """Discrete Laplace or Gaussian noise on the integer column ``col``."""

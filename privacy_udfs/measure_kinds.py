@@ -1,7 +1,7 @@
 """One object per measure kind: what a ``count``, ``sum``, ``mean``... contributes to a release.
 
 :func:`privacy_udfs.private_aggregate` walks the same steps for every measure (exact
-aggregate, true aggregates after bounding, zeros for empty public keys, noise,
+aggregate, true aggregates after bounding (zeros for empty public keys), noise,
 post-processing, noise scale, mechanism text); each kind answers for its own
 measure at every step, so adding a kind means adding one class here, not a branch
 in each step. The release-wide calibration (sensitivities, budget shares, the
@@ -114,13 +114,10 @@ class MeasureKind:
         """Per-group aggregates of the pair columns.
 
         ``scaled(name)`` is a pair's column times its row scale ``min(n, C)/n``, so no
-        learner adds more than C rows' worth to a group.
+        learner adds more than C rows' worth to a group. A public key with no rows
+        aggregates one row of nulls: each aggregate must give that key's zero there.
         """
         return []
-
-    def zeros(self, m: Measure) -> dict[str, Column]:
-        """Values of those aggregates for a public key with no rows."""
-        return {}
 
     def noised(self, r: ReleaseNoise, m: Measure, share: float) -> dict[str, NoiseDraw]:
         """The noisy column(s) of the measure by name, spending ``share`` (ε, or ρ under zCDP)."""
@@ -204,10 +201,6 @@ class Sum(MeasureKind):
         return [F.coalesce(F.sum(scaled(name)), F.lit(0.0)).alias(name)]
 
     @override
-    def zeros(self, m: Measure) -> dict[str, Column]:
-        return {f"__sum_{m.name}": F.lit(0.0)}
-
-    @override
     def noised(self, r: ReleaseNoise, m: Measure, share: float) -> dict[str, NoiseDraw]:
         noise = r.noise(share, r.sensitivities(m).sum)
         return {m.name: r.real_noise(f"__sum_{m.name}", noise, m.name)}
@@ -247,10 +240,6 @@ class Mean(MeasureKind):
             F.coalesce(F.sum(scaled(csum)), F.lit(0.0)).alias(csum),
             F.coalesce(F.sum(whole_count), F.lit(0).cast("long")).alias(count),
         ]
-
-    @override
-    def zeros(self, m: Measure) -> dict[str, Column]:
-        return {f"__csum_{m.name}": F.lit(0.0), f"__cnt_{m.name}": F.lit(0).cast("long")}
 
     def _sum_noise(self, r: ReleaseNoise, m: Measure, share: float) -> ComponentNoise:
         return r.noise(r.mean_sum_share(m, share), r.sensitivities(m).centered_sum)
@@ -313,10 +302,6 @@ class Percentile(MeasureKind):
             F.coalesce(F.sum(scaled(f"__hist_{m.name}_{j}")), F.lit(0.0)) for j in range(m.bins)
         ]
         return [F.array(*bins).alias(f"__hist_{m.name}")]
-
-    @override
-    def zeros(self, m: Measure) -> dict[str, Column]:
-        return {f"__hist_{m.name}": F.array_repeat(F.lit(0.0), m.bins)}
 
     @override
     def noised(self, r: ReleaseNoise, m: Measure, share: float) -> dict[str, NoiseDraw]:

@@ -325,6 +325,35 @@ def test_bounding_spends_no_slot_on_keys_that_are_not_released(spark: SparkSessi
     assert released is not None and released.learners == 40
 
 
+@pytest.mark.parametrize("level", [PrivacyLevel.ANONYMIZED, PrivacyLevel.DP_LOW])
+def test_each_public_key_is_released_once_in_the_datas_types(
+    spark: SparkSession, level: PrivacyLevel
+) -> None:
+    # The key list repeats day 2 and types days as bigint; the events' day is an int.
+    df = spark.createDataFrame(
+        [("l1", 1, 10.0), ("l2", 1, 20.0), ("l1", 2, 30.0), ("l3", 9, 5.0)],
+        "learner string, day int, score double",
+    )
+    keys = spark.createDataFrame([(1,), (2,), (2,), (3,)], "day bigint")
+    released = private_aggregate(
+        df,
+        privacy_id="learner",
+        group_cols=["day"],
+        measures=[Measure("learners", "distinct_count"), Measure("total", "sum", "score")],
+        level=level,
+        epsilon=1e6 if level.is_dp else None,  # noise negligible: the values are the data's
+        bounds=ContributionBounds(
+            max_partitions=2, max_rows_per_partition=1, lower=0.0, upper=100.0
+        ),
+        public_groups=keys,
+        k_threshold=0,
+    )
+    assert released.schema["day"].dataType.simpleString() == "int"
+    rows = sorted((r.day, r.learners, round(r.total or 0)) for r in released.collect())
+    # Day 3 is public and empty (zeros); day 9 has data but is not public (not released).
+    assert rows == [(1, 2, 30), (2, 1, 30), (3, 0, 0)]
+
+
 @pytest.mark.usefixtures("seeded_randomness")
 def test_count_like_sums_are_whole_and_never_negative(spark: SparkSession) -> None:
     df = spark.createDataFrame([("l1", "a", 1.0)], "learner string, tenant string, sessions double")
