@@ -52,6 +52,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             )
 
 
+# optionalhook: a checkout without pytest-xdist still loads this conftest.
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     """`TEST_WORKERS=2 make test` (pytest-xdist) schedules whole modules, not single tests.
 
