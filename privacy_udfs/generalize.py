@@ -1,4 +1,4 @@
-"""Generalization of quasi-identifiers into the coarse bands seed 003 publishes."""
+"""Generalization of quasi-identifiers into the coarse bands the curated tables publish."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Small-cohort suppression (seed 003, Phase 3): identifiers stay, metrics go null.
+"""Small-cohort suppression: identifiers stay, metrics go null.
 
 :func:`suppress_small_groups` nulls the metrics of groups under k;
 :func:`with_complementary_suppression` does the same for the parts of a published total
@@ -25,7 +25,7 @@ def suppress_small_groups(
     A null count counts as insufficient. If ``insufficient_data`` already
     exists it is OR-ed with this decision (a group suppressed earlier stays
     suppressed). ``count_col`` itself is kept unless it is listed in
-    ``metric_cols`` (seed 003 keeps the cohort size; DP releases list it).
+    ``metric_cols`` (anonymized releases keep the cohort size; DP releases list it).
     Under DP, ``count_col`` must be the *noisy* distinct-learner count:
     deciding on the true count would break DP.
 

@@ -1,4 +1,4 @@
-"""platform_daily: platform-wide daily rollup and time series (seed 003 analytics_daily_rollup).
+"""platform_daily: platform-wide daily rollup and time series.
 
 Grain: one row per day of ``[scope.start, scope.end]``, every tenant together.
 Days are public keys: every day is released, including days without activity.

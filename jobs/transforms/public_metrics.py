@@ -1,4 +1,4 @@
-"""public_metrics: platform-wide totals for the public page (seed 003 analytics_public_metrics).
+"""public_metrics: platform-wide totals for the public page.
 
 Grain: one row per metric key for the period ``[scope.start, scope.end]``; no
 tenant, course or day breakdown exists, so there is nothing to drill into.

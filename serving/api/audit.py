@@ -1,4 +1,4 @@
-"""Audit access (seed 003 Phase 6): aggregates for admins, entries and exports for root."""
+"""Audit access: aggregates for admins, entries and exports for root."""
 
 from __future__ import annotations
 

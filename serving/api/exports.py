@@ -1,4 +1,4 @@
-"""Research exports (seed 003 §6, Phase 4 controls), for researchers and above.
+"""Research exports, for researchers and above.
 
 Every export is served only at a level the caller's audience may read
 (``release_access``); learner-level rows need a root grant; a tenant-scoped

@@ -1,4 +1,4 @@
-"""Operations: the ETL trigger (S2-15), for admins. The ledgers are read in ``ledgers.py``."""
+"""Operations: the ETL trigger, for admins. The ledgers are read in ``ledgers.py``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The public metrics page's data (seed 003 §4.1): no auth, no parameters, no drill-down."""
+"""The public metrics page's data: no auth, no parameters, no drill-down."""
 
 from __future__ import annotations
 

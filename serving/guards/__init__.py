@@ -1,1 +1,1 @@
-"""The guards of seed 003, applied to every route."""
+"""The API's guards, applied to every route."""

@@ -1,4 +1,4 @@
-"""Append-only audit logs (seed 003, Phases 4 and 6), JSON lines, one file per UTC day.
+"""Append-only audit logs, JSON lines, one file per UTC day.
 
 ``access-YYYY-MM-DD.jsonl`` records every request, success or failure;
 ``exports-YYYY-MM-DD.jsonl`` additionally records every data or audit export

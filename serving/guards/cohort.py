@@ -1,4 +1,4 @@
-"""Cohort guard (seed 003, Phase 3): defence in depth over the jobs' k-suppression.
+"""Cohort guard: defence in depth over the jobs' k-suppression.
 
 The jobs already null the metrics of groups under k learners. This guard
 re-checks every object of every response: when its cohort size (or, if it
@@ -13,7 +13,7 @@ from __future__ import annotations
 COHORT_SIZE_KEYS = (
     "total_active_learners", "active_learners", "learners_assessed", "learners_with_goals",
     "enrolled_learners", "cohort_size",
-    # seed 003's names, kept so any table using them is guarded too
+    # the design's original column names, kept so any table using them is guarded too
     "total_enrolled", "total_students", "unique_students", "student_count",
     "active_students", "unique_users", "unique_users_served",
 )  # fmt: skip

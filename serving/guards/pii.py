@@ -1,4 +1,4 @@
-"""PII response validator (seed 003, Phase 2): the last check before bytes leave the API.
+"""PII response validator: the last check before bytes leave the API.
 
 Even if a curated table grew a forbidden column, or a view copied the wrong
 field, a response carrying a PII key at any depth, nested deeper than the

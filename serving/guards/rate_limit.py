@@ -1,4 +1,4 @@
-"""Rate limits (seed 003, Phase 4): per IP for anonymous callers, per user for token holders.
+"""Rate limits: per IP for anonymous callers, per user for token holders.
 
 Both are application-wide limits (shared by every route, unmatched URLs
 included) so a caller cannot multiply their budget by spreading requests

@@ -1,4 +1,4 @@
-"""Reading the audit log back (seed 003 Phase 6): aggregates for admins, pages for root.
+"""Reading the audit log back: aggregates for admins, pages for root.
 
 The access log is one file per UTC day. Each file has an index: how many
 entries it holds per (endpoint, action, success), plus its endpoints and

@@ -1,4 +1,4 @@
-"""Research exports (seed 003 §6 and Phase 4): bounded, justified, logged.
+"""Research exports: bounded, justified, logged.
 
 ``learner_progress`` replaces each learner's pseudonym with
 HMAC-SHA256(per-export key, learner_id_hash), where the per-export key is

@@ -1,4 +1,4 @@
-"""One learner's latest snapshot from ``learner_snapshots``, in the S2-15 learner shape."""
+"""One learner's latest snapshot from ``learner_snapshots``, in the API's learner shape."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The tenant dashboard: S2-15's tenant metrics assembled from four curated tables.
+"""The tenant dashboard: a tenant's metrics assembled from four curated tables.
 
 Each table is read as one (tenant, privacy level) slice through the dataset
 (partition-pruned, cached per table version) and narrowed to the requested
