@@ -5,14 +5,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from conf.bounds import BoundsConfigError
-from jobs.prepare import PreparedInputs
+from jobs.prepare import PreparedInputs, Scope
 from jobs.release import ReleaseContext
 from privacy_udfs import Measure, private_aggregate
 from privacy_udfs.local_frames import local_frame
@@ -45,6 +45,18 @@ def platform_inputs(inputs: PreparedInputs, start: dt.date) -> PreparedInputs:
         history=inputs.history.where(on_platform),
         learners=inputs.learners.where(on_platform),
     )
+
+
+def with_period_columns(scope: Scope) -> Callable[[DataFrame], DataFrame]:
+    """Add ``period_start`` and ``period_end``: the release's period, on every row.
+
+    Shape: any rows -> the same rows with the two date columns.
+    """
+
+    def transform(df: DataFrame) -> DataFrame:
+        return df.withColumns({"period_start": F.lit(scope.start), "period_end": F.lit(scope.end)})
+
+    return transform
 
 
 def read_by_several_releases(df: DataFrame) -> DataFrame:

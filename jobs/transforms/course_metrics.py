@@ -46,7 +46,7 @@ from contracts.raw import SCORE_RANGE
 from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
 from jobs.transforms.activity import bounded_ratio, mean_score, with_learner_activity
-from jobs.transforms.common import aggregate
+from jobs.transforms.common import aggregate, with_period_columns
 from privacy_udfs import Measure
 
 MAX_LESSONS_PER_COURSE = 40.0  # courses have 40 lessons; more completions in a period are repeats
@@ -143,6 +143,5 @@ def course_metrics(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame
     return (
         aggregated.transform(with_course_ratios)
         .join(catalogue, on=list(GROUP_COLS), how="left")
-        .withColumn("period_start", F.lit(scope.start))
-        .withColumn("period_end", F.lit(scope.end))
+        .transform(with_period_columns(scope))
     )

@@ -31,7 +31,13 @@ from contracts.curated import ALL_CATEGORIES
 from contracts.raw import IEP_CATEGORIES, SUPPORT_LEVELS, EventType
 from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
-from jobs.transforms.common import aggregate, public_keys, tenant_ids, unmeasured_rows
+from jobs.transforms.common import (
+    aggregate,
+    public_keys,
+    tenant_ids,
+    unmeasured_rows,
+    with_period_columns,
+)
 from privacy_udfs import Measure
 from privacy_udfs.suppression import suppress_small_groups, with_complementary_suppression
 
@@ -238,11 +244,7 @@ def iep_progress(inputs: PreparedInputs, context: ReleaseContext) -> DataFrame:
         )
     cells = pooled.unionByName(categories, allowMissingColumns=True)
     # Shape: one row per (tenant, IEP category of the public list or 'all').
-    return (
-        cells.withColumn(
-            "support_level_distribution",
-            F.when(~F.col("insufficient_data"), F.col("support_level_distribution")),
-        )
-        .withColumn("period_start", F.lit(scope.start))
-        .withColumn("period_end", F.lit(scope.end))
-    )
+    return cells.withColumn(
+        "support_level_distribution",
+        F.when(~F.col("insufficient_data"), F.col("support_level_distribution")),
+    ).transform(with_period_columns(scope))

@@ -52,7 +52,7 @@ from contracts.raw import EventType
 from jobs.prepare import PreparedInputs
 from jobs.release import DP_REFUSAL, ReleaseContext
 from jobs.transforms.activity import is_event, is_scored_assessment
-from jobs.transforms.common import aggregate, public_keys, tenant_ids
+from jobs.transforms.common import aggregate, public_keys, tenant_ids, with_period_columns
 from privacy_udfs import Measure, PrivacyConfigurationError, clamp
 from privacy_udfs.kanonymity import k_anonymize
 
@@ -302,8 +302,7 @@ def learner_snapshots(inputs: PreparedInputs, context: ReleaseContext) -> DataFr
     )
     return (
         exact.transform(with_cohort_suppression(cohorts))
-        .withColumn("period_start", F.lit(scope.start))
-        .withColumn("period_end", F.lit(scope.end))
+        .transform(with_period_columns(scope))
         .withColumn("key_version", F.lit(context.key_version))
         .withColumn("epsilon", F.lit(0.0))
     )

@@ -8,7 +8,13 @@ from pyspark.sql import functions as F
 from contracts.raw import SUBJECTS, EventType
 from jobs.prepare import PreparedInputs
 from jobs.release import ReleaseContext
-from jobs.transforms.common import aggregate, public_keys, read_by_several_releases, tenant_ids
+from jobs.transforms.common import (
+    aggregate,
+    public_keys,
+    read_by_several_releases,
+    tenant_ids,
+    with_period_columns,
+)
 from privacy_udfs import Measure
 
 MASTERY_SCORE = 80.0  # a score at or above this counts as mastery
@@ -122,6 +128,5 @@ def mastery_progress(inputs: PreparedInputs, context: ReleaseContext) -> DataFra
             ),
         )
         .drop("days_noise_scales")
-        .withColumn("period_start", F.lit(scope.start))
-        .withColumn("period_end", F.lit(scope.end))
+        .transform(with_period_columns(scope))
     )
