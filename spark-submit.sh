@@ -7,9 +7,9 @@
 #   ./spark-submit.sh --master spark://10.0.0.5:7077 run_all --start ... --end ...
 #   SPARK_MASTER=yarn ./spark-submit.sh --deploy-mode cluster session_daily --start ... --end ...
 #
-# Master: --master, else $SPARK_MASTER, else local[*]. Jobs: run_all, session_daily, mastery_progress,
-# weekly_active, iep_progress, course_metrics, platform_daily, public_metrics, learner_snapshots,
-# maintenance, generate. `<job> --help` lists the job's flags.
+# Master: --master, else $SPARK_MASTER, else local[*]. Jobs: run_all, one per curated table (named
+# like the table: README "Jobs", jobs/registry.py), maintenance, generate. `<job> --help` lists the
+# job's flags.
 # Ships: the project wheel (--py-files; $ANALYTICS_WHEEL, else built from this checkout) and the Delta
 # jars (--jars) from $DELTA_JARS_DIR (default .cache/jars), so workers need no network. Executors need
 # Python 3.11 with the project's dependencies (PYSPARK_PYTHON, or the jobs image; README "Deploy").

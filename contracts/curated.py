@@ -202,6 +202,60 @@ SESSION_DAILY = CuratedTable(
     " recovered by subtraction.",
 )
 
+SESSION_SUMMARY = CuratedTable(
+    name="session_summary",
+    description=(
+        "A tenant's learning sessions over the reporting period (a calendar month on the"
+        " documented schedule): active learners, sessions and hours, one row per tenant."
+        " Each learner counts once, so at DP levels this is the tenant's usable session"
+        " figure where daily cells are noise."
+    ),
+    aggregation_level="tenant",
+    keys=(TENANT, PERIOD_START, PERIOD_END),
+    metrics=(
+        Column(
+            "active_learners",
+            "long",
+            "Distinct learners with a session in the period.",
+            treatment="distinct count",
+        ),
+        Column(
+            "sessions",
+            "long",
+            "Sessions in the period (avg_sessions_per_learner × active_learners).",
+            treatment="derived",
+        ),
+        Column(
+            "total_hours",
+            "double",
+            "Session hours (avg_minutes_per_learner × active_learners / 60).",
+            treatment="derived",
+        ),
+        Column(
+            "avg_sessions_per_learner",
+            "double",
+            "Sessions per active learner, each learner's clamped to 30 per 31 days.",
+            treatment="mean",
+        ),
+        Column(
+            "avg_minutes_per_learner",
+            "double",
+            "Session minutes per active learner, each learner's clamped to 1,000 per 31 days"
+            " (conf/bounds.toml, upper).",
+            treatment="mean",
+        ),
+        Column(
+            "avg_session_minutes",
+            "double",
+            "Mean session length: avg_minutes_per_learner / avg_sessions_per_learner.",
+            treatment="derived",
+        ),
+    ),
+    partition_by=("tenant_id",),
+    period_column="period_start",
+    suppression_rule=_K_RULE + _PUBLIC_KEYS + _PERIOD_CADENCE,
+)
+
 MASTERY_PROGRESS = CuratedTable(
     name="mastery_progress",
     description="Assessment mastery per tenant, subject and reporting period.",
@@ -566,6 +620,7 @@ CURATED_TABLES: dict[str, CuratedTable] = {
     table.name: table
     for table in (
         SESSION_DAILY,
+        SESSION_SUMMARY,
         MASTERY_PROGRESS,
         WEEKLY_ACTIVE,
         IEP_PROGRESS,

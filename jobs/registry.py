@@ -22,6 +22,7 @@ from contracts.curated import (
     PLATFORM_DAILY,
     PUBLIC_METRICS,
     SESSION_DAILY,
+    SESSION_SUMMARY,
     WEEKLY_ACTIVE,
 )
 from jobs.errors import JobError
@@ -33,10 +34,12 @@ from jobs.transforms.mastery_progress import mastery_progress
 from jobs.transforms.platform_daily import platform_daily
 from jobs.transforms.public_metrics import public_metrics
 from jobs.transforms.session_daily import session_daily
+from jobs.transforms.session_summary import session_summary
 from jobs.transforms.weekly_active import weekly_active
 
 JOBS: tuple[CuratedJob, ...] = (
     CuratedJob(SESSION_DAILY, session_daily),
+    CuratedJob(SESSION_SUMMARY, session_summary),
     CuratedJob(MASTERY_PROGRESS, mastery_progress),
     CuratedJob(WEEKLY_ACTIVE, weekly_active),
     CuratedJob(IEP_PROGRESS, iep_progress),

@@ -102,6 +102,7 @@ DP_REFUSAL = "learner-level rows are never released at DP levels"
 # run summary). Tables without one are described by their other error bars only.
 LEARNER_COLUMNS: dict[str, str] = {
     "session_daily": "active_learners",
+    "session_summary": "active_learners",
     "mastery_progress": "learners_assessed",
     "weekly_active": "active_learners",
     "iep_progress": "learners_with_goals",

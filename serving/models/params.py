@@ -97,7 +97,7 @@ class DatasetPath(StrictParams):
 
     dataset: Literal[
         "learner_progress", "course_metrics", "platform_daily", "mastery_progress",
-        "iep_progress", "weekly_active", "session_daily",
+        "iep_progress", "weekly_active", "session_daily", "session_summary",
     ]  # fmt: skip
 
 

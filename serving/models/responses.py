@@ -95,6 +95,26 @@ class SessionMetrics(BaseModel):
     )
 
 
+class PeriodSessions(BaseModel):
+    """A tenant's sessions over one reporting period (a ``session_summary`` row)."""
+
+    period_start: date
+    period_end: date
+    active_learners: int | None
+    sessions: int | None
+    total_hours: float | None
+    avg_sessions_per_learner: float | None
+    avg_minutes_per_learner: float | None
+    avg_session_minutes: float | None
+    insufficient_data: bool
+    noise_scales: dict[str, float] | None = Field(
+        description="Noise scale per value (σ or b; averages: first-order scale of the ratio)."
+    )
+    ci95: dict[str, float] | None = Field(
+        description="95 % half-width of the noise per value (value ± ci95); empty when exact."
+    )
+
+
 class WeeklyActivity(BaseModel):
     """One ISO week."""
 
@@ -169,6 +189,14 @@ class TenantMetrics(BaseModel):
     total_learning_hours: float | None
     average_engagement_rate: float | None
     session_metrics: SessionMetrics
+    session_summaries: list[PeriodSessions] = Field(
+        description=(
+            "The tenant's session summary per reporting period overlapping the request"
+            " (session_summary): each learner counted once per period, so at DP levels these"
+            " are the usable session figures where the sums of daily rows above are noise."
+            " Empty until a run has published the table."
+        )
+    )
     weekly_activity: list[WeeklyActivity]
     top_subjects: list[SubjectSummary]
     iep_progress_summary: IepProgressSummary

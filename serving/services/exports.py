@@ -35,6 +35,7 @@ DATASET_TABLES = {
     "iep_progress": "iep_progress",
     "weekly_active": "weekly_active",
     "session_daily": "session_daily",
+    "session_summary": "session_summary",
 }
 # Dropped from learner_progress: the linkable pseudonym and its key version.
 _LEARNER_LINKABLE = ("learner_id_hash", "key_version")

@@ -1,4 +1,4 @@
-"""The tenant dashboard: a tenant's metrics assembled from four curated tables.
+"""The tenant dashboard: a tenant's metrics assembled from five curated tables.
 
 Each table is read as one (tenant, privacy level) slice through the dataset
 (partition-pruned, cached per table version) and narrowed to the requested
@@ -20,9 +20,11 @@ import pyarrow.compute as pc
 from contracts.curated import ALL_SUBJECTS
 from contracts.levels import PrivacyLevel
 from serving.data.store import RequestTables
+from serving.data.tables import TableUnavailableError
 from serving.models.responses import (
     IepCategorySummary,
     IepProgressSummary,
+    PeriodSessions,
     SessionMetrics,
     SubjectSummary,
     TenantMetrics,
@@ -42,6 +44,11 @@ WEEKLY_COLUMNS = (
 MASTERY_COLUMNS = (
     "subject", "period_start", "period_end", "learners_assessed", "assessments_completed",
     "mean_mastery", "improvement_delta", "insufficient_data", "noise_scales", "ci95",
+)  # fmt: skip
+SUMMARY_COLUMNS = (
+    "period_start", "period_end", "active_learners", "sessions", "total_hours",
+    "avg_sessions_per_learner", "avg_minutes_per_learner", "avg_session_minutes",
+    "insufficient_data", "noise_scales", "ci95",
 )  # fmt: skip
 IEP_COLUMNS = (
     "iep_category", "period_start", "period_end", "learners_with_goals", "mean_progress_pct",
@@ -196,13 +203,34 @@ def _iep_summary(records: list[dict[str, Any]]) -> IepProgressSummary:
     )
 
 
+def _session_summaries(
+    tables: RequestTables, slice_key: dict[str, object], start: date, end: date
+) -> list[PeriodSessions]:
+    """The tenant's session_summary rows overlapping [start, end], oldest first.
+
+    A data root written before the table existed has none yet: the dashboard answers
+    without them (an empty list) rather than failing until the next run.
+    """
+    try:
+        rows = _overlapping(tables.rows("session_summary", slice_key, SUMMARY_COLUMNS), start, end)
+    except TableUnavailableError:
+        return []
+    return [
+        PeriodSessions(
+            **{**r, "noise_scales": as_mapping(r["noise_scales"]), "ci95": as_mapping(r["ci95"])}
+        )
+        for r in sorted(rows.to_pylist(), key=lambda r: r["period_start"])
+    ]
+
+
 def tenant_metrics(
     tables: RequestTables, tenant_id: str, start: date, end: date, privacy_level: str
 ) -> TenantMetrics:
     """Build the tenant dashboard for ``[start, end]`` at ``privacy_level``.
 
     Raises:
-        serving.data.tables.TableUnavailableError: One of the four tables is missing.
+        serving.data.tables.TableUnavailableError: One of the four tables the dashboard
+            needs is missing (session_summary may be: its rows are then left out).
     """
     slice_key: dict[str, object] = {"tenant_id": tenant_id, "privacy_level": privacy_level}
     totals_key = {**slice_key, "subject": ALL_SUBJECTS}
@@ -235,6 +263,7 @@ def tenant_metrics(
         total_learning_hours=session_metrics.total_hours,
         average_engagement_rate=round(statistics.fmean(engagement), 4) if engagement else None,
         session_metrics=session_metrics,
+        session_summaries=_session_summaries(tables, slice_key, start, end),
         weekly_activity=_weekly(weekly_records),
         top_subjects=_top_subjects(mastery.to_pylist()),
         iep_progress_summary=_iep_summary(iep.to_pylist()),

@@ -31,7 +31,9 @@ def test_each_job_module_is_the_registry_entry(name: str) -> None:
 def test_only_curated_tables_become_job_modules() -> None:
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("jobs.no_such_table")
-    with pytest.raises(UnknownJobError, match="jobs are session_daily, mastery_progress"):
+    with pytest.raises(
+        UnknownJobError, match="jobs are session_daily, session_summary, mastery_progress"
+    ):
         job_named("no_such_table")
 
 

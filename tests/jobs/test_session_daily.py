@@ -181,7 +181,8 @@ def test_dp_measures_the_day_totals_only_unless_the_plan_measures_subjects(
     both = session_daily(five_and_four(spark), dataclasses.replace(context, job_bounds=plan))
     measured = {r.subject: r for r in both.collect() if r.tenant_id == TENANT_A}
     assert all(r.noise_scales for r in measured.values())
-    # The totals' share is halved when subjects are measured too: Gaussian σ ∝ 1/√ρ.
+    # The totals' share is halved when subjects are measured too: Gaussian σ ∝ 1/√ρ (a
+    # real-valued sum's σ sits on its sampler's grid, which moves it in the fourth digit).
     halved = measured[ALL_SUBJECTS].noise_scales
     for name in ("sessions", "active_learners", "total_hours"):
-        assert halved[name] == pytest.approx(totals_only[name] * 2**0.5, rel=1e-6), name
+        assert halved[name] == pytest.approx(totals_only[name] * 2**0.5, rel=1e-3), name

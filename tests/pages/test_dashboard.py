@@ -92,6 +92,8 @@ def test_admin_dashboard_charts_suppression_budget_and_jobs(page, live_server):
     )
     assert kpis["Sessions"] == "3,565" and kpis["Learning hours"] == "1,550"
 
+    # The period's session summary, each learner once (tenant A's January in the seed).
+    assert rows(page, "summary-table")["2025-01-01 to 2025-01-31"][:3] == ["300", "2,600", "1,450"]
     week = rows(page, "weekly-table")
     assert week["2025-W01"][:4] == ["60", "5", "55", "2"]
     assert week["2025-W05"] == ["insufficient data"] * 7  # never 0, and no small cohort size

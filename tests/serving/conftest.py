@@ -55,6 +55,26 @@ def _session_rows(tenant: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _summary_rows(tenant: str) -> list[dict[str, Any]]:
+    # January only; tenant B's month has 4 learners: suppressed.
+    small = tenant == TENANT_B
+    exact = {"active_learners": 300, "sessions": 2600, "total_hours": 1450.0,
+             "avg_sessions_per_learner": 2600 / 300, "avg_minutes_per_learner": 290.0,
+             "avg_session_minutes": 1450.0 * 60 / 2600}  # fmt: skip
+    return [
+        {"tenant_id": tenant, "period_start": PERIOD_START, "period_end": PERIOD_END,
+         **({k: None for k in exact} if small else exact),
+         "insufficient_data": small, "privacy_level": level, "epsilon": epsilon,
+         "noise_scales": scales or {},
+         "ci95": {k: 1.959964 * v for k, v in (scales or {}).items()},
+         "noise_mechanism": "discrete_gaussian" if scales else "none"}
+        for level, epsilon, scales in (
+            ("anonymized", 0.0, None),
+            ("dp_medium", 1.0, {"active_learners": 12.0, "sessions": 360.0, "total_hours": 200.0}),
+        )
+    ]  # fmt: skip
+
+
 def _weekly_rows(tenant: str) -> list[dict[str, Any]]:
     rows = []
     for week in range(5):
@@ -124,6 +144,7 @@ def seed_curated(root: Path) -> None:
     """Write every curated table and both ledgers with a small, known dataset."""
     for tenant in (TENANT_A, TENANT_B):
         write_table(root, "session_daily", _session_rows(tenant))
+        write_table(root, "session_summary", _summary_rows(tenant))
         write_table(root, "weekly_active", _weekly_rows(tenant))
         write_table(root, "mastery_progress", _mastery_rows(tenant))
         write_table(root, "iep_progress", _iep_rows(tenant))

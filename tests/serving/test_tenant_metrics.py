@@ -66,6 +66,41 @@ def test_privacy_level_selects_its_own_slice_with_error_bars(client, auth):
     assert body["weekly_activity"] == []
 
 
+def test_the_session_summary_of_each_period_comes_with_its_error_bars(client, auth):
+    body = client.get(URL, query_string=JANUARY, headers=auth("admin", TENANT_A)).json
+    (january,) = body["session_summaries"]
+    assert (january["period_start"], january["period_end"]) == ("2025-01-01", "2025-01-31")
+    assert (january["active_learners"], january["sessions"]) == (300, 2600)
+    assert january["avg_minutes_per_learner"] == 290.0 and january["ci95"] == {}
+    query = {**JANUARY, "privacy_level": "dp_medium"}
+    (noisy,) = client.get(URL, query_string=query, headers=auth("admin", TENANT_A)).json[
+        "session_summaries"
+    ]
+    assert noisy["noise_scales"]["sessions"] == 360.0
+    assert noisy["ci95"]["sessions"] == pytest.approx(1.959964 * 360.0)
+    # Tenant B's month is under k: the row is there, its values are not.
+    other = client.get(
+        f"/api/v1/metrics/tenant/{TENANT_B}", query_string=JANUARY, headers=auth("admin", TENANT_B)
+    ).json["session_summaries"]
+    assert other[0]["insufficient_data"] is True and other[0]["sessions"] is None
+    # A request outside the published periods has none.
+    december = {"start": "2024-12-01", "end": "2024-12-31"}
+    assert (
+        client.get(URL, query_string=december, headers=auth("admin", TENANT_A)).json[
+            "session_summaries"
+        ]
+        == []
+    )
+
+
+def test_a_data_root_without_the_session_summary_table_still_answers(client, auth, data_root):
+    shutil.rmtree(data_root / "curated" / "session_summary")
+    response = client.get(URL, query_string=JANUARY, headers=auth("admin", TENANT_A))
+    assert response.status_code == 200, response.json
+    assert response.json["session_summaries"] == []
+    assert response.json["session_metrics"]["total_sessions"] == sum(100 + d for d in range(31))
+
+
 def test_noise_of_a_total_follows_each_rows_mechanism() -> None:
     gaussian = [{"noise_scales": {"sessions": 3.0}, "noise_mechanism": "discrete_gaussian"}] * 4
     laplace = [{"noise_scales": {"sessions": 2.0}, "noise_mechanism": "discrete_laplace",

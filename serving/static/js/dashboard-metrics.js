@@ -80,6 +80,24 @@
     return A.el("tr", {}, [A.el("td", { colspan: String(columns), className: "empty-note", text: "No published data in this range." })]);
   }
 
+  function summaries(m) {
+    var body = document.querySelector("#summary-table tbody");
+    A.clear(body);
+    var rows = m.session_summaries || [];
+    rows.forEach(function (r) {
+      var bars = r.ci95 || {};
+      function shown(key) { return { suppressed: r.insufficient_data, bar: bars[key] }; }
+      body.appendChild(A.el("tr", {}, [
+        A.el("th", { scope: "row", text: r.period_start + " to " + r.period_end }),
+        A.cell(r.active_learners, shown("active_learners")), A.cell(r.sessions, shown("sessions")),
+        A.cell(r.total_hours, shown("total_hours")),
+        A.cell(r.avg_minutes_per_learner, shown("avg_minutes_per_learner")),
+        A.cell(r.avg_session_minutes, shown("avg_session_minutes"))
+      ]));
+    });
+    if (!rows.length) { body.appendChild(emptyRow(6)); }
+  }
+
   function subjects(m) {
     var rows = m.top_subjects || [];
     A.drawChart("chart-mastery", {
@@ -129,7 +147,7 @@
     if (!rows.length) { body.appendChild(emptyRow(4)); }
   }
 
-  function render(m) { kpis(m); weekly(m); subjects(m); iep(m); }
+  function render(m) { kpis(m); summaries(m); weekly(m); subjects(m); iep(m); }
 
   A.metrics = {
     load: function (token, f) {
