@@ -108,7 +108,10 @@ class PeriodSessions(BaseModel):
     avg_session_minutes: float | None
     insufficient_data: bool
     noise_scales: dict[str, float] | None = Field(
-        description="Noise scale per value (σ or b; averages: first-order scale of the ratio)."
+        description=(
+            "Noise scale per value (σ or b): the learner count and the two per-learner means as"
+            " drawn, the totals and the session length propagated from them."
+        )
     )
     ci95: dict[str, float] | None = Field(
         description="95 % half-width of the noise per value (value ± ci95); empty when exact."
